@@ -1,0 +1,35 @@
+#pragma once
+// The subcommand table of the `forge` executable. Each subcommand lives in its own
+// cli/<name>_command.cpp and registers itself at static-initialisation time with a
+// CommandRegistration, so adding a subcommand touches no shared file but cli/CMakeLists.txt.
+// The CLI only parses arguments and calls libraries: no logic a test would want to call.
+
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace forge::cli {
+
+struct Command {
+  std::string_view name;     // "scan"
+  std::string_view summary;  // one line for `forge --help`
+  std::string_view usage;    // full usage text for `forge help NAME` / `forge NAME --help`
+  // Runs the subcommand on the arguments after its name; returns the process exit code.
+  int (*run)(std::vector<std::string> args);
+};
+
+// Registers `command` in the table. Use only as a namespace-scope static object.
+struct CommandRegistration {
+  explicit CommandRegistration(const Command& command);
+};
+
+// Every registered command, sorted by name. Valid after static initialisation.
+std::span<const Command> all_commands();
+
+// Exit codes shared by all subcommands (sysexits-style where one fits).
+inline constexpr int k_exit_ok = 0;
+inline constexpr int k_exit_failure = 1;  // the job ran and found/produced a failure
+inline constexpr int k_exit_usage = 2;    // bad command line
+
+}  // namespace forge::cli

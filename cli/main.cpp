@@ -1,0 +1,93 @@
+// The `forge` executable: parses global options, dispatches to a registered subcommand.
+#include <algorithm>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "command.h"
+
+#ifndef FORGE_VERSION
+#define FORGE_VERSION "0.0.0"
+#endif
+
+namespace forge::cli {
+namespace {
+
+std::vector<Command>& registry() {
+  static std::vector<Command> commands;
+  return commands;
+}
+
+void print_help(std::FILE* out) {
+  fmt::print(out,
+             "forge {} — content-addressed build cache and change-detection engine\n\n"
+             "usage: forge [--version] [--help] COMMAND [ARGS...]\n\ncommands:\n",
+             FORGE_VERSION);
+  for (const Command& command : all_commands()) {
+    fmt::print(out, "  {:<10} {}\n", command.name, command.summary);
+  }
+  fmt::print(out, "\n`forge help COMMAND` or `forge COMMAND --help` shows a command's usage.\n");
+}
+
+const Command* find_command(std::string_view name) {
+  for (const Command& command : all_commands()) {
+    if (command.name == name) return &command;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+CommandRegistration::CommandRegistration(const Command& command) {
+  auto& commands = registry();
+  commands.push_back(command);
+  std::sort(commands.begin(), commands.end(),
+            [](const Command& a, const Command& b) { return a.name < b.name; });
+}
+
+std::span<const Command> all_commands() { return registry(); }
+
+}  // namespace forge::cli
+
+int main(int argc, char** argv) {
+  using namespace forge::cli;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) {
+    print_help(stderr);
+    return k_exit_usage;
+  }
+  const std::string& first = args.front();
+  if (first == "--version" || first == "-V" || first == "version") {
+    fmt::print("forge {}\n", FORGE_VERSION);
+    return k_exit_ok;
+  }
+  if (first == "--help" || first == "-h") {
+    print_help(stdout);
+    return k_exit_ok;
+  }
+  if (first == "help") {
+    if (args.size() < 2) {
+      print_help(stdout);
+      return k_exit_ok;
+    }
+    if (const Command* command = find_command(args[1])) {
+      fmt::print("{}\n", command->usage);
+      return k_exit_ok;
+    }
+  }
+  const Command* command = find_command(first);
+  if (command == nullptr) {
+    fmt::print(stderr, "forge: unknown command '{}'\n\n", first);
+    print_help(stderr);
+    return k_exit_usage;
+  }
+  std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (std::find(rest.begin(), rest.end(), "--help") != rest.end() ||
+      std::find(rest.begin(), rest.end(), "-h") != rest.end()) {
+    fmt::print("{}\n", command->usage);
+    return k_exit_ok;
+  }
+  return command->run(std::move(rest));
+}
