@@ -1,0 +1,282 @@
+#include "forge/core/store/lmdb.h"
+
+#include <lmdb.h>
+
+#include <cerrno>
+#include <string>
+#include <system_error>
+
+#include <fmt/format.h>
+
+namespace forge::store {
+namespace {
+
+MDB_val to_val(std::string_view bytes) {
+  return MDB_val{bytes.size(), const_cast<char*>(bytes.data())};
+}
+std::string_view from_val(const MDB_val& val) {
+  return {static_cast<const char*>(val.mv_data), val.mv_size};
+}
+
+}  // namespace
+
+Error lmdb_error(int code, std::string_view operation, std::string_view path) {
+  if (code > 0) return Error::from_errno(code, operation, path);  // LMDB passes errno through
+  const std::string text = fmt::format("{} failed: {}", operation, mdb_strerror(code));
+  switch (code) {
+    case MDB_MAP_FULL:
+      return Error(ErrorCategory::file_system, text, MDB_MAP_FULL)
+          .with_operation(operation)
+          .with_file(path)
+          .with_suggestion("the LMDB map is full and could not grow: free disk space");
+    case MDB_READERS_FULL:
+      return Error(ErrorCategory::file_system, text)
+          .with_operation(operation)
+          .with_file(path)
+          .with_suggestion(
+              "too many concurrent readers: stop stale Forge processes; their slots are "
+              "freed at the next open");
+    case MDB_CORRUPTED:
+    case MDB_PAGE_NOTFOUND:
+    case MDB_INVALID:
+    case MDB_VERSION_MISMATCH:
+      return Error(ErrorCategory::validation, text)
+          .with_operation(operation)
+          .with_file(path)
+          .with_suggestion(fmt::format(
+              "the index at '{}' is unreadable: delete it; Forge rebuilds it on the next run",
+              path));
+    default:
+      return Error(ErrorCategory::unknown, text)
+          .with_operation(operation)
+          .with_file(path)
+          .with_suggestion("report this LMDB error with the log to the Forge maintainers");
+  }
+}
+
+bool is_map_full(const Error& error) {
+  return error.code() == MDB_MAP_FULL;
+}
+
+// --- Cursor -------------------------------------------------------------------------
+Cursor::Cursor(Cursor&& other) noexcept : m_cursor(std::exchange(other.m_cursor, nullptr)) {}
+Cursor& Cursor::operator=(Cursor&& other) noexcept {
+  if (this != &other) {
+    if (m_cursor != nullptr) mdb_cursor_close(m_cursor);
+    m_cursor = std::exchange(other.m_cursor, nullptr);
+  }
+  return *this;
+}
+Cursor::~Cursor() {
+  if (m_cursor != nullptr) mdb_cursor_close(m_cursor);
+}
+
+Result<std::optional<KeyValue>> Cursor::get(int op, std::string_view key) {
+  MDB_val k = to_val(key);
+  MDB_val v{};
+  const int rc = mdb_cursor_get(m_cursor, &k, &v, static_cast<MDB_cursor_op>(op));
+  if (rc == MDB_NOTFOUND) return std::nullopt;
+  if (rc != 0) return fail(lmdb_error(rc, "lmdb.cursor_get"));
+  return KeyValue{from_val(k), from_val(v)};
+}
+Result<std::optional<KeyValue>> Cursor::first() {
+  return get(MDB_FIRST);
+}
+Result<std::optional<KeyValue>> Cursor::next() {
+  return get(MDB_NEXT);
+}
+Result<std::optional<KeyValue>> Cursor::seek(std::string_view key) {
+  return get(MDB_SET_RANGE, key);
+}
+
+// --- ReadTxn ------------------------------------------------------------------------
+ReadTxn::ReadTxn(ReadTxn&& other) noexcept : m_txn(std::exchange(other.m_txn, nullptr)) {}
+ReadTxn& ReadTxn::operator=(ReadTxn&& other) noexcept {
+  if (this != &other) {
+    abort();
+    m_txn = std::exchange(other.m_txn, nullptr);
+  }
+  return *this;
+}
+ReadTxn::~ReadTxn() {
+  abort();
+}
+
+void ReadTxn::abort() {
+  if (m_txn != nullptr) mdb_txn_abort(std::exchange(m_txn, nullptr));
+}
+
+Result<std::optional<std::string_view>> ReadTxn::get(Database db, std::string_view key) const {
+  MDB_val k = to_val(key);
+  MDB_val v{};
+  const int rc = mdb_get(m_txn, db.handle(), &k, &v);
+  if (rc == MDB_NOTFOUND) return std::nullopt;
+  if (rc != 0) return fail(lmdb_error(rc, "lmdb.get"));
+  return from_val(v);
+}
+
+Result<Cursor> ReadTxn::cursor(Database db) const {
+  MDB_cursor* cursor = nullptr;
+  const int rc = mdb_cursor_open(m_txn, db.handle(), &cursor);
+  if (rc != 0) return fail(lmdb_error(rc, "lmdb.cursor_open"));
+  return Cursor(cursor);
+}
+
+Result<std::size_t> ReadTxn::count(Database db) const {
+  MDB_stat stat{};
+  const int rc = mdb_stat(m_txn, db.handle(), &stat);
+  if (rc != 0) return fail(lmdb_error(rc, "lmdb.stat"));
+  return stat.ms_entries;
+}
+
+// --- WriteTxn -----------------------------------------------------------------------
+Result<void> WriteTxn::put(Database db, std::string_view key, std::string_view value) {
+  MDB_val k = to_val(key);
+  MDB_val v = to_val(value);
+  const int rc = mdb_put(m_txn, db.handle(), &k, &v, 0);
+  if (rc != 0) return fail(lmdb_error(rc, "lmdb.put").with_retry_count(0));
+  return ok();
+}
+
+Result<bool> WriteTxn::erase(Database db, std::string_view key) {
+  MDB_val k = to_val(key);
+  const int rc = mdb_del(m_txn, db.handle(), &k, nullptr);
+  if (rc == MDB_NOTFOUND) return false;
+  if (rc != 0) return fail(lmdb_error(rc, "lmdb.del"));
+  return true;
+}
+
+Result<void> WriteTxn::clear(Database db) {
+  const int rc = mdb_drop(m_txn, db.handle(), 0);
+  if (rc != 0) return fail(lmdb_error(rc, "lmdb.drop"));
+  return ok();
+}
+
+Result<void> WriteTxn::commit() {
+  MDB_txn* txn = std::exchange(m_txn, nullptr);
+  const int rc = mdb_txn_commit(txn);
+  if (rc != 0) return fail(lmdb_error(rc, "lmdb.commit"));
+  return ok();
+}
+
+// --- Environment --------------------------------------------------------------------
+Result<Environment> Environment::open(const EnvOptions& options) {
+  std::error_code ec;
+  std::filesystem::create_directories(options.dir, ec);
+  if (ec) return fail(Error::from_error_code(ec, "lmdb.create_dir", options.dir.string()));
+
+  Environment env;
+  env.m_dir = options.dir;
+  int rc = mdb_env_create(&env.m_env);
+  if (rc != 0) return fail(lmdb_error(rc, "lmdb.env_create", options.dir.string()));
+  mdb_env_set_maxdbs(env.m_env, options.max_databases);
+  mdb_env_set_maxreaders(env.m_env, options.max_readers);
+  mdb_env_set_mapsize(env.m_env, options.initial_map_size);
+  unsigned flags = MDB_NOTLS;
+  if (!options.sync) flags |= MDB_NOSYNC;
+  rc = mdb_env_open(env.m_env, options.dir.c_str(), flags, 0644);
+  if (rc != 0) return fail(lmdb_error(rc, "lmdb.env_open", options.dir.string()));
+  // A map larger than asked (another process grew it) is picked up by set_mapsize(0).
+  mdb_env_set_mapsize(env.m_env, 0);
+  rc = mdb_reader_check(env.m_env, &env.m_stale_cleared);
+  if (rc != 0) return fail(lmdb_error(rc, "lmdb.reader_check", options.dir.string()));
+  return env;
+}
+
+Environment::Environment(Environment&& other) noexcept
+    : m_env(std::exchange(other.m_env, nullptr)),
+      m_dir(std::move(other.m_dir)),
+      m_stale_cleared(other.m_stale_cleared) {}
+Environment& Environment::operator=(Environment&& other) noexcept {
+  if (this != &other) {
+    if (m_env != nullptr) mdb_env_close(m_env);
+    m_env = std::exchange(other.m_env, nullptr);
+    m_dir = std::move(other.m_dir);
+    m_stale_cleared = other.m_stale_cleared;
+  }
+  return *this;
+}
+Environment::~Environment() {
+  if (m_env != nullptr) mdb_env_close(m_env);
+}
+
+Result<Database> Environment::open_database(std::string_view name) {
+  MDB_txn* txn = nullptr;
+  int rc = mdb_txn_begin(m_env, nullptr, 0, &txn);
+  if (rc != 0) return fail(lmdb_error(rc, "lmdb.txn_begin", m_dir.string()));
+  MDB_dbi dbi = 0;
+  const std::string name_z(name);
+  rc = mdb_dbi_open(txn, name_z.c_str(), MDB_CREATE, &dbi);
+  if (rc != 0) {
+    mdb_txn_abort(txn);
+    return fail(lmdb_error(rc, "lmdb.dbi_open", m_dir.string()));
+  }
+  rc = mdb_txn_commit(txn);
+  if (rc != 0) return fail(lmdb_error(rc, "lmdb.commit", m_dir.string()));
+  return Database(dbi);
+}
+
+Result<ReadTxn> Environment::begin_read() const {
+  MDB_txn* txn = nullptr;
+  int rc = mdb_txn_begin(m_env, nullptr, MDB_RDONLY, &txn);
+  if (rc == MDB_MAP_RESIZED) {
+    // Another process grew the map: adopt its size and retry once.
+    mdb_env_set_mapsize(m_env, 0);
+    rc = mdb_txn_begin(m_env, nullptr, MDB_RDONLY, &txn);
+  }
+  if (rc != 0) return fail(lmdb_error(rc, "lmdb.txn_begin", m_dir.string()));
+  return ReadTxn(txn);
+}
+
+Result<WriteTxn> Environment::begin_write() {
+  MDB_txn* txn = nullptr;
+  int rc = mdb_txn_begin(m_env, nullptr, 0, &txn);
+  if (rc == MDB_MAP_RESIZED) {
+    mdb_env_set_mapsize(m_env, 0);
+    rc = mdb_txn_begin(m_env, nullptr, 0, &txn);
+  }
+  if (rc != 0) return fail(lmdb_error(rc, "lmdb.txn_begin", m_dir.string()));
+  return WriteTxn(txn);
+}
+
+Result<int> Environment::clear_stale_readers() {
+  int cleared = 0;
+  const int rc = mdb_reader_check(m_env, &cleared);
+  if (rc != 0) return fail(lmdb_error(rc, "lmdb.reader_check", m_dir.string()));
+  return cleared;
+}
+
+std::size_t Environment::map_size() const {
+  MDB_envinfo info{};
+  mdb_env_info(m_env, &info);
+  return info.me_mapsize;
+}
+
+Result<void> Environment::grow_map() {
+  // Doubling keeps the number of regrowths logarithmic in the final index size.
+  const int rc = mdb_env_set_mapsize(m_env, map_size() * 2);
+  if (rc != 0) return fail(lmdb_error(rc, "lmdb.set_mapsize", m_dir.string()));
+  return ok();
+}
+
+Result<void> Environment::write(const std::function<Result<void>(WriteTxn&)>& fn) {
+  // 16 doublings of 64 MiB reach 4 TiB: more is a bug, not an index.
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    FORGE_TRY(WriteTxn txn, begin_write());
+    Result<void> result = fn(txn);
+    if (result) result = txn.commit();
+    if (result) return ok();
+    if (!is_map_full(result.error())) return result;
+    txn.abort();
+    FORGE_TRY_VOID(grow_map());
+  }
+  return fail(lmdb_error(MDB_MAP_FULL, "lmdb.write", m_dir.string()));
+}
+
+Result<void> Environment::sync_to_disk() {
+  const int rc = mdb_env_sync(m_env, 1);
+  if (rc != 0) return fail(lmdb_error(rc, "lmdb.sync", m_dir.string()));
+  return ok();
+}
+
+}  // namespace forge::store
