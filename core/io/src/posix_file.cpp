@@ -1,0 +1,164 @@
+#include "posix_file.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <random>
+#include <thread>
+
+#include <fmt/format.h>
+
+namespace forge::io::detail {
+namespace {
+
+std::int64_t to_ns(const struct statx_timestamp& ts) {
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+Error changed_while_reading(const std::filesystem::path& path, std::string_view what) {
+  return Error(ErrorCategory::file_system,
+               fmt::format("'{}' changed while reading ({})", path.string(), what))
+      .with_file(path.string())
+      .with_operation("read")
+      .with_suggestion(
+          "the file was being written during hashing: hash it again once the writer is done");
+}
+
+}  // namespace
+
+FileStat to_file_stat(const struct statx& stx) {
+  FileStat stat;
+  stat.size = stx.stx_size;
+  stat.ino = stx.stx_ino;
+  stat.dev = (static_cast<std::uint64_t>(stx.stx_dev_major) << 32) | stx.stx_dev_minor;
+  stat.mtime_ns = to_ns(stx.stx_mtime);
+  stat.ctime_ns = to_ns(stx.stx_ctime);
+  stat.mode = stx.stx_mode;
+  return stat;
+}
+
+Result<FileStat> lstat_path(const std::filesystem::path& path) {
+  struct statx stx {};
+  if (statx(AT_FDCWD, path.c_str(), AT_SYMLINK_NOFOLLOW | AT_STATX_SYNC_AS_STAT, STATX_BASIC_STATS,
+            &stx) != 0) {
+    return fail(Error::from_errno(errno, "statx", path.string()));
+  }
+  return to_file_stat(stx);
+}
+
+Result<FileStat> fstat_fd(int fd, const std::filesystem::path& path) {
+  struct statx stx {};
+  if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_SYNC_AS_STAT, STATX_BASIC_STATS, &stx) != 0) {
+    return fail(Error::from_errno(errno, "fstat", path.string()));
+  }
+  return to_file_stat(stx);
+}
+
+Result<int> open_for_read(const std::filesystem::path& path) {
+  int fd;
+  do {
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) return fail(Error::from_errno(errno, "open", path.string()));
+  return fd;
+}
+
+Result<void> check_unchanged(const std::filesystem::path& path, const FileStat& before,
+                             const FileStat& after, std::uint64_t bytes_read) {
+  if (bytes_read != before.size) {
+    return fail(changed_while_reading(
+        path, fmt::format("{} bytes at open, {} bytes read", before.size, bytes_read)));
+  }
+  if (after.size != before.size || after.mtime_ns != before.mtime_ns) {
+    return fail(changed_while_reading(path, "size or mtime changed"));
+  }
+  return ok();
+}
+
+Result<FileStat> stream_fd(int fd, const std::filesystem::path& path, std::span<std::byte> buffer,
+                           const std::function<void(std::span<const std::byte>)>& sink) {
+  FORGE_TRY(const FileStat before, fstat_fd(fd, path));
+  if (S_ISDIR(before.mode)) return fail(Error::from_errno(EISDIR, "read", path.string()));
+  std::uint64_t total = 0;
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer.data(), buffer.size());
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN) continue;
+      return fail(Error::from_errno(errno, "read", path.string()));
+    }
+    if (n == 0) break;
+    total += static_cast<std::uint64_t>(n);
+    sink(buffer.first(static_cast<std::size_t>(n)));
+  }
+  FORGE_TRY(const FileStat after, fstat_fd(fd, path));
+  // Special files (pipes, /proc) report size 0 but have content: only regular files are
+  // checked against their size.
+  if (S_ISREG(before.mode)) FORGE_TRY_VOID(check_unchanged(path, before, after, total));
+  FileStat result = after;
+  result.size = total;
+  return result;
+}
+
+Result<void> atomic_write(const std::filesystem::path& path, std::span<const std::byte> data,
+                          Sync sync) {
+  const std::filesystem::path dir =
+      path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+  thread_local std::mt19937_64 random{std::random_device{}()};
+  const std::filesystem::path temp =
+      dir / fmt::format(".{}.forge-tmp.{:016x}", path.filename().string(), random());
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return fail(Error::from_errno(errno, "open", temp.string()));
+  auto cleanup = [&](Error error) {
+    ::close(fd);
+    ::unlink(temp.c_str());
+    return fail(std::move(error).with_file(path.string()));
+  };
+  std::size_t written = 0;
+  while (written < data.size()) {
+    const ssize_t n = ::write(fd, data.data() + written, data.size() - written);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return cleanup(Error::from_errno(errno, "write", path.string()));
+    }
+    written += static_cast<std::size_t>(n);
+  }
+  if (sync == Sync::yes && ::fsync(fd) != 0) {
+    return cleanup(Error::from_errno(errno, "fsync", path.string()));
+  }
+  if (::close(fd) != 0) {
+    ::unlink(temp.c_str());
+    return fail(Error::from_errno(errno, "close", path.string()));
+  }
+  if (::rename(temp.c_str(), path.c_str()) != 0) {
+    const int saved = errno;
+    ::unlink(temp.c_str());
+    return fail(Error::from_errno(saved, "rename", path.string()));
+  }
+  if (sync == Sync::yes) {
+    const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir_fd < 0) return fail(Error::from_errno(errno, "open", dir.string()));
+    const int rc = ::fsync(dir_fd);
+    const int saved = errno;
+    ::close(dir_fd);
+    if (rc != 0) return fail(Error::from_errno(saved, "fsync", dir.string()));
+  }
+  return ok();
+}
+
+void parallel_for(std::size_t count, std::size_t threads,
+                  const std::function<void(std::size_t)>& fn) {
+  if (count == 0) return;
+  threads = std::max<std::size_t>(1, std::min(threads, count));
+  std::atomic<std::size_t> next{0};
+  auto worker = [&] {
+    for (std::size_t i = next++; i < count; i = next++) fn(i);
+  };
+  std::vector<std::jthread> pool;
+  pool.reserve(threads - 1);
+  for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+}
+
+}  // namespace forge::io::detail

@@ -1,0 +1,48 @@
+#pragma once
+// Internal POSIX building blocks shared by the io backends (not a public header).
+// All functions are thread-safe (no shared state) and return errno-mapped Errors that name
+// the path and the operation.
+
+#include <sys/stat.h>
+
+#include <cstddef>
+#include <filesystem>
+#include <functional>
+#include <span>
+#include <vector>
+
+#include "forge/core/io/platform_io.h"
+
+namespace forge::io::detail {
+
+// Converts a statx result (STATX_BASIC_STATS) to FileStat.
+FileStat to_file_stat(const struct statx& stx);
+
+// statx(AT_SYMLINK_NOFOLLOW): lstat semantics.
+Result<FileStat> lstat_path(const std::filesystem::path& path);
+
+// Opens for reading (O_RDONLY | O_CLOEXEC | O_NOCTTY); directories fail with EISDIR.
+Result<int> open_for_read(const std::filesystem::path& path);
+
+// Reads `fd` to EOF in chunks of `buffer.size()`, feeding `sink`; then checks that the size
+// the file had when opened (`stat_before`) matches the bytes read and fstat after reading.
+// Returns the final fstat. A mismatch is a file_system Error "changed while reading".
+Result<FileStat> stream_fd(int fd, const std::filesystem::path& path, std::span<std::byte> buffer,
+                           const std::function<void(std::span<const std::byte>)>& sink);
+
+// Verifies that a file read as `bytes_read` bytes, with fstat `before` at open and `after`
+// at the end, did not change meanwhile.
+Result<void> check_unchanged(const std::filesystem::path& path, const FileStat& before,
+                             const FileStat& after, std::uint64_t bytes_read);
+
+Result<FileStat> fstat_fd(int fd, const std::filesystem::path& path);
+
+// Atomic replace: temp file beside `path`, write all, (fsync), rename, (fsync dir).
+Result<void> atomic_write(const std::filesystem::path& path, std::span<const std::byte> data,
+                          Sync sync);
+
+// Runs fn(i) for i in [0, count) on up to `threads` threads (the caller's included).
+void parallel_for(std::size_t count, std::size_t threads,
+                  const std::function<void(std::size_t)>& fn);
+
+}  // namespace forge::io::detail
