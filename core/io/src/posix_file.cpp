@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <random>
@@ -82,8 +83,16 @@ Result<FileStat> stream_fd(int fd, const std::filesystem::path& path, std::span<
   FORGE_TRY(const FileStat before, fstat_fd(fd, path));
   if (S_ISDIR(before.mode)) return fail(Error::from_errno(EISDIR, "read", path.string()));
   std::uint64_t total = 0;
+  // A regular file is read up to one byte past its size at open: that byte, if it comes,
+  // proves growth, and a writer that keeps appending cannot keep us reading forever.
+  const bool regular = S_ISREG(before.mode);
   for (;;) {
-    const ssize_t n = ::read(fd, buffer.data(), buffer.size());
+    std::size_t want = buffer.size();
+    if (regular) {
+      if (total > before.size) break;
+      want = static_cast<std::size_t>(std::min<std::uint64_t>(want, before.size + 1 - total));
+    }
+    const ssize_t n = ::read(fd, buffer.data(), want);
     if (n < 0) {
       if (errno == EINTR || errno == EAGAIN) continue;
       return fail(Error::from_errno(errno, "read", path.string()));
@@ -95,7 +104,7 @@ Result<FileStat> stream_fd(int fd, const std::filesystem::path& path, std::span<
   FORGE_TRY(const FileStat after, fstat_fd(fd, path));
   // Special files (pipes, /proc) report size 0 but have content: only regular files are
   // checked against their size.
-  if (S_ISREG(before.mode)) FORGE_TRY_VOID(check_unchanged(path, before, after, total));
+  if (regular) FORGE_TRY_VOID(check_unchanged(path, before, after, total));
   FileStat result = after;
   result.size = total;
   return result;

@@ -22,6 +22,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "forge/core/io/backend_selector.h"
 #include "posix_file.h"
@@ -61,9 +62,13 @@ Result<FileStat> stat_following(const std::filesystem::path& path) {
 class Ring {
  public:
   static Result<std::unique_ptr<Ring>> create(unsigned depth) {
+    if (depth == 0) {
+      return fail(Error::from_errno(EINVAL, "io_uring_setup").with_backend("io_uring"));
+    }
     auto ring = std::unique_ptr<Ring>(new Ring());
     io_uring_params params{};
-    params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN;
+    // Not SINGLE_ISSUER: pooled rings move between threads from one batch to the next.
+    params.flags = IORING_SETUP_COOP_TASKRUN;
     int rc = io_uring_queue_init_params(depth, &ring->m_ring, &params);
     if (rc == -EINVAL) {  // kernels before 6.0 do not know these flags
       params = {};
@@ -198,7 +203,8 @@ bool Ring::start(std::size_t s, std::size_t index, const std::filesystem::path& 
   slot.before = *before;
   slot.small = before->size < k_chunk_size;
   io_uring_sqe* open = next_sqe();
-  io_uring_prep_openat_direct(open, AT_FDCWD, path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY, 0,
+  io_uring_prep_openat_direct(open, AT_FDCWD, path.c_str(), O_RDONLY | O_NOCTTY,
+                              0,  // no O_CLOEXEC: EINVAL with direct fds
                               static_cast<unsigned>(s));
   open->flags |= IOSQE_IO_LINK;
   io_uring_sqe_set_data64(open, user_data(s, Op::open));
@@ -338,7 +344,14 @@ void Ring::run(std::span<const std::filesystem::path> paths, std::atomic<std::si
       if (exhausted || next >= paths.size()) break;
       continue;
     }
-    io_uring_submit_and_wait(&m_ring, 1);
+    const int submitted = io_uring_submit_and_wait(&m_ring, 1);
+    // EINTR: a signal; EAGAIN/EBUSY: the kernel wants completions reaped first (CQ
+    // back-pressure). All three resolve by reaping below and entering again.
+    if (submitted < 0 && submitted != -EINTR && submitted != -EAGAIN && submitted != -EBUSY) {
+      spdlog::critical("io_uring_enter failed: {}",
+                       Error::from_errno(-submitted, "io_uring_enter").summary());
+      std::abort();  // in-flight requests reference our buffers: no safe way to unwind
+    }
     io_uring_cqe* cqe = nullptr;
     unsigned head = 0;
     unsigned seen = 0;
