@@ -142,7 +142,8 @@ TEST(LmdbTest, ManyReaderThreadsSeeConsistentSnapshotsWhileOneWriterWrites) {
       }
     });
   }
-  for (int i = 1; i <= 300; ++i) {
+  // Keep writing until the readers have really overlapped with the writer.
+  for (int i = 1; i <= 300 || reads.load() < 200; ++i) {
     ASSERT_TRUE(env->write([&](WriteTxn& txn) -> Result<void> {
       FORGE_TRY_VOID(txn.put(*db, "a", std::to_string(i)));
       return txn.put(*db, "b", std::to_string(i));
