@@ -25,9 +25,9 @@ Result<std::vector<std::string>> Args::options(std::string_view name) {
     const std::string& token = m_tokens[i];
     if (token == flag) {
       if (i + 1 >= m_end_of_options) {
-        return fail(Error(ErrorCategory::validation,
-                          fmt::format("option {} needs a value", flag), EINVAL)
-                        .with_suggestion(fmt::format("write {} VALUE or {}=VALUE", flag, flag)));
+        return fail(
+            Error(ErrorCategory::validation, fmt::format("option {} needs a value", flag), EINVAL)
+                .with_suggestion(fmt::format("write {} VALUE or {}=VALUE", flag, flag)));
       }
       m_consumed[i] = m_consumed[i + 1] = true;
       values.push_back(m_tokens[i + 1]);
@@ -73,9 +73,9 @@ Result<void> Args::finish(std::string_view valid_options) const {
   for (std::size_t i = 0; i < m_end_of_options; ++i) {
     const std::string& token = m_tokens[i];
     if (!m_consumed[i] && token.size() > 1 && token[0] == '-') {
-      return fail(Error(ErrorCategory::validation, fmt::format("unknown option '{}'", token),
-                        EINVAL)
-                      .with_suggestion(fmt::format("valid options: {}", valid_options)));
+      return fail(
+          Error(ErrorCategory::validation, fmt::format("unknown option '{}'", token), EINVAL)
+              .with_suggestion(fmt::format("valid options: {}", valid_options)));
     }
   }
   return ok();

@@ -47,7 +47,9 @@ CommandRegistration::CommandRegistration(const Command& command) {
             [](const Command& a, const Command& b) { return a.name < b.name; });
 }
 
-std::span<const Command> all_commands() { return registry(); }
+std::span<const Command> all_commands() {
+  return registry();
+}
 
 }  // namespace forge::cli
 

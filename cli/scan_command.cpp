@@ -1,0 +1,172 @@
+// `forge scan`: what changed in a tree since the last scan (or since a cursor).
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "args.h"
+#include "command.h"
+#include "forge/core/io/backend_selector.h"
+#include "forge/core/scan/scanner.h"
+
+namespace forge::cli {
+namespace {
+
+constexpr std::string_view k_usage =
+    "usage: forge scan [ROOT] [--json] [--since CURSOR] [--hash sha256] [--exclude GLOB]...\n"
+    "                  [--no-gitignore] [--index-dir DIR] [--backend auto|uring|fallback]\n\n"
+    "Walks ROOT (default: .), re-hashes only files whose stat changed (or that are racily\n"
+    "clean), updates the index and prints what changed: added, modified, removed and\n"
+    "type_changed paths with their XXH3-128 digests (and SHA-256 with --hash sha256).\n"
+    "Touch-only changes are not reported. Skips .git, .forge and .gitignore'd paths.\n\n"
+    "Every answer ends with a cursor; `--since CURSOR` answers what changed since that\n"
+    "answer. An unknown or expired cursor answers a fresh instance: every file, flagged\n"
+    "\"fresh_instance\": true.\n\n"
+    "The index lives in $XDG_CACHE_HOME/forge/index/<hash of ROOT> (~/.cache if unset),\n"
+    "or in --index-dir. Exit 0 when every path was read, 1 when some could not be (listed\n"
+    "on stderr; they keep their previous state), 2 on a usage error.";
+
+nlohmann::json to_json(const scan::Change& change) {
+  nlohmann::json entry{{"path", change.path}, {"change", scan::to_string(change.kind)}};
+  switch (change.type) {
+    case scan::EntryType::file: entry["type"] = "file"; break;
+    case scan::EntryType::directory: entry["type"] = "directory"; break;
+    case scan::EntryType::symlink: entry["type"] = "symlink"; break;
+    default: entry["type"] = "other"; break;
+  }
+  if (change.xxh3) entry["xxh3"] = change.xxh3->hex();
+  if (change.sha256) entry["sha256"] = change.sha256->hex();
+  if (change.type == scan::EntryType::symlink) entry["target"] = change.symlink_target;
+  return entry;
+}
+
+int usage_error(const Error& error) {
+  fmt::print(stderr, "forge scan: {}\n", error.to_string());
+  return k_exit_usage;
+}
+
+int run(std::vector<std::string> tokens) {
+  Args args(std::move(tokens));
+  const bool json = args.flag("json");
+  const bool no_gitignore = args.flag("no-gitignore");
+  auto since = args.option("since");
+  auto hash_name = args.option("hash");
+  auto excludes = args.options("exclude");
+  auto index_dir = args.option("index-dir");
+  auto backend = args.option("backend");
+  for (const auto* failed : {&since, &hash_name, &index_dir, &backend}) {
+    if (!*failed) return usage_error(failed->error());
+  }
+  if (!excludes) return usage_error(excludes.error());
+  if (auto done = args.finish("--json, --since, --hash, --exclude, --no-gitignore, --index-dir, "
+                              "--backend");
+      !done) {
+    return usage_error(done.error());
+  }
+  const auto positional = args.positional();
+  if (positional.size() > 1) {
+    return usage_error(Error(ErrorCategory::validation, "forge scan takes one ROOT")
+                           .with_suggestion("scan each root separately"));
+  }
+  scan::ScanOptions options;
+  options.walk.excludes = *excludes;
+  options.walk.use_gitignore = !no_gitignore;
+  if (*hash_name) {
+    if (**hash_name != "sha256") {
+      return usage_error(Error(ErrorCategory::validation,
+                               fmt::format("--hash {}: only sha256 can be added", **hash_name))
+                             .with_suggestion("use --hash sha256 (XXH3 is always computed)"));
+    }
+    options.sha256 = true;
+  }
+
+  std::error_code ec;
+  const auto root = std::filesystem::canonical(positional.empty() ? "." : positional[0], ec);
+  if (ec) {
+    fmt::print(
+        stderr, "forge scan: {}\n",
+        Error::from_error_code(ec, "scan", positional.empty() ? "." : positional[0]).to_string());
+    return k_exit_failure;
+  }
+  const auto index_path =
+      *index_dir ? std::filesystem::path(**index_dir) : scan::default_index_dir(root);
+  options.walk.skip_dirs.push_back(index_path);
+
+  support::IoConfig io_config;
+  if (*backend) io_config.backend = **backend;
+  auto io = io::create_platform_io(io_config);
+  if (!io) {
+    fmt::print(stderr, "forge scan: {}\n", io.error().to_string());
+    return k_exit_failure;
+  }
+  auto index = scan::FileIndex::open(index_path);
+  if (!index) {
+    fmt::print(stderr, "forge scan: {}\n", index.error().to_string());
+    return k_exit_failure;
+  }
+  scan::Scanner scanner(root, *index, **io);
+  const auto started = std::chrono::steady_clock::now();
+  auto scanned = scanner.scan(options);
+  if (!scanned) {
+    fmt::print(stderr, "forge scan: {}\n", scanned.error().to_string());
+    return k_exit_failure;
+  }
+  const auto elapsed_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  scan::ChangeSet answer = std::move(*scanned);
+  if (*since) {
+    auto changes = scanner.since(**since);
+    if (!changes) {
+      fmt::print(stderr, "forge scan: {}\n", changes.error().to_string());
+      return k_exit_failure;
+    }
+    changes->entries = answer.entries;
+    changes->hashed = answer.hashed;
+    changes->errors = std::move(answer.errors);
+    answer = std::move(*changes);
+  }
+  for (const Error& error : answer.errors) fmt::print(stderr, "forge scan: {}\n", error.summary());
+
+  if (json) {
+    nlohmann::json out{{"root", root.string()},
+                       {"cursor", answer.cursor},
+                       {"fresh_instance", answer.fresh_instance},
+                       {"entries", answer.entries},
+                       {"hashed", answer.hashed},
+                       {"backend", (*io)->backend_name()},
+                       {"elapsed_ms", elapsed_ms},
+                       {"changes", nlohmann::json::array()}};
+    for (const auto& change : answer.changes) out["changes"].push_back(to_json(change));
+    fmt::print("{}\n", out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  } else {
+    std::size_t counts[4] = {};
+    for (const auto& change : answer.changes) ++counts[static_cast<int>(change.kind)];
+    constexpr std::size_t k_listed = 20;  // a terminal screen; --json has them all
+    for (std::size_t i = 0; i < answer.changes.size() && i < k_listed; ++i) {
+      const auto& change = answer.changes[i];
+      fmt::print("{:<12} {}\n", scan::to_string(change.kind), change.path);
+    }
+    if (answer.changes.size() > k_listed) {
+      fmt::print("... and {} more (use --json for all)\n", answer.changes.size() - k_listed);
+    }
+    fmt::print(
+        "{}: {} entries, {} hashed in {:.1f} ms ({}): {} added, {} modified, {} removed, "
+        "{} type changed{}\ncursor {}\n",
+        root.string(), answer.entries, answer.hashed, elapsed_ms, (*io)->backend_name(), counts[0],
+        counts[1], counts[2], counts[3],
+        answer.fresh_instance ? " (fresh instance: everything is new)" : "", answer.cursor);
+  }
+  return answer.errors.empty() ? k_exit_ok : k_exit_failure;
+}
+
+const CommandRegistration k_registration{Command{
+    .name = "scan",
+    .summary = "report files added, modified or removed since the last scan or a cursor",
+    .usage = k_usage,
+    .run = run,
+}};
+
+}  // namespace
+}  // namespace forge::cli

@@ -1,0 +1,45 @@
+#pragma once
+// IgnoreRules: the subset of gitignore(5) that build trees use, plus --exclude globs.
+//
+// Supported: one pattern per line; `#` comments; blank lines; `!` negation (the last
+// matching pattern wins); trailing `/` (directories only); a leading or inner `/` anchors
+// the pattern to the directory of its .gitignore; `*`, `?`, `[...]` (fnmatch with
+// FNM_PATHNAME), and `**` as a whole segment (`**/x`, `x/**`, `a/**/b`). Not supported:
+// escaped trailing spaces, and core.excludesFile / .git/info/exclude.
+//
+// Thread-compatible: build it, then query from any thread.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace forge::scan {
+
+class IgnoreRules {
+ public:
+  // Adds the patterns of a .gitignore found in `base_dir` (relative to the root, "" for
+  // the root itself, no trailing slash).
+  void add_gitignore(std::string_view base_dir, std::string_view content);
+  // Adds an --exclude glob: matched against the root-relative path and against its basename.
+  void add_exclude(std::string_view glob);
+
+  // `relative_path` has no leading slash ("src/a.c"). Directories must be tested too: an
+  // ignored directory hides its whole subtree (as in git, a negation cannot re-include a
+  // file under an excluded directory).
+  bool is_ignored(std::string_view relative_path, bool is_directory) const;
+
+ private:
+  struct Rule {
+    std::string base;  // directory of the .gitignore ("" = root)
+    std::string pattern;
+    bool negated = false;
+    bool directory_only = false;
+    bool anchored = false;  // contains a slash: matched against the path below base
+  };
+  std::vector<Rule> m_rules;
+};
+
+// fnmatch-style glob with `**` segments; exposed for tests.
+bool glob_match(std::string_view pattern, std::string_view path);
+
+}  // namespace forge::scan

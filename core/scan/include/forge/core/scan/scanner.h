@@ -1,0 +1,91 @@
+#pragma once
+// Scanner: brings a FileIndex up to date with the tree and says what changed.
+//
+// A scan walks the root, statx()es every entry in batches, and re-hashes (XXH3-128, plus
+// SHA-256 when asked) only the files whose stat differs from the index or that are "racily
+// clean": their mtime or ctime is not older than the previous scan's start minus
+// k_racy_margin_ns. File timestamps come from the kernel's coarse clock (one jiffy, up to
+// 4-10 ms behind), so a write during the previous scan can leave a stat identical to what
+// that scan recorded (git's racy-git problem; ccache #1215 is the same race for its inode
+// cache). Such files are re-hashed until a later scan starts well after their mtime.
+// Everything is committed in one LMDB write transaction with a new cursor.
+//
+// Change sets compare content, not stat: a touch or chmod updates the index silently;
+// only created, content-modified, removed and type-changed paths are reported.
+//
+// Cursors are "<instance>:<number>". since(cursor) answers from the index alone, in time
+// proportional to the index (no tree walk): every record carries the cursor of its last
+// content change and removals leave tombstones. A cursor of another index instance, or
+// newer than the index, yields a fresh-instance answer (every file, flagged) — never a
+// silent partial answer.
+//
+// Thread-safety: one scan at a time per index (LMDB serialises the write); since() may run
+// concurrently with a scan and sees the state before or after it.
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "forge/core/io/platform_io.h"
+#include "forge/core/scan/file_index.h"
+#include "forge/core/scan/walker.h"
+
+namespace forge::scan {
+
+// 50 ms: well over one jiffy at HZ=100 (10 ms), so the coarse-clock lag is covered.
+inline constexpr std::int64_t k_racy_margin_ns = 50'000'000;
+
+enum class ChangeKind { added, modified, removed, type_changed };
+std::string_view to_string(ChangeKind kind);
+
+struct Change {
+  std::string path;
+  ChangeKind kind = ChangeKind::modified;
+  EntryType type = EntryType::file;    // the current type (the old one for removals)
+  std::optional<hash::Digest> xxh3;    // files
+  std::optional<hash::Digest> sha256;  // files, when the index has it
+  std::string symlink_target;          // symlinks
+};
+
+struct ChangeSet {
+  std::string cursor;           // the cursor to pass next time
+  bool fresh_instance = false;  // everything listed as added: the old cursor was unknown
+  std::vector<Change> changes;  // sorted by path
+  // Scan statistics (zero for since()).
+  std::size_t entries = 0;
+  std::size_t hashed = 0;
+  std::vector<Error> errors;  // paths that could not be read; they keep their old record
+};
+
+struct ScanOptions {
+  WalkOptions walk;
+  bool sha256 = false;  // fill SHA-256 as well as XXH3
+  // Files whose mtime or ctime is not older than the previous scan's start minus this are
+  // re-hashed even when their stat is unchanged. Tests on a controlled clock may pass 0.
+  std::int64_t racy_margin_ns = k_racy_margin_ns;
+};
+
+class Scanner {
+ public:
+  // REQUIRES: root is an existing directory. `io` and `index` must outlive the Scanner.
+  Scanner(std::filesystem::path root, FileIndex& index, io::PlatformIO& io);
+
+  // Full scan; the change set is relative to the previous scan (all files on the first).
+  Result<ChangeSet> scan(const ScanOptions& options);
+  // Re-checks only `paths` (root-relative), e.g. from a watcher; others are trusted.
+  Result<ChangeSet> scan_paths(const std::vector<std::string>& paths, const ScanOptions& options);
+  // What changed since `cursor`, from the index alone.
+  Result<ChangeSet> since(std::string_view cursor) const;
+
+ private:
+  Result<ChangeSet> update(std::vector<WalkEntry> entries, bool full, const ScanOptions& options,
+                           std::vector<Error> walk_errors);
+  std::filesystem::path m_root;
+  FileIndex& m_index;
+  io::PlatformIO& m_io;
+};
+
+}  // namespace forge::scan

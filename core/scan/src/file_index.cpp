@@ -1,0 +1,161 @@
+#include "forge/core/scan/file_index.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <random>
+
+#include <fmt/format.h>
+
+namespace forge::scan {
+namespace {
+
+template <typename T>
+void put_le(std::string& out, T value) {
+  for (std::size_t i = 0; i < sizeof(T); ++i) {
+    out.push_back(static_cast<char>((static_cast<std::uint64_t>(value) >> (8 * i)) & 0xff));
+  }
+}
+
+template <typename T>
+T get_le(std::string_view bytes, std::size_t& offset) {
+  std::uint64_t value = 0;
+  for (std::size_t i = 0; i < sizeof(T); ++i) {
+    value |= static_cast<std::uint64_t>(static_cast<unsigned char>(bytes[offset + i])) << (8 * i);
+  }
+  offset += sizeof(T);
+  return static_cast<T>(value);
+}
+
+}  // namespace
+
+std::string FileRecord::encode() const {
+  std::string out;
+  out.reserve(k_record_fixed_size + symlink_target.size());
+  out.push_back(static_cast<char>(k_record_version));
+  out.push_back(static_cast<char>(type));
+  const std::uint8_t flags = (sha256 ? 1 : 0) | (type_changed ? 2 : 0) | (xxh3 ? 4 : 0);
+  out.push_back(static_cast<char>(flags));
+  out.push_back(0);
+  put_le(out, mode);
+  put_le(out, dev);
+  put_le(out, ino);
+  put_le(out, size);
+  put_le(out, mtime_ns);
+  put_le(out, ctime_ns);
+  put_le(out, created_cursor);
+  put_le(out, changed_cursor);
+  char zeros[32] = {};
+  if (xxh3) {
+    out.append(reinterpret_cast<const char*>(xxh3->bytes().data()), 16);
+  } else {
+    out.append(zeros, 16);
+  }
+  if (sha256) {
+    out.append(reinterpret_cast<const char*>(sha256->bytes().data()), 32);
+  } else {
+    out.append(zeros, 32);
+  }
+  put_le(out, static_cast<std::uint32_t>(symlink_target.size()));
+  out += symlink_target;
+  return out;
+}
+
+std::optional<FileRecord> FileRecord::decode(std::string_view bytes) {
+  if (bytes.size() < k_record_fixed_size) return std::nullopt;
+  if (static_cast<std::uint8_t>(bytes[0]) != k_record_version) return std::nullopt;
+  FileRecord record;
+  record.type = static_cast<EntryType>(bytes[1]);
+  const auto flags = static_cast<std::uint8_t>(bytes[2]);
+  std::size_t offset = 4;
+  record.mode = get_le<std::uint32_t>(bytes, offset);
+  record.dev = get_le<std::uint64_t>(bytes, offset);
+  record.ino = get_le<std::uint64_t>(bytes, offset);
+  record.size = get_le<std::uint64_t>(bytes, offset);
+  record.mtime_ns = get_le<std::int64_t>(bytes, offset);
+  record.ctime_ns = get_le<std::int64_t>(bytes, offset);
+  record.created_cursor = get_le<std::uint64_t>(bytes, offset);
+  record.changed_cursor = get_le<std::uint64_t>(bytes, offset);
+  record.type_changed = (flags & 2) != 0;
+  const auto* raw = reinterpret_cast<const std::uint8_t*>(bytes.data());
+  if (flags & 4) record.xxh3 = hash::Digest(hash::Algorithm::xxh3_128, {raw + offset, 16});
+  offset += 16;
+  if (flags & 1) record.sha256 = hash::Digest(hash::Algorithm::sha256, {raw + offset, 32});
+  offset += 32;
+  const auto target_size = get_le<std::uint32_t>(bytes, offset);
+  if (bytes.size() != offset + target_size) return std::nullopt;
+  record.symlink_target = std::string(bytes.substr(offset, target_size));
+  return record;
+}
+
+Result<FileIndex> FileIndex::open(const std::filesystem::path& dir) {
+  store::EnvOptions options;
+  options.dir = dir;
+  // The index is a cache of the tree: after a crash the next scan rebuilds what was lost,
+  // so skipping fsync on every scan is the right trade.
+  options.sync = false;
+  FORGE_TRY(store::Environment env, store::Environment::open(options));
+  FileIndex index(std::move(env));
+  FORGE_TRY(index.m_files, index.m_env.open_database("files"));
+  FORGE_TRY(index.m_tombstones, index.m_env.open_database("tombstones"));
+  FORGE_TRY(index.m_meta, index.m_env.open_database("meta"));
+  FORGE_TRY(index.m_journal, index.m_env.open_database("journal"));
+  FORGE_TRY(IndexMeta meta, index.meta());
+  if (meta.instance.empty()) {
+    std::random_device random;
+    meta.instance = fmt::format("{:08x}{:08x}", random(), random());
+    FORGE_TRY_VOID(
+        index.m_env.write([&](store::WriteTxn& txn) { return put_meta(txn, index.m_meta, meta); }));
+  }
+  return index;
+}
+
+Result<IndexMeta> FileIndex::meta() const {
+  FORGE_TRY(store::ReadTxn txn, m_env.begin_read());
+  IndexMeta meta;
+  FORGE_TRY(auto instance, txn.get(m_meta, "instance"));
+  if (instance) meta.instance = std::string(*instance);
+  FORGE_TRY(auto cursor, txn.get(m_meta, "cursor"));
+  if (cursor && cursor->size() == 8) {
+    std::size_t offset = 0;
+    meta.cursor = get_le<std::uint64_t>(*cursor, offset);
+  }
+  FORGE_TRY(auto start, txn.get(m_meta, "scan_start_ns"));
+  if (start && start->size() == 8) {
+    std::size_t offset = 0;
+    meta.scan_start_ns = get_le<std::int64_t>(*start, offset);
+  }
+  FORGE_TRY(auto floor, txn.get(m_meta, "journal_floor"));
+  if (floor && floor->size() == 8) {
+    std::size_t offset = 0;
+    meta.journal_floor = get_le<std::uint64_t>(*floor, offset);
+  }
+  return meta;
+}
+
+Result<void> FileIndex::put_meta(store::WriteTxn& txn, store::Database meta_db,
+                                 const IndexMeta& meta) {
+  FORGE_TRY_VOID(txn.put(meta_db, "instance", meta.instance));
+  std::string cursor;
+  put_le(cursor, meta.cursor);
+  FORGE_TRY_VOID(txn.put(meta_db, "cursor", cursor));
+  std::string start;
+  put_le(start, meta.scan_start_ns);
+  FORGE_TRY_VOID(txn.put(meta_db, "scan_start_ns", start));
+  std::string floor;
+  put_le(floor, meta.journal_floor);
+  return txn.put(meta_db, "journal_floor", floor);
+}
+
+std::filesystem::path default_index_dir(const std::filesystem::path& canonical_root) {
+  std::filesystem::path cache;
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg != nullptr && *xdg != '\0') {
+    cache = xdg;
+  } else if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
+    cache = std::filesystem::path(home) / ".cache";
+  } else {
+    cache = "/tmp";
+  }
+  return cache / "forge" / "index" / hash::xxh3_of(canonical_root.string()).hex();
+}
+
+}  // namespace forge::scan

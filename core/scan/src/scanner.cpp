@@ -1,0 +1,397 @@
+#include "forge/core/scan/scanner.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+namespace forge::scan {
+namespace {
+
+// Journal keys: 8-byte big-endian cursor, then the path, so a cursor seek lists the
+// changes after it in order. Value: one byte, the ChangeKind.
+std::string journal_key(std::uint64_t cursor, std::string_view path) {
+  std::string key(8, '\0');
+  for (int i = 0; i < 8; ++i) key[i] = static_cast<char>((cursor >> (8 * (7 - i))) & 0xff);
+  key += path;
+  return key;
+}
+
+std::uint64_t journal_cursor(std::string_view key) {
+  std::uint64_t cursor = 0;
+  for (int i = 0; i < 8; ++i) cursor = (cursor << 8) | static_cast<unsigned char>(key[i]);
+  return cursor;
+}
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+EntryType type_from_mode(std::uint32_t mode) {
+  if (S_ISREG(mode)) return EntryType::file;
+  if (S_ISDIR(mode)) return EntryType::directory;
+  if (S_ISLNK(mode)) return EntryType::symlink;
+  return EntryType::other;
+}
+
+std::string read_link(const std::filesystem::path& path) {
+  std::string target(256, '\0');
+  for (;;) {
+    const ssize_t n = ::readlink(path.c_str(), target.data(), target.size());
+    if (n < 0) return {};
+    if (static_cast<std::size_t>(n) < target.size()) {
+      target.resize(static_cast<std::size_t>(n));
+      return target;
+    }
+    target.resize(target.size() * 2);
+  }
+}
+
+Change change_from(const std::string& path, ChangeKind kind, const FileRecord& record) {
+  Change change;
+  change.path = path;
+  change.kind = kind;
+  change.type = record.type;
+  change.xxh3 = record.xxh3;
+  change.sha256 = record.sha256;
+  change.symlink_target = record.symlink_target;
+  return change;
+}
+
+// Journal entries older than this many cursors are trimmed; since() for an older cursor
+// answers a fresh instance. 100k scans of history is months of watcher updates.
+constexpr std::uint64_t k_journal_cursors_kept = 100'000;
+
+}  // namespace
+
+std::string_view to_string(ChangeKind kind) {
+  switch (kind) {
+    case ChangeKind::added: return "added";
+    case ChangeKind::modified: return "modified";
+    case ChangeKind::removed: return "removed";
+    case ChangeKind::type_changed: return "type_changed";
+    default: return "unknown";
+  }
+}
+
+Scanner::Scanner(std::filesystem::path root, FileIndex& index, io::PlatformIO& io)
+    : m_root(std::move(root)), m_index(index), m_io(io) {}
+
+Result<ChangeSet> Scanner::scan(const ScanOptions& options) {
+  FORGE_TRY(WalkResult walked, walk_tree(m_root, options.walk));
+  return update(std::move(walked.entries), true, options, std::move(walked.errors));
+}
+
+Result<ChangeSet> Scanner::scan_paths(const std::vector<std::string>& paths,
+                                      const ScanOptions& options) {
+  std::vector<WalkEntry> entries;
+  entries.reserve(paths.size());
+  for (const std::string& path : paths) entries.push_back(WalkEntry{path, EntryType::other});
+  std::sort(entries.begin(), entries.end(),
+            [](const WalkEntry& a, const WalkEntry& b) { return a.path < b.path; });
+  entries.erase(
+      std::unique(entries.begin(), entries.end(),
+                  [](const WalkEntry& a, const WalkEntry& b) { return a.path == b.path; }),
+      entries.end());
+  return update(std::move(entries), false, options, {});
+}
+
+Result<ChangeSet> Scanner::update(std::vector<WalkEntry> entries, bool full,
+                                  const ScanOptions& options, std::vector<Error> walk_errors) {
+  FORGE_TRY(const IndexMeta meta, m_index.meta());
+  const std::uint64_t cursor = meta.cursor + 1;
+  const std::int64_t racy_limit = meta.scan_start_ns - options.racy_margin_ns;
+  const std::int64_t this_start = now_ns();
+
+  // The previous records of the paths we look at (all of them for a full scan).
+  std::unordered_map<std::string, FileRecord> old;
+  {
+    FORGE_TRY(store::ReadTxn txn, m_index.env().begin_read());
+    if (full) {
+      FORGE_TRY(store::Cursor records, txn.cursor(m_index.files()));
+      for (auto entry = records.first(); entry && entry->has_value(); entry = records.next()) {
+        if (auto record = FileRecord::decode((*entry)->second)) {
+          old.emplace(std::string((*entry)->first), std::move(*record));
+        } else {
+          // Unknown version: absent, so the file is hashed again and rewritten.
+        }
+      }
+    } else {
+      for (const WalkEntry& entry : entries) {
+        FORGE_TRY(auto value, txn.get(m_index.files(), entry.path));
+        if (value) {
+          if (auto record = FileRecord::decode(*value)) old.emplace(entry.path, std::move(*record));
+        }
+      }
+    }
+  }
+
+  std::vector<std::filesystem::path> absolute;
+  absolute.reserve(entries.size());
+  for (const WalkEntry& entry : entries) absolute.push_back(m_root / entry.path);
+  auto stats = m_io.batch_stat(absolute);
+
+  ChangeSet result;
+  result.errors = std::move(walk_errors);
+  result.fresh_instance = meta.cursor == 0;
+  std::map<std::string, FileRecord> writes;  // records to (re)write
+  std::vector<std::string> vanished;         // partial scans: paths that are gone
+  std::vector<std::size_t> to_hash;          // indexes into entries
+  std::vector<FileRecord> candidates(entries.size());
+  std::vector<bool> present(entries.size(), false);
+
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    if (!stats[i]) {
+      if (stats[i].error().code() == ENOENT || stats[i].error().code() == ENOTDIR) {
+        if (!full) vanished.push_back(entries[i].path);
+        continue;  // gone since the walk: treated as removed below
+      }
+      result.errors.push_back(std::move(stats[i]).error());
+      if (auto it = old.find(entries[i].path); it != old.end()) present[i] = true;  // keep it
+      continue;
+    }
+    present[i] = true;
+    const io::FileStat& stat = *stats[i];
+    FileRecord& next = candidates[i];
+    next.type = type_from_mode(stat.mode);
+    next.mode = stat.mode;
+    next.dev = stat.dev;
+    next.ino = stat.ino;
+    next.size = stat.size;
+    next.mtime_ns = stat.mtime_ns;
+    next.ctime_ns = stat.ctime_ns;
+    const auto it = old.find(entries[i].path);
+    if (next.type == EntryType::symlink) next.symlink_target = read_link(absolute[i]);
+    if (next.type != EntryType::file) continue;
+    bool must_hash = it == old.end() || it->second.type != EntryType::file || !it->second.xxh3;
+    if (!must_hash) {
+      const FileRecord& prev = it->second;
+      const bool same_stat = prev.size == next.size && prev.mtime_ns == next.mtime_ns &&
+                             prev.ctime_ns == next.ctime_ns && prev.ino == next.ino &&
+                             prev.dev == next.dev;
+      const bool racy = prev.mtime_ns >= racy_limit || prev.ctime_ns >= racy_limit;
+      must_hash = !same_stat || racy || (options.sha256 && !prev.sha256);
+    }
+    if (must_hash) to_hash.push_back(i);
+  }
+
+  if (!to_hash.empty()) {
+    std::vector<std::filesystem::path> hash_paths;
+    hash_paths.reserve(to_hash.size());
+    for (std::size_t i : to_hash) hash_paths.push_back(absolute[i]);
+    auto hashed = m_io.batch_hash(hash_paths, hash::AlgorithmSet{options.sha256, true});
+    result.hashed = to_hash.size();
+    for (std::size_t k = 0; k < to_hash.size(); ++k) {
+      FileRecord& next = candidates[to_hash[k]];
+      if (!hashed[k]) {
+        if (hashed[k].error().code() == ENOENT) {
+          present[to_hash[k]] = false;
+          if (!full) vanished.push_back(entries[to_hash[k]].path);
+        } else {
+          result.errors.push_back(std::move(hashed[k]).error());
+          next.xxh3.reset();  // marks "keep the old record"
+        }
+        continue;
+      }
+      // The stat of the open file after reading belongs with these digests.
+      const io::FileStat& stat = hashed[k]->stat;
+      next.size = hashed[k]->size;
+      next.mtime_ns = stat.mtime_ns;
+      next.ctime_ns = stat.ctime_ns;
+      next.ino = stat.ino;
+      next.dev = stat.dev;
+      next.xxh3 = hashed[k]->digests.xxh3;
+      next.sha256 = hashed[k]->digests.sha256;
+    }
+  }
+
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    if (!present[i] || !stats[i]) continue;
+    const std::string& path = entries[i].path;
+    FileRecord& next = candidates[i];
+    const auto it = old.find(path);
+    const bool was_hashed = std::binary_search(to_hash.begin(), to_hash.end(), i);
+    if (next.type == EntryType::file && was_hashed && !next.xxh3) continue;  // read error
+    if (it == old.end()) {
+      next.created_cursor = next.changed_cursor = cursor;
+      result.changes.push_back(change_from(path, ChangeKind::added, next));
+      writes.emplace(path, std::move(next));
+      continue;
+    }
+    const FileRecord& prev = it->second;
+    if (prev.type != next.type) {
+      next.created_cursor = prev.created_cursor;
+      next.changed_cursor = cursor;
+      next.type_changed = true;
+      result.changes.push_back(change_from(path, ChangeKind::type_changed, next));
+      writes.emplace(path, std::move(next));
+      continue;
+    }
+    next.created_cursor = prev.created_cursor;
+    bool content_changed = false;
+    if (next.type == EntryType::file) {
+      if (!was_hashed) continue;  // stat identical and not racy: trusted, nothing to write
+      content_changed = next.xxh3 != prev.xxh3;
+      if (!next.sha256 && !content_changed) next.sha256 = prev.sha256;
+    } else if (next.type == EntryType::symlink) {
+      content_changed = next.symlink_target != prev.symlink_target;
+    }
+    if (content_changed) {
+      next.changed_cursor = cursor;
+      result.changes.push_back(change_from(path, ChangeKind::modified, next));
+    } else {
+      next.changed_cursor = prev.changed_cursor;
+      next.type_changed = prev.type_changed;
+    }
+    const bool stat_changed = next.mode != prev.mode || next.size != prev.size ||
+                              next.mtime_ns != prev.mtime_ns || next.ctime_ns != prev.ctime_ns ||
+                              next.ino != prev.ino || next.dev != prev.dev;
+    if (content_changed || stat_changed || next.sha256 != prev.sha256) {
+      writes.emplace(path, std::move(next));
+    }
+  }
+
+  // Removals: for a full scan every old record not present; for a partial scan every
+  // vanished path and everything below it.
+  std::vector<std::pair<std::string, FileRecord>> removals;
+  if (full) {
+    std::unordered_map<std::string_view, bool> seen;
+    seen.reserve(entries.size());
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      if (present[i]) seen.emplace(entries[i].path, true);
+    }
+    for (auto& [path, record] : old) {
+      if (!seen.contains(path)) removals.emplace_back(path, record);
+    }
+  } else if (!vanished.empty()) {
+    FORGE_TRY(store::ReadTxn txn, m_index.env().begin_read());
+    FORGE_TRY(store::Cursor records, txn.cursor(m_index.files()));
+    for (const std::string& gone : vanished) {
+      if (auto it = old.find(gone); it != old.end()) removals.emplace_back(gone, it->second);
+      const std::string prefix = gone + "/";
+      for (auto entry = records.seek(prefix); entry && entry->has_value(); entry = records.next()) {
+        if (!(*entry)->first.starts_with(prefix)) break;
+        if (auto record = FileRecord::decode((*entry)->second)) {
+          removals.emplace_back(std::string((*entry)->first), std::move(*record));
+        }
+      }
+    }
+  }
+  for (auto& [path, record] : removals) {
+    result.changes.push_back(change_from(path, ChangeKind::removed, record));
+  }
+  std::sort(result.changes.begin(), result.changes.end(),
+            [](const Change& a, const Change& b) { return a.path < b.path; });
+
+  IndexMeta next_meta = meta;
+  next_meta.cursor = cursor;
+  // A partial scan saw only some paths: it must not move the racy-clean reference point.
+  if (full) next_meta.scan_start_ns = this_start;
+  FORGE_TRY_VOID(m_index.env().write([&](store::WriteTxn& txn) -> Result<void> {
+    for (const auto& [path, record] : writes) {
+      FORGE_TRY_VOID(txn.put(m_index.files(), path, record.encode()));
+      FORGE_TRY(bool had_tombstone, txn.erase(m_index.tombstones(), path));
+      (void)had_tombstone;
+    }
+    std::string cursor_bytes(8, '\0');
+    for (int i = 0; i < 8; ++i) cursor_bytes[i] = static_cast<char>((cursor >> (8 * i)) & 0xff);
+    for (const auto& [path, record] : removals) {
+      FORGE_TRY(bool erased, txn.erase(m_index.files(), path));
+      (void)erased;
+      FORGE_TRY_VOID(txn.put(m_index.tombstones(), path, cursor_bytes));
+    }
+    for (const Change& change : result.changes) {
+      const char kind = static_cast<char>(change.kind);
+      FORGE_TRY_VOID(
+          txn.put(m_index.journal(), journal_key(cursor, change.path), std::string_view(&kind, 1)));
+    }
+    if (cursor > k_journal_cursors_kept) {
+      // Trim the oldest journal entries; since() for cursors below the floor answers fresh.
+      const std::uint64_t floor = cursor - k_journal_cursors_kept;
+      FORGE_TRY(store::Cursor journal, txn.cursor(m_index.journal()));
+      std::vector<std::string> old_keys;
+      for (auto entry = journal.first(); entry && entry->has_value(); entry = journal.next()) {
+        if (journal_cursor((*entry)->first) >= floor) break;
+        old_keys.emplace_back((*entry)->first);
+      }
+      for (const auto& key : old_keys) {
+        FORGE_TRY(bool gone, txn.erase(m_index.journal(), key));
+        (void)gone;
+      }
+      next_meta.journal_floor = floor;
+    }
+    return FileIndex::put_meta(txn, m_index.meta_db(), next_meta);
+  }));
+  result.cursor = fmt::format("{}:{}", meta.instance, cursor);
+  result.entries = entries.size();
+  return result;
+}
+
+Result<ChangeSet> Scanner::since(std::string_view cursor_text) const {
+  FORGE_TRY(const IndexMeta meta, m_index.meta());
+  ChangeSet result;
+  result.cursor = fmt::format("{}:{}", meta.instance, meta.cursor);
+  std::uint64_t since_cursor = 0;
+  bool known = false;
+  if (const auto colon = cursor_text.rfind(':'); colon != std::string_view::npos) {
+    const std::string_view instance = cursor_text.substr(0, colon);
+    const std::string number(cursor_text.substr(colon + 1));
+    char* end = nullptr;
+    since_cursor = std::strtoull(number.c_str(), &end, 10);
+    known = instance == meta.instance && !number.empty() && end != nullptr && *end == '\0' &&
+            since_cursor <= meta.cursor && since_cursor >= meta.journal_floor;
+  }
+  FORGE_TRY(store::ReadTxn txn, m_index.env().begin_read());
+  if (!known) {
+    result.fresh_instance = true;
+    FORGE_TRY(store::Cursor records, txn.cursor(m_index.files()));
+    for (auto entry = records.first(); entry && entry->has_value(); entry = records.next()) {
+      if (auto record = FileRecord::decode((*entry)->second)) {
+        result.changes.push_back(
+            change_from(std::string((*entry)->first), ChangeKind::added, *record));
+      }
+    }
+    return result;
+  }
+  // Collapse the journal after the cursor to one entry per path.
+  std::map<std::string, std::vector<ChangeKind>> touched;
+  FORGE_TRY(store::Cursor journal, txn.cursor(m_index.journal()));
+  for (auto entry = journal.seek(journal_key(since_cursor + 1, "")); entry && entry->has_value();
+       entry = journal.next()) {
+    touched[std::string((*entry)->first.substr(8))].push_back(
+        static_cast<ChangeKind>((*entry)->second.at(0)));
+  }
+  for (auto& [path, kinds] : touched) {
+    FORGE_TRY(auto value, txn.get(m_index.files(), path));
+    std::optional<FileRecord> record;
+    if (value) record = FileRecord::decode(*value);
+    if (!record) {
+      if (kinds.front() == ChangeKind::added) continue;  // born and gone after the cursor
+      Change change;
+      change.path = path;
+      change.kind = ChangeKind::removed;
+      result.changes.push_back(std::move(change));
+      continue;
+    }
+    ChangeKind kind = ChangeKind::modified;
+    if (record->created_cursor > since_cursor && kinds.front() == ChangeKind::added) {
+      kind = ChangeKind::added;
+    } else if (std::find(kinds.begin(), kinds.end(), ChangeKind::type_changed) != kinds.end()) {
+      kind = ChangeKind::type_changed;
+    } else if (std::find(kinds.begin(), kinds.end(), ChangeKind::removed) != kinds.end() &&
+               record->created_cursor > since_cursor) {
+      kind = ChangeKind::modified;  // removed and re-created after the cursor
+    }
+    result.changes.push_back(change_from(path, kind, *record));
+  }
+  return result;
+}
+
+}  // namespace forge::scan

@@ -1,0 +1,320 @@
+#include "forge/core/scan/scanner.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <map>
+#include <set>
+
+#include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
+
+#include "forge/core/io/backend_selector.h"
+#include "forge/test/temp_dir.h"
+
+namespace forge::scan {
+namespace {
+
+using ChangeList = std::map<std::string, ChangeKind>;
+
+ChangeList as_map(const ChangeSet& set) {
+  ChangeList out;
+  for (const auto& change : set.changes) out[change.path] = change.kind;
+  return out;
+}
+
+// Sets mtime (and atime) of `path` to `seconds` since the epoch, like `touch -d`.
+void set_mtime(const std::filesystem::path& path, std::int64_t seconds, long nanos = 0) {
+  timespec times[2] = {{seconds, nanos}, {seconds, nanos}};
+  ASSERT_EQ(utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW), 0);
+}
+
+void write_raw(const std::filesystem::path& path, const std::string& data) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << data;
+}
+
+class ScannerFixture {
+ public:
+  ScannerFixture()
+      : m_index(FileIndex::open(m_dir / "index").value()),
+        m_io(io::create_fallback_io({}, nullptr)),
+        m_scanner(m_dir / "tree", m_index, *m_io) {
+    std::filesystem::create_directories(m_dir / "tree");
+  }
+  std::filesystem::path tree() const { return m_dir / "tree"; }
+  Scanner& scanner() { return m_scanner; }
+  ChangeSet scan(ScanOptions options = {}) {
+    auto result = m_scanner.scan(options);
+    EXPECT_TRUE(result) << result.error().to_string();
+    return result ? std::move(*result) : ChangeSet{};
+  }
+
+ private:
+  test::TempDir m_dir;
+  FileIndex m_index;
+  std::unique_ptr<io::PlatformIO> m_io;
+  Scanner m_scanner;
+};
+
+TEST(ScannerTest, FirstScanReportsEverythingAsAFreshInstance) {
+  ScannerFixture fx;
+  write_raw(fx.tree() / "a.c", "int a;");
+  std::filesystem::create_directory(fx.tree() / "d");
+  std::filesystem::create_symlink("a.c", fx.tree() / "link");
+  const ChangeSet first = fx.scan();
+  EXPECT_TRUE(first.fresh_instance);
+  EXPECT_EQ(as_map(first), (ChangeList{{"a.c", ChangeKind::added},
+                                       {"d", ChangeKind::added},
+                                       {"link", ChangeKind::added}}));
+  const auto& file = first.changes[0];
+  ASSERT_TRUE(file.xxh3);
+  EXPECT_EQ(*file.xxh3, hash::xxh3_of("int a;"));
+  EXPECT_EQ(first.changes[2].symlink_target, "a.c");
+}
+
+TEST(ScannerTest, UnchangedOldFilesAreTrustedWithoutHashing) {
+  ScannerFixture fx;
+  write_raw(fx.tree() / "old.c", "old");
+  set_mtime(fx.tree() / "old.c", 1'000'000'000);
+  ScanOptions options;
+  options.racy_margin_ns = 0;  // ctime was set before the first scan started
+  fx.scan(options);
+  const ChangeSet second = fx.scan(options);
+  EXPECT_TRUE(second.changes.empty());
+  EXPECT_FALSE(second.fresh_instance);
+  EXPECT_EQ(second.hashed, 0u);
+}
+
+TEST(ScannerTest, TouchAndChmodAreNotContentChanges) {
+  ScannerFixture fx;
+  write_raw(fx.tree() / "f", "same");
+  fx.scan();
+  set_mtime(fx.tree() / "f", 1'500'000'000);
+  std::filesystem::permissions(fx.tree() / "f", std::filesystem::perms::owner_all);
+  const ChangeSet result = fx.scan();
+  EXPECT_TRUE(result.changes.empty());
+  EXPECT_EQ(result.hashed, 1u);
+}
+
+TEST(ScannerTest, SameSizeSameMtimeContentChangeIsDetected) {
+  ScannerFixture fx;
+  const auto path = fx.tree() / "f";
+  write_raw(path, "aaaa");
+  set_mtime(path, 1'600'000'000);
+  fx.scan();
+  write_raw(path, "bbbb");
+  set_mtime(path, 1'600'000'000);  // size and mtime as recorded; only ctime differs
+  EXPECT_EQ(as_map(fx.scan()), (ChangeList{{"f", ChangeKind::modified}}));
+}
+
+TEST(ScannerTest, RemovalRenameAndTypeChange) {
+  ScannerFixture fx;
+  write_raw(fx.tree() / "gone", "1");
+  write_raw(fx.tree() / "from", "2");
+  write_raw(fx.tree() / "flip", "3");
+  fx.scan();
+  std::filesystem::remove(fx.tree() / "gone");
+  std::filesystem::rename(fx.tree() / "from", fx.tree() / "to");
+  std::filesystem::remove(fx.tree() / "flip");
+  std::filesystem::create_directory(fx.tree() / "flip");
+  EXPECT_EQ(as_map(fx.scan()), (ChangeList{{"flip", ChangeKind::type_changed},
+                                           {"from", ChangeKind::removed},
+                                           {"gone", ChangeKind::removed},
+                                           {"to", ChangeKind::added}}));
+}
+
+TEST(ScannerTest, SinceAggregatesSeveralScansAndUnknownCursorIsFresh) {
+  ScannerFixture fx;
+  write_raw(fx.tree() / "a", "1");
+  write_raw(fx.tree() / "b", "2");
+  const std::string start = fx.scan().cursor;
+  write_raw(fx.tree() / "a", "changed");
+  fx.scan();
+  write_raw(fx.tree() / "c", "new");
+  std::filesystem::remove(fx.tree() / "b");
+  write_raw(fx.tree() / "temp", "born and gone");
+  fx.scan();
+  std::filesystem::remove(fx.tree() / "temp");
+  fx.scan();
+  auto since = fx.scanner().since(start);
+  ASSERT_TRUE(since);
+  EXPECT_FALSE(since->fresh_instance);
+  EXPECT_EQ(as_map(*since), (ChangeList{{"a", ChangeKind::modified},
+                                        {"b", ChangeKind::removed},
+                                        {"c", ChangeKind::added}}));
+  for (const char* bad : {"nonsense", "0000000000000000:1", ""}) {
+    auto fresh = fx.scanner().since(bad);
+    ASSERT_TRUE(fresh);
+    EXPECT_TRUE(fresh->fresh_instance) << bad;
+    EXPECT_EQ(fresh->changes.size(), 2u) << bad;  // a and c: every file, flagged
+  }
+  const std::string future = start.substr(0, start.find(':')) + ":999";
+  EXPECT_TRUE(fx.scanner().since(future)->fresh_instance);
+}
+
+TEST(ScannerTest, ScanPathsChecksOnlyTheGivenPathsAndRemovesVanishedSubtrees) {
+  ScannerFixture fx;
+  write_raw(fx.tree() / "keep", "k");
+  std::filesystem::create_directories(fx.tree() / "dir" / "sub");
+  write_raw(fx.tree() / "dir" / "sub" / "x", "x");
+  fx.scan();
+  write_raw(fx.tree() / "keep", "changed");
+  std::filesystem::remove_all(fx.tree() / "dir");
+  auto result = fx.scanner().scan_paths({"dir"}, {});
+  ASSERT_TRUE(result);
+  EXPECT_EQ(as_map(*result), (ChangeList{{"dir", ChangeKind::removed},
+                                         {"dir/sub", ChangeKind::removed},
+                                         {"dir/sub/x", ChangeKind::removed}}));
+  EXPECT_EQ(as_map(fx.scan()), (ChangeList{{"keep", ChangeKind::modified}}));
+}
+
+TEST(ScannerTest, Sha256IsFilledWhenAsked) {
+  ScannerFixture fx;
+  write_raw(fx.tree() / "f", "abc");
+  ScanOptions options;
+  options.sha256 = true;
+  const ChangeSet result = fx.scan(options);
+  ASSERT_EQ(result.changes.size(), 1u);
+  ASSERT_TRUE(result.changes[0].sha256);
+  EXPECT_EQ(*result.changes[0].sha256, hash::sha256_of("abc"));
+}
+
+// Feature: platform-native-io-hardening, Property 5: Watcher Scalability
+// (the index side: 10,000 files all registered, a change to any one of them detected)
+TEST(ScannerProperty, Property5_TenThousandFilesRegisteredAndAnyChangeDetected) {
+  ScannerFixture fx;
+  constexpr int k_files = 10'000;
+  for (int d = 0; d < 100; ++d) {
+    std::filesystem::create_directory(fx.tree() / std::to_string(d));
+    for (int f = 0; f < k_files / 100; ++f) {
+      write_raw(fx.tree() / std::to_string(d) / std::to_string(f), std::to_string(d * 1000 + f));
+    }
+  }
+  const ChangeSet first = fx.scan();
+  EXPECT_EQ(first.changes.size(), static_cast<std::size_t>(k_files + 100));
+  rc::check("a change to any one file is detected", [&] {
+    const int d = *rc::gen::inRange(0, 100);
+    const int f = *rc::gen::inRange(0, k_files / 100);
+    const std::string relative = std::to_string(d) + "/" + std::to_string(f);
+    write_raw(fx.tree() / relative, *rc::gen::arbitrary<std::string>() + "#changed" +
+                                        std::to_string(*rc::gen::arbitrary<unsigned>()));
+    const ChangeSet result = fx.scan();
+    RC_ASSERT(as_map(result) == (ChangeList{{relative, ChangeKind::modified}}));
+  });
+}
+
+// Model-based: random operations on a small tree; after each step the scanner reports
+// exactly the paths whose content or type changed, whatever the timing.
+RC_GTEST_PROP(ScannerProperty, ReportsExactlyTheContentAndTypeChangesOfRandomOperations, ()) {
+  ScannerFixture fx;
+  struct Node {
+    bool directory = false;
+    std::string content;
+    bool operator==(const Node&) const = default;
+  };
+  std::map<std::string, Node> model;  // relative path -> what is there
+  std::string cursor = fx.scan().cursor;
+  const int steps = *rc::gen::inRange(1, 12);
+  for (int step = 0; step < steps; ++step) {
+    const auto before = model;
+    std::vector<std::string> files, dirs;
+    for (const auto& [path, node] : model) (node.directory ? dirs : files).push_back(path);
+    const int op = *rc::gen::inRange(0, 9);
+    const std::string name = "n" + std::to_string(*rc::gen::inRange(0, 6));
+    const std::string parent = dirs.empty() || *rc::gen::arbitrary<bool>()
+                                   ? std::string()
+                                   : *rc::gen::elementOf(dirs) + "/";
+    const std::string fresh = parent + name;
+    switch (op) {
+      case 0:  // create or overwrite a file
+        if (model.contains(fresh) && model[fresh].directory) break;
+        model[fresh] = Node{false, *rc::gen::arbitrary<std::string>()};
+        write_raw(fx.tree() / fresh, model[fresh].content);
+        break;
+      case 1:  // mkdir
+        if (model.contains(fresh)) break;
+        model[fresh] = Node{true, {}};
+        std::filesystem::create_directory(fx.tree() / fresh);
+        break;
+      case 2:  // delete a file
+        if (files.empty()) break;
+        {
+          const auto victim = *rc::gen::elementOf(files);
+          model.erase(victim);
+          std::filesystem::remove(fx.tree() / victim);
+        }
+        break;
+      case 3:  // rmdir (only empty ones)
+        for (const auto& dir : dirs) {
+          const bool empty = std::none_of(model.begin(), model.end(), [&](const auto& entry) {
+            return entry.first.starts_with(dir + "/");
+          });
+          if (empty) {
+            model.erase(dir);
+            std::filesystem::remove(fx.tree() / dir);
+            break;
+          }
+        }
+        break;
+      case 4:  // rename a file to a fresh name
+        if (files.empty() || model.contains(fresh)) break;
+        {
+          const auto from = *rc::gen::elementOf(files);
+          model[fresh] = model[from];
+          model.erase(from);
+          std::filesystem::rename(fx.tree() / from, fx.tree() / fresh);
+        }
+        break;
+      case 5:  // touch only
+        if (files.empty()) break;
+        set_mtime(fx.tree() / *rc::gen::elementOf(files), *rc::gen::inRange(1, 2'000'000'000));
+        break;
+      case 6:  // chmod only
+        if (files.empty()) break;
+        std::filesystem::permissions(fx.tree() / *rc::gen::elementOf(files),
+                                     *rc::gen::arbitrary<bool>()
+                                         ? std::filesystem::perms::owner_all
+                                         : std::filesystem::perms::owner_read);
+        break;
+      case 7:  // same size, content changed, mtime put back
+        if (files.empty()) break;
+        {
+          const auto victim = *rc::gen::elementOf(files);
+          struct stat st {};
+          ::stat((fx.tree() / victim).c_str(), &st);
+          std::string content = model[victim].content;
+          if (content.empty()) break;
+          content[0] = static_cast<char>(content[0] ^ 0x55);
+          model[victim].content = content;
+          std::filesystem::permissions(fx.tree() / victim, std::filesystem::perms::owner_all);
+          write_raw(fx.tree() / victim, content);
+          set_mtime(fx.tree() / victim, st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+        }
+        break;
+      default:  // no operation: a rescan of an unchanged tree
+        break;
+    }
+    std::set<std::string> expected;
+    for (const auto& [path, node] : model) {
+      auto it = before.find(path);
+      if (it == before.end() || !(it->second == node)) expected.insert(path);
+    }
+    for (const auto& [path, node] : before) {
+      if (!model.contains(path)) expected.insert(path);
+    }
+    const ChangeSet result = fx.scan();
+    std::set<std::string> reported;
+    for (const auto& change : result.changes) reported.insert(change.path);
+    RC_ASSERT(reported == expected);
+    auto since = fx.scanner().since(cursor);
+    RC_ASSERT(since.has_value());
+    std::set<std::string> since_paths;
+    for (const auto& change : since->changes) since_paths.insert(change.path);
+    RC_ASSERT(since_paths == expected);
+    cursor = result.cursor;
+  }
+}
+
+}  // namespace
+}  // namespace forge::scan

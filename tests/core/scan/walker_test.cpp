@@ -1,0 +1,55 @@
+#include "forge/core/scan/walker.h"
+
+#include <gtest/gtest.h>
+
+#include "forge/test/temp_dir.h"
+
+namespace forge::scan {
+namespace {
+
+std::vector<std::string> paths_of(const WalkResult& result) {
+  std::vector<std::string> paths;
+  for (const auto& entry : result.entries) paths.push_back(entry.path);
+  return paths;
+}
+
+TEST(WalkerTest, ListsFilesDirectoriesAndSymlinksSortedWithoutFollowing) {
+  test::TempDir dir;
+  dir.write_file("b.txt", "b");
+  dir.write_file("a/inner.txt", "i");
+  std::filesystem::create_directory_symlink(dir / "a", dir / "link_to_a");
+  auto result = walk_tree(dir.path(), {});
+  ASSERT_TRUE(result);
+  EXPECT_EQ(paths_of(*result),
+            (std::vector<std::string>{"a", "a/inner.txt", "b.txt", "link_to_a"}));
+  EXPECT_EQ(result->entries[3].type, EntryType::symlink);
+  EXPECT_EQ(result->entries[0].type, EntryType::directory);
+}
+
+TEST(WalkerTest, SkipsGitForgeIgnoredExcludedAndSkipDirs) {
+  test::TempDir dir;
+  dir.write_file(".git/HEAD", "ref");
+  dir.write_file(".forge/index", "x");
+  dir.write_file(".gitignore", "*.o\n");
+  dir.write_file("keep.c", "c");
+  dir.write_file("drop.o", "o");
+  dir.write_file("tmp/x.tmp", "t");
+  dir.write_file("store/blob", "b");
+  WalkOptions options;
+  options.excludes = {"*.tmp"};
+  options.skip_dirs = {dir / "store"};
+  auto result = walk_tree(dir.path(), options);
+  ASSERT_TRUE(result);
+  EXPECT_EQ(paths_of(*result), (std::vector<std::string>{".gitignore", "keep.c", "store", "tmp"}));
+}
+
+TEST(WalkerTest, MissingRootIsAFileSystemError) {
+  test::TempDir dir;
+  auto result = walk_tree(dir / "absent", {});
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().category(), ErrorCategory::file_system);
+  EXPECT_EQ(result.error().code(), ENOENT);
+}
+
+}  // namespace
+}  // namespace forge::scan
