@@ -1,8 +1,8 @@
 #include "forge/core/support/error.h"
 
+#include <fmt/format.h>
 #include <cerrno>
 #include <cstring>
-#include <fmt/format.h>
 
 namespace forge {
 namespace {
@@ -62,9 +62,7 @@ void add_errno_suggestions(int code, std::vector<std::string>& out) {
     case ENOTDIR:
       out.emplace_back("A component of the path is not a directory: check the path");
       break;
-    case EISDIR:
-      out.emplace_back("The path is a directory where a file was expected");
-      break;
+    case EISDIR: out.emplace_back("The path is a directory where a file was expected"); break;
     case EROFS:
       out.emplace_back("The file system is read-only: choose a writable directory");
       break;
@@ -89,8 +87,9 @@ void add_errno_suggestions(int code, std::vector<std::string>& out) {
           "FORGE_IO_BACKEND=fallback to force the portable backend");
       break;
     case ECONNREFUSED:
-      out.emplace_back("Connection refused: check that the server is running and the address "
-                       "and port are right");
+      out.emplace_back(
+          "Connection refused: check that the server is running and the address "
+          "and port are right");
       break;
     case ETIMEDOUT:
       out.emplace_back("Timed out: check the network, or raise the operation timeout");
@@ -99,15 +98,16 @@ void add_errno_suggestions(int code, std::vector<std::string>& out) {
       out.emplace_back("The address is in use: stop the other process or choose another port");
       break;
     case EIO:
-      out.emplace_back("An I/O error from the device: check the disk (dmesg) and run "
-                       "`forge cache verify`");
+      out.emplace_back(
+          "An I/O error from the device: check the disk (dmesg) and run "
+          "`forge cache verify`");
       break;
     case EXDEV:
-      out.emplace_back("Cross-device rename: keep the store's temp directory on the same "
-                       "file system as the store");
+      out.emplace_back(
+          "Cross-device rename: keep the store's temp directory on the same "
+          "file system as the store");
       break;
-    default:
-      break;
+    default: break;
   }
 }
 
@@ -126,8 +126,7 @@ std::string_view category_suggestion(ErrorCategory category) {
     case ErrorCategory::timeout:
       return "The operation timed out: raise io.operation_timeout or check system load";
     case ErrorCategory::unknown:
-    default:
-      return "Re-run with FORGE_LOG=debug and report the log if the problem persists";
+    default: return "Re-run with FORGE_LOG=debug and report the log if the problem persists";
   }
 }
 
@@ -148,25 +147,61 @@ std::string_view to_string(ErrorCategory category) {
 
 ErrorCategory category_for_errno(int error_number) {
   switch (error_number) {
-    case ENOENT: case EACCES: case EPERM: case EEXIST: case ENOTDIR: case EISDIR:
-    case ENOSPC: case EDQUOT: case EROFS: case EMFILE: case ENFILE: case ENAMETOOLONG:
-    case ELOOP: case EIO: case EXDEV: case ENOTEMPTY: case EBADF: case EFBIG: case ESTALE:
-    case EAGAIN: case EINTR: case EBUSY: case ETXTBSY: case EMLINK: case ESPIPE:
-      return ErrorCategory::file_system;
-    case ECONNREFUSED: case ECONNRESET: case ECONNABORTED: case ENETUNREACH:
-    case EHOSTUNREACH: case ENETDOWN: case EPIPE: case ENOTCONN: case EADDRINUSE:
-    case EADDRNOTAVAIL: case EPROTO: case EHOSTDOWN: case ENETRESET:
-      return ErrorCategory::network;
-    case ETIMEDOUT: case ETIME:
-      return ErrorCategory::timeout;
-    case EINVAL: case ERANGE: case EBADMSG: case EILSEQ: case EOVERFLOW: case E2BIG:
-      return ErrorCategory::validation;
-    case ENOSYS: case EOPNOTSUPP: case ENOPROTOOPT: case EPROTONOSUPPORT: case ENOEXEC:
-    case ELIBBAD: case ENOPKG:
-      return ErrorCategory::dependency;
+    case ENOENT:
+    case EACCES:
+    case EPERM:
+    case EEXIST:
+    case ENOTDIR:
+    case EISDIR:
+    case ENOSPC:
+    case EDQUOT:
+    case EROFS:
+    case EMFILE:
+    case ENFILE:
+    case ENAMETOOLONG:
+    case ELOOP:
+    case EIO:
+    case EXDEV:
+    case ENOTEMPTY:
+    case EBADF:
+    case EFBIG:
+    case ESTALE:
+    case EAGAIN:
+    case EINTR:
+    case EBUSY:
+    case ETXTBSY:
+    case EMLINK:
+    case ESPIPE: return ErrorCategory::file_system;
+    case ECONNREFUSED:
+    case ECONNRESET:
+    case ECONNABORTED:
+    case ENETUNREACH:
+    case EHOSTUNREACH:
+    case ENETDOWN:
+    case EPIPE:
+    case ENOTCONN:
+    case EADDRINUSE:
+    case EADDRNOTAVAIL:
+    case EPROTO:
+    case EHOSTDOWN:
+    case ENETRESET: return ErrorCategory::network;
+    case ETIMEDOUT:
+    case ETIME: return ErrorCategory::timeout;
+    case EINVAL:
+    case ERANGE:
+    case EBADMSG:
+    case EILSEQ:
+    case EOVERFLOW:
+    case E2BIG: return ErrorCategory::validation;
+    case ENOSYS:
+    case EOPNOTSUPP:
+    case ENOPROTOOPT:
+    case EPROTONOSUPPORT:
+    case ENOEXEC:
+    case ELIBBAD:
+    case ENOPKG: return ErrorCategory::dependency;
     case ENOMEM:
-    default:
-      return ErrorCategory::unknown;
+    default: return ErrorCategory::unknown;
   }
 }
 
@@ -205,8 +240,9 @@ Error Error::from_error_code(const std::error_code& code, std::string_view opera
     return from_errno(condition.value(), operation, path);
   }
   Error error(category_for_error_code(code),
-              path.empty() ? fmt::format("{} failed: {}", operation, code.message())
-                           : fmt::format("{} failed for '{}': {}", operation, path, code.message()));
+              path.empty()
+                  ? fmt::format("{} failed: {}", operation, code.message())
+                  : fmt::format("{} failed for '{}': {}", operation, path, code.message()));
   error.m_context.operation = std::string(operation);
   error.m_context.file = std::string(path);
   return error;
@@ -224,14 +260,14 @@ std::vector<std::string> Error::suggestions() const {
   return out;
 }
 
-#define FORGE_ERROR_BUILDER(name, param_type, body)               \
-  Error& Error::name(param_type value) & {                        \
-    body;                                                         \
-    return *this;                                                 \
-  }                                                               \
-  Error&& Error::name(param_type value) && {                      \
-    body;                                                         \
-    return std::move(*this);                                      \
+#define FORGE_ERROR_BUILDER(name, param_type, body) \
+  Error& Error::name(param_type value)& {           \
+    body;                                           \
+    return *this;                                   \
+  }                                                 \
+  Error&& Error::name(param_type value)&& {         \
+    body;                                           \
+    return std::move(*this);                        \
   }
 
 FORGE_ERROR_BUILDER(with_file, std::string_view, m_context.file = std::string(value))

@@ -28,7 +28,9 @@ HandleGuard& HandleGuard::operator=(HandleGuard&& other) noexcept {
   return *this;
 }
 
-HandleGuard::~HandleGuard() { release(); }
+HandleGuard::~HandleGuard() {
+  release();
+}
 
 void HandleGuard::release() {
   if (m_manager != nullptr) {
@@ -51,8 +53,8 @@ Result<HandleGuard> ResourceManager::acquire() {
 
 Result<HandleGuard> ResourceManager::acquire_for(std::chrono::milliseconds timeout) {
   std::unique_lock lock(m_mutex);
-  const bool got = m_released.wait_for(lock, timeout,
-                                       [&] { return m_shutting_down || m_active < m_limit; });
+  const bool got =
+      m_released.wait_for(lock, timeout, [&] { return m_shutting_down || m_active < m_limit; });
   if (m_shutting_down) return fail(shut_down_error());
   if (!got) {
     return fail(Error(ErrorCategory::timeout,

@@ -1,7 +1,7 @@
 #include "forge/core/support/error.h"
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <system_error>
 
 #include <gtest/gtest.h>
@@ -106,14 +106,14 @@ RC_GTEST_PROP(ErrorProperty, Property9_EveryErrnoGetsExactlyOneValidCategory, ()
 RC_GTEST_PROP(ErrorProperty, Property11_EveryErrorHasMessageCategoryTimestampSuggestions, ()) {
   const bool from_os = *rc::gen::arbitrary<bool>();
   const auto before = std::chrono::system_clock::now();
-  Error error = from_os
-                    ? Error::from_errno(*rc::gen::inRange(0, 200), *rc::gen::arbitrary<std::string>(),
-                                        *rc::gen::arbitrary<std::string>())
-                    : Error(*rc::gen::element(ErrorCategory::network, ErrorCategory::file_system,
-                                              ErrorCategory::configuration,
-                                              ErrorCategory::validation, ErrorCategory::dependency,
-                                              ErrorCategory::timeout, ErrorCategory::unknown),
-                            *rc::gen::arbitrary<std::string>());
+  Error error =
+      from_os ? Error::from_errno(*rc::gen::inRange(0, 200), *rc::gen::arbitrary<std::string>(),
+                                  *rc::gen::arbitrary<std::string>())
+              : Error(*rc::gen::element(ErrorCategory::network, ErrorCategory::file_system,
+                                        ErrorCategory::configuration, ErrorCategory::validation,
+                                        ErrorCategory::dependency, ErrorCategory::timeout,
+                                        ErrorCategory::unknown),
+                      *rc::gen::arbitrary<std::string>());
   RC_ASSERT(!error.message().empty());
   RC_ASSERT(is_valid_category(error.category()));
   RC_ASSERT(error.context().timestamp >= before);

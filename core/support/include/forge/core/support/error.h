@@ -54,9 +54,9 @@ struct ErrorContext {
   std::string file;       // the path the operation was about; empty if none
   std::string operation;  // e.g. "open", "lmdb.put", "config.load"
   std::chrono::system_clock::time_point timestamp;  // when the Error was created (UTC)
-  std::uint32_t retry_count = 0;                     // attempts already retried
-  std::string platform;   // "Linux", "MacOS", ... filled in by Error's constructor
-  std::string backend;    // I/O backend involved ("io_uring", "fallback"), if any
+  std::uint32_t retry_count = 0;                    // attempts already retried
+  std::string platform;  // "Linux", "MacOS", ... filled in by Error's constructor
+  std::string backend;   // I/O backend involved ("io_uring", "fallback"), if any
 };
 
 class [[nodiscard]] Error {
@@ -65,8 +65,7 @@ class [[nodiscard]] Error {
 
   // From an errno value: category from category_for_errno, message from strerror plus the
   // operation and path, errno-specific suggestions (EMFILE, ENOSPC, EACCES, ...).
-  static Error from_errno(int error_number, std::string_view operation,
-                          std::string_view path = {});
+  static Error from_errno(int error_number, std::string_view operation, std::string_view path = {});
   static Error from_error_code(const std::error_code& code, std::string_view operation,
                                std::string_view path = {});
 
@@ -113,17 +112,21 @@ template <typename T>
 using Result = std::expected<T, Error>;
 
 // Result<void> success value: `return ok();`
-inline Result<void> ok() { return {}; }
+inline Result<void> ok() {
+  return {};
+}
 
 // Wraps an Error for return from a function returning Result<T>.
-inline std::unexpected<Error> fail(Error error) { return std::unexpected<Error>(std::move(error)); }
+inline std::unexpected<Error> fail(Error error) {
+  return std::unexpected<Error>(std::move(error));
+}
 
 }  // namespace forge
 
 // Evaluates a Result-returning expression; on error returns it from the enclosing function.
-#define FORGE_TRY_VOID(expr)                                         \
-  do {                                                               \
-    auto forge_try_result_ = (expr);                                 \
+#define FORGE_TRY_VOID(expr)                                                            \
+  do {                                                                                  \
+    auto forge_try_result_ = (expr);                                                    \
     if (!forge_try_result_) return ::forge::fail(std::move(forge_try_result_).error()); \
   } while (0)
 
@@ -131,7 +134,7 @@ inline std::unexpected<Error> fail(Error error) { return std::unexpected<Error>(
 #define FORGE_CONCAT_(a, b) FORGE_CONCAT_INNER_(a, b)
 // `FORGE_TRY(auto value, expr);` declares `value` from a Result or returns its error.
 #define FORGE_TRY(decl, expr) FORGE_TRY_IMPL_(decl, expr, FORGE_CONCAT_(forge_try_, __LINE__))
-#define FORGE_TRY_IMPL_(decl, expr, tmp)                                \
-  auto tmp = (expr);                                                    \
-  if (!tmp) return ::forge::fail(std::move(tmp).error());               \
+#define FORGE_TRY_IMPL_(decl, expr, tmp)                  \
+  auto tmp = (expr);                                      \
+  if (!tmp) return ::forge::fail(std::move(tmp).error()); \
   decl = std::move(tmp).value()

@@ -1,0 +1,65 @@
+#pragma once
+// Loading and validating the Forge config file (one JSON object; see config.h for the
+// fields and their defaults).
+//
+// Keys are the ForgeConfig field names, nested as the structs are. Durations are integer
+// milliseconds in keys ending in `_ms` (io.operation_timeout_ms,
+// logging.slow_operation_threshold_ms, io.retry.initial_delay_ms, io.retry.max_delay_ms).
+// Paths may start with `~/`. `project_root` is required in a file (a config belongs to one
+// project); everything else has a default.
+//
+// check_config() reports EVERY problem at once (Property 15): missing required fields,
+// wrong types, out-of-range values, paths that do not exist, malformed listen addresses
+// (`host:port`, `[v6]:port`, `unix:/abs/path`) and unknown keys with a did-you-mean.
+// Overrides (`--set io.max_file_handles=512`) are applied to the JSON before checking, so
+// they are validated exactly like the file.
+// Thread-compatible; reads the file system (path checks, RLIMIT_NOFILE).
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "forge/core/support/config.h"
+#include "forge/core/support/error.h"
+
+namespace forge::support {
+
+struct ConfigIssue {
+  std::string field;       // dotted path: "io.max_file_handles"
+  std::string problem;     // what is wrong with the value
+  std::string expected;    // the valid range or form
+  std::string suggestion;  // what to do
+};
+
+// Reads and parses the file: a missing file or malformed JSON (with line and column) is a
+// Configuration error with a suggestion.
+Result<nlohmann::json> read_config_file(const std::filesystem::path& file);
+
+// Applies one "dotted.key=value" override; the value is parsed as JSON when it parses
+// (numbers, true/false, arrays), else taken as a string. A malformed override (no `=`) is a
+// Validation error.
+Result<void> apply_override(nlohmann::json& document, std::string_view assignment);
+
+// Every problem of the document, in a stable order (by field). Empty: valid.
+// `require_project_root`: true for files, false for the built-in defaults.
+std::vector<ConfigIssue> check_config(const nlohmann::json& document,
+                                      bool require_project_root = true);
+
+// Maps a document that check_config() accepted onto ForgeConfig (defaults for absent keys).
+// Fails with a Configuration error listing every issue if the document is invalid.
+Result<ForgeConfig> config_from_json(const nlohmann::json& document,
+                                     bool require_project_root = true);
+
+// The effective config as JSON (for `forge config show`).
+nlohmann::json config_to_json(const ForgeConfig& config);
+
+// One-line form of an issue, for terminals: "field: problem (expected ...); suggestion".
+std::string to_string(const ConfigIssue& issue);
+
+// Levenshtein distance, for did-you-mean; exposed for tests.
+std::size_t edit_distance(std::string_view a, std::string_view b);
+
+}  // namespace forge::support

@@ -1,0 +1,593 @@
+#include "forge/core/support/config_loader.h"
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+
+namespace forge::support {
+namespace {
+
+using nlohmann::json;
+
+enum class Kind {
+  unsigned_int,
+  number,
+  choice,
+  existing_dir,
+  creatable_dir,
+  file_in_dir,
+  addresses
+};
+
+struct FieldSpec {
+  std::string path;
+  Kind kind;
+  double min = 0;
+  double max = 0;
+  std::vector<std::string> choices;
+  bool power_of_two = false;
+  std::function<void(ForgeConfig&, const json&)> apply;
+};
+
+std::filesystem::path expand_home(const std::string& text) {
+  if (text == "~" || text.starts_with("~/")) {
+    if (const char* home = std::getenv("HOME")) return std::string(home) + text.substr(1);
+  }
+  return text;
+}
+
+std::uint64_t nofile_hard_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_max == RLIM_INFINITY) return 1u << 20;
+  return limit.rlim_max;
+}
+
+std::vector<FieldSpec> make_specs() {
+  using ms = std::chrono::milliseconds;
+  auto u64 = [](const json& v) { return v.get<std::uint64_t>(); };
+  return {
+      {"project_root",
+       Kind::existing_dir,
+       0,
+       0,
+       {},
+       false,
+       [](ForgeConfig& c, const json& v) { c.project_root = expand_home(v.get<std::string>()); }},
+      {"store_dir",
+       Kind::creatable_dir,
+       0,
+       0,
+       {},
+       false,
+       [](ForgeConfig& c, const json& v) { c.store_dir = expand_home(v.get<std::string>()); }},
+      {"io.max_file_handles",
+       Kind::unsigned_int,
+       1,
+       static_cast<double>(nofile_hard_limit()),
+       {},
+       false,
+       [=](ForgeConfig& c, const json& v) { c.io.max_file_handles = u64(v); }},
+      {"io.io_uring_queue_depth",
+       Kind::unsigned_int,
+       1,
+       32768,
+       {},
+       true,
+       [=](ForgeConfig& c, const json& v) {
+         c.io.io_uring_queue_depth = static_cast<std::uint32_t>(u64(v));
+       }},
+      {"io.direct_io_threshold",
+       Kind::unsigned_int,
+       4096,
+       1ull << 40,
+       {},
+       false,
+       [=](ForgeConfig& c, const json& v) { c.io.direct_io_threshold = u64(v); }},
+      {"io.mmap_threshold",
+       Kind::unsigned_int,
+       4096,
+       1ull << 40,
+       {},
+       false,
+       [=](ForgeConfig& c, const json& v) { c.io.mmap_threshold = u64(v); }},
+      {"io.batch_size",
+       Kind::unsigned_int,
+       1,
+       65536,
+       {},
+       false,
+       [=](ForgeConfig& c, const json& v) { c.io.batch_size = u64(v); }},
+      {"io.operation_timeout_ms",
+       Kind::unsigned_int,
+       1,
+       3'600'000,
+       {},
+       false,
+       [=](ForgeConfig& c, const json& v) { c.io.operation_timeout = ms(u64(v)); }},
+      {"io.backend",
+       Kind::choice,
+       0,
+       0,
+       {"auto", "uring", "fallback"},
+       false,
+       [](ForgeConfig& c, const json& v) { c.io.backend = v.get<std::string>(); }},
+      {"io.retry.max_attempts",
+       Kind::unsigned_int,
+       1,
+       100,
+       {},
+       false,
+       [=](ForgeConfig& c, const json& v) {
+         c.io.retry_policy.max_attempts = static_cast<std::uint32_t>(u64(v));
+       }},
+      {"io.retry.initial_delay_ms",
+       Kind::unsigned_int,
+       0,
+       600'000,
+       {},
+       false,
+       [=](ForgeConfig& c, const json& v) { c.io.retry_policy.initial_delay = ms(u64(v)); }},
+      {"io.retry.max_delay_ms",
+       Kind::unsigned_int,
+       0,
+       3'600'000,
+       {},
+       false,
+       [=](ForgeConfig& c, const json& v) { c.io.retry_policy.max_delay = ms(u64(v)); }},
+      {"io.retry.multiplier",
+       Kind::number,
+       1,
+       10,
+       {},
+       false,
+       [](ForgeConfig& c, const json& v) { c.io.retry_policy.multiplier = v.get<double>(); }},
+      {"io.retry.jitter",
+       Kind::number,
+       0,
+       1,
+       {},
+       false,
+       [](ForgeConfig& c, const json& v) { c.io.retry_policy.jitter = v.get<double>(); }},
+      {"logging.level",
+       Kind::choice,
+       0,
+       0,
+       {"trace", "debug", "info", "warn", "error", "off"},
+       false,
+       [](ForgeConfig& c, const json& v) { c.logging.level = v.get<std::string>(); }},
+      {"logging.format",
+       Kind::choice,
+       0,
+       0,
+       {"json", "human"},
+       false,
+       [](ForgeConfig& c, const json& v) {
+         c.logging.format = v.get<std::string>() == "json" ? LogFormat::json : LogFormat::human;
+       }},
+      {"logging.file",
+       Kind::file_in_dir,
+       0,
+       0,
+       {},
+       false,
+       [](ForgeConfig& c, const json& v) { c.logging.file = expand_home(v.get<std::string>()); }},
+      {"logging.max_file_size",
+       Kind::unsigned_int,
+       4096,
+       1ull << 40,
+       {},
+       false,
+       [=](ForgeConfig& c, const json& v) { c.logging.max_file_size = u64(v); }},
+      {"logging.max_files",
+       Kind::unsigned_int,
+       1,
+       1000,
+       {},
+       false,
+       [=](ForgeConfig& c, const json& v) { c.logging.max_files = u64(v); }},
+      {"logging.slow_operation_threshold_ms",
+       Kind::unsigned_int,
+       1,
+       3'600'000,
+       {},
+       false,
+       [=](ForgeConfig& c, const json& v) { c.logging.slow_operation_threshold = ms(u64(v)); }},
+      {"server.http_listen",
+       Kind::addresses,
+       0,
+       0,
+       {},
+       false,
+       [](ForgeConfig& c, const json& v) {
+         c.server.http_listen = v.get<std::vector<std::string>>();
+       }},
+      {"server.grpc_listen",
+       Kind::addresses,
+       0,
+       0,
+       {},
+       false,
+       [](ForgeConfig& c, const json& v) {
+         c.server.grpc_listen = v.get<std::vector<std::string>>();
+       }},
+  };
+}
+
+const std::vector<FieldSpec>& specs() {
+  static const std::vector<FieldSpec> k_specs = make_specs();
+  return k_specs;
+}
+
+const json* find(const json& document, std::string_view dotted) {
+  const json* node = &document;
+  std::size_t start = 0;
+  while (start <= dotted.size()) {
+    const std::size_t end = std::min(dotted.find('.', start), dotted.size());
+    const std::string key(dotted.substr(start, end - start));
+    if (!node->is_object() || !node->contains(key)) return nullptr;
+    node = &(*node)[key];
+    start = end + 1;
+  }
+  return node;
+}
+
+// "" when the address is well-formed, else what is wrong with it.
+std::string address_problem(const std::string& address) {
+  if (address.starts_with("unix:")) {
+    const std::string path = address.substr(5);
+    if (path.empty() || path.front() != '/') return "a unix socket needs an absolute path";
+    if (!std::filesystem::is_directory(std::filesystem::path(path).parent_path())) {
+      return fmt::format("the directory of '{}' does not exist", path);
+    }
+    return {};
+  }
+  std::string host;
+  std::string port;
+  if (address.starts_with("[")) {
+    const auto close = address.find("]:");
+    if (close == std::string::npos) return "an IPv6 address is written [addr]:port";
+    host = address.substr(1, close - 1);
+    port = address.substr(close + 2);
+  } else {
+    const auto colon = address.rfind(':');
+    if (colon == std::string::npos) return "the port is missing";
+    host = address.substr(0, colon);
+    port = address.substr(colon + 1);
+    if (host.find(':') != std::string::npos) return "an IPv6 address must be in brackets";
+  }
+  if (host.empty()) return "the host is missing";
+  if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), ::isdigit)) {
+    return fmt::format("port '{}' is not a number", port);
+  }
+  const int number = std::stoi(port);
+  if (number < 1 || number > 65535) return fmt::format("port {} is outside 1..65535", number);
+  return {};
+}
+
+void check_field(const FieldSpec& spec, const json& value, std::vector<ConfigIssue>& issues) {
+  auto issue = [&](std::string problem, std::string expected, std::string suggestion) {
+    issues.push_back({spec.path, std::move(problem), std::move(expected), std::move(suggestion)});
+  };
+  switch (spec.kind) {
+    case Kind::unsigned_int: {
+      const std::string range = fmt::format("an integer in {}..{}{}", spec.min, spec.max,
+                                            spec.power_of_two ? ", a power of two" : "");
+      if (!value.is_number_integer()) {
+        issue(fmt::format("{} is not an integer", value.dump()), range, "write a plain integer");
+        return;
+      }
+      const double number = value.get<double>();
+      if (number < spec.min || number > spec.max) {
+        issue(fmt::format("{} is out of range", value.dump()), range,
+              fmt::format("use a value between {} and {}", spec.min, spec.max));
+        return;
+      }
+      const auto integer = value.get<std::uint64_t>();
+      if (spec.power_of_two && (integer & (integer - 1)) != 0) {
+        std::uint64_t next = 1;
+        while (next < integer) next <<= 1;
+        issue(fmt::format("{} is not a power of two", integer), range,
+              fmt::format("use {} or {}", next / 2, next));
+      }
+      return;
+    }
+    case Kind::number: {
+      const std::string range = fmt::format("a number in {}..{}", spec.min, spec.max);
+      if (!value.is_number()) {
+        issue(fmt::format("{} is not a number", value.dump()), range, "write a plain number");
+      } else if (value.get<double>() < spec.min || value.get<double>() > spec.max) {
+        issue(fmt::format("{} is out of range", value.dump()), range,
+              fmt::format("use a value between {} and {}", spec.min, spec.max));
+      }
+      return;
+    }
+    case Kind::choice: {
+      std::string expected = "one of: ";
+      for (const auto& choice : spec.choices)
+        expected += choice + (&choice == &spec.choices.back() ? "" : ", ");
+      if (!value.is_string() || std::find(spec.choices.begin(), spec.choices.end(),
+                                          value.get<std::string>()) == spec.choices.end()) {
+        std::string closest;
+        std::size_t best = 3;
+        if (value.is_string()) {
+          for (const auto& choice : spec.choices) {
+            const auto distance = edit_distance(choice, value.get<std::string>());
+            if (distance < best) best = distance, closest = choice;
+          }
+        }
+        issue(fmt::format("{} is not a valid choice", value.dump()), expected,
+              closest.empty() ? "pick one of the listed values"
+                              : fmt::format("did you mean \"{}\"?", closest));
+      }
+      return;
+    }
+    case Kind::existing_dir:
+    case Kind::creatable_dir:
+    case Kind::file_in_dir: {
+      if (!value.is_string() || value.get<std::string>().empty()) {
+        issue(fmt::format("{} is not a path", value.dump()), "a non-empty path string",
+              "write the path as a JSON string");
+        return;
+      }
+      const auto path = expand_home(value.get<std::string>());
+      std::error_code ec;
+      if (spec.kind == Kind::existing_dir) {
+        if (!std::filesystem::is_directory(path, ec)) {
+          issue(
+              fmt::format("directory '{}' does not exist", path.string()), "an existing directory",
+              "create it, or fix the path (relative paths are relative to the working directory)");
+        }
+        return;
+      }
+      auto parent = spec.kind == Kind::file_in_dir ? path.parent_path() : path;
+      if (parent.empty()) parent = ".";
+      while (!parent.empty() && !std::filesystem::exists(parent, ec)) {
+        if (parent == parent.parent_path()) break;
+        parent = parent.parent_path();
+      }
+      if (!std::filesystem::is_directory(parent, ec) || ::access(parent.c_str(), W_OK) != 0) {
+        issue(fmt::format("'{}' cannot be created: '{}' is not a writable directory", path.string(),
+                          parent.string()),
+              "a path under a writable directory", "choose a directory you can write to");
+      }
+      return;
+    }
+    case Kind::addresses: {
+      if (!value.is_array()) {
+        issue(fmt::format("{} is not a list", value.dump()),
+              "a list of \"host:port\" or \"unix:/path\"", "write [\"127.0.0.1:8080\"]");
+        return;
+      }
+      for (std::size_t i = 0; i < value.size(); ++i) {
+        const std::string problem =
+            value[i].is_string() ? address_problem(value[i].get<std::string>()) : "not a string";
+        if (!problem.empty()) {
+          issues.push_back({fmt::format("{}[{}]", spec.path, i),
+                            fmt::format("{}: {}", value[i].dump(), problem),
+                            "\"host:port\" (port 1..65535), \"[::1]:port\" or \"unix:/abs/path\"",
+                            "e.g. \"127.0.0.1:8080\""});
+        }
+      }
+      return;
+    }
+    default: return;
+  }
+}
+
+void check_unknown_keys(const json& node, const std::string& prefix,
+                        std::vector<ConfigIssue>& issues) {
+  if (!node.is_object()) return;
+  std::set<std::string> valid;  // the names allowed directly under prefix
+  for (const auto& spec : specs()) {
+    if (!prefix.empty() && !spec.path.starts_with(prefix + ".")) continue;
+    const std::string rest = prefix.empty() ? spec.path : spec.path.substr(prefix.size() + 1);
+    valid.insert(rest.substr(0, rest.find('.')));
+  }
+  for (const auto& [key, value] : node.items()) {
+    const std::string path = prefix.empty() ? key : prefix + "." + key;
+    if (!valid.contains(key)) {
+      std::string closest;
+      std::size_t best = std::max<std::size_t>(3, key.size() / 3 + 1);
+      for (const auto& candidate : valid) {
+        const auto distance = edit_distance(candidate, key);
+        if (distance < best) best = distance, closest = candidate;
+      }
+      issues.push_back(
+          {path, "unknown key",
+           fmt::format("one of the keys documented in config.h{}",
+                       prefix.empty() ? "" : " under " + prefix),
+           closest.empty() ? "remove it" : fmt::format("did you mean \"{}\"?", closest)});
+      continue;
+    }
+    const bool is_section = std::none_of(specs().begin(), specs().end(),
+                                         [&](const FieldSpec& spec) { return spec.path == path; });
+    if (is_section) {
+      if (!value.is_object()) {
+        issues.push_back({path, fmt::format("{} is not an object", value.dump()), "a JSON object",
+                          fmt::format("write \"{}\": {{ ... }}", key)});
+      } else {
+        check_unknown_keys(value, path, issues);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+Result<nlohmann::json> read_config_file(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  if (!in) {
+    return fail(Error::from_errno(errno ? errno : ENOENT, "config.load", file.string())
+                    .with_suggestion(fmt::format(
+                        "create '{}' (see `forge config show` for every key and its default) or "
+                        "pass the right path with --config",
+                        file.string())));
+  }
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  const std::string text = buffer.str();
+  try {
+    json document = json::parse(text);
+    if (!document.is_object()) {
+      return fail(Error(ErrorCategory::configuration,
+                        fmt::format("{}: the top level must be a JSON object", file.string()))
+                      .with_file(file.string())
+                      .with_suggestion("wrap the settings in { ... }"));
+    }
+    return document;
+  } catch (const json::parse_error& error) {
+    const std::size_t offset = std::min<std::size_t>(error.byte, text.size());
+    const std::size_t line =
+        1 + std::count(text.begin(), text.begin() + static_cast<long>(offset), '\n');
+    const std::size_t line_start = text.rfind('\n', offset > 0 ? offset - 1 : 0);
+    const std::size_t column = line_start == std::string::npos ? offset : offset - line_start;
+    return fail(Error(ErrorCategory::configuration,
+                      fmt::format("{}:{}:{}: malformed JSON", file.string(), line, column))
+                    .with_file(file.string())
+                    .with_operation("config.parse")
+                    .with_suggestion("fix the JSON syntax at that line and column (no comments or "
+                                     "trailing commas)"));
+  }
+}
+
+Result<void> apply_override(nlohmann::json& document, std::string_view assignment) {
+  const auto equals = assignment.find('=');
+  if (equals == std::string_view::npos || equals == 0) {
+    return fail(
+        Error(ErrorCategory::validation, fmt::format("override '{}' is not key=value", assignment))
+            .with_suggestion("write --set io.max_file_handles=512"));
+  }
+  const std::string key(assignment.substr(0, equals));
+  const std::string text(assignment.substr(equals + 1));
+  json value = json::parse(text, nullptr, false);
+  if (value.is_discarded()) value = text;
+  json* node = &document;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t dot = key.find('.', start);
+    const std::string part =
+        key.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (dot == std::string::npos) {
+      (*node)[part] = value;
+      return ok();
+    }
+    if (!node->contains(part) || !(*node)[part].is_object()) (*node)[part] = json::object();
+    node = &(*node)[part];
+    start = dot + 1;
+  }
+}
+
+std::vector<ConfigIssue> check_config(const nlohmann::json& document, bool require_project_root) {
+  std::vector<ConfigIssue> issues;
+  if (!document.is_object()) {
+    issues.push_back(
+        {"(top level)", "not a JSON object", "{ ... }", "wrap the settings in { ... }"});
+    return issues;
+  }
+  check_unknown_keys(document, "", issues);
+  for (const auto& spec : specs()) {
+    const json* value = find(document, spec.path);
+    if (value == nullptr) {
+      if (spec.path == "project_root" && require_project_root) {
+        issues.push_back({spec.path, "missing (required)", "an existing directory",
+                          "add \"project_root\": \"/path/to/checkout\""});
+      }
+      continue;
+    }
+    check_field(spec, *value, issues);
+  }
+  const json* initial = find(document, "io.retry.initial_delay_ms");
+  const json* max = find(document, "io.retry.max_delay_ms");
+  if (initial && max && initial->is_number_unsigned() && max->is_number_unsigned() &&
+      max->get<std::uint64_t>() < initial->get<std::uint64_t>()) {
+    issues.push_back({"io.retry.max_delay_ms", "smaller than io.retry.initial_delay_ms",
+                      ">= io.retry.initial_delay_ms",
+                      "raise max_delay_ms or lower initial_delay_ms"});
+  }
+  std::stable_sort(issues.begin(), issues.end(),
+                   [](const ConfigIssue& a, const ConfigIssue& b) { return a.field < b.field; });
+  return issues;
+}
+
+Result<ForgeConfig> config_from_json(const nlohmann::json& document, bool require_project_root) {
+  const auto issues = check_config(document, require_project_root);
+  if (!issues.empty()) {
+    std::string message =
+        fmt::format("{} invalid config field{}:", issues.size(), issues.size() == 1 ? "" : "s");
+    for (const auto& issue : issues) message += "\n  " + to_string(issue);
+    return fail(
+        Error(ErrorCategory::validation, message, EINVAL)
+            .with_operation("config.validate")
+            .with_suggestion("fix each field listed; `forge config check FILE` lists them"));
+  }
+  ForgeConfig config;
+  for (const auto& spec : specs()) {
+    if (const json* value = find(document, spec.path)) spec.apply(config, *value);
+  }
+  return config;
+}
+
+nlohmann::json config_to_json(const ForgeConfig& c) {
+  json out{
+      {"project_root", c.project_root.string()},
+      {"store_dir", c.store_dir.string()},
+      {"io",
+       {{"max_file_handles", c.io.max_file_handles},
+        {"io_uring_queue_depth", c.io.io_uring_queue_depth},
+        {"direct_io_threshold", c.io.direct_io_threshold},
+        {"mmap_threshold", c.io.mmap_threshold},
+        {"batch_size", c.io.batch_size},
+        {"operation_timeout_ms", c.io.operation_timeout.count()},
+        {"backend", c.io.backend},
+        {"retry",
+         {{"max_attempts", c.io.retry_policy.max_attempts},
+          {"initial_delay_ms", c.io.retry_policy.initial_delay.count()},
+          {"max_delay_ms", c.io.retry_policy.max_delay.count()},
+          {"multiplier", c.io.retry_policy.multiplier},
+          {"jitter", c.io.retry_policy.jitter}}}}},
+      {"logging",
+       {{"level", c.logging.level},
+        {"format", c.logging.format == LogFormat::json ? "json" : "human"},
+        {"file", c.logging.file.string()},
+        {"max_file_size", c.logging.max_file_size},
+        {"max_files", c.logging.max_files},
+        {"slow_operation_threshold_ms", c.logging.slow_operation_threshold.count()}}},
+      {"server", {{"http_listen", c.server.http_listen}, {"grpc_listen", c.server.grpc_listen}}},
+  };
+  // Empty paths mean "the default": leave them out so the output is itself a valid config.
+  if (c.store_dir.empty()) out.erase("store_dir");
+  if (c.logging.file.empty()) out["logging"].erase("file");
+  return out;
+}
+
+std::string to_string(const ConfigIssue& issue) {
+  return fmt::format("{}: {} (expected {}); {}", issue.field, issue.problem, issue.expected,
+                     issue.suggestion);
+}
+
+}  // namespace forge::support

@@ -1,0 +1,152 @@
+#include "forge/core/support/config_loader.h"
+
+#include <algorithm>
+
+#include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
+
+#include "forge/test/temp_dir.h"
+
+namespace forge::support {
+namespace {
+
+using nlohmann::json;
+
+json valid_config(const test::TempDir& dir) {
+  return json{
+      {"project_root", dir.path().string()},
+      {"store_dir", (dir / "store").string()},
+      {"io", {{"max_file_handles", 256}, {"io_uring_queue_depth", 128}, {"backend", "auto"}}},
+      {"logging", {{"level", "debug"}, {"format", "json"}, {"max_files", 3}}},
+      {"server", {{"http_listen", {"127.0.0.1:8080", "[::1]:8081"}}}}};
+}
+
+bool reports(const std::vector<ConfigIssue>& issues, const std::string& field) {
+  return std::any_of(issues.begin(), issues.end(),
+                     [&](const ConfigIssue& issue) { return issue.field == field; });
+}
+
+TEST(ConfigLoaderTest, ValidConfigHasNoIssuesAndMapsOntoForgeConfig) {
+  test::TempDir dir;
+  const json document = valid_config(dir);
+  EXPECT_TRUE(check_config(document).empty());
+  auto config = config_from_json(document);
+  ASSERT_TRUE(config) << config.error().to_string();
+  EXPECT_EQ(config->io.max_file_handles, 256u);
+  EXPECT_EQ(config->io.io_uring_queue_depth, 128u);
+  EXPECT_EQ(config->logging.format, LogFormat::json);
+  EXPECT_EQ(config->server.http_listen.size(), 2u);
+  EXPECT_EQ(config->io.batch_size, IoConfig{}.batch_size);  // absent: default
+}
+
+TEST(ConfigLoaderTest, ShowOutputIsItselfAValidConfig) {
+  ForgeConfig config;
+  config.project_root = "/";
+  EXPECT_TRUE(check_config(config_to_json(config)).empty());
+}
+
+TEST(ConfigLoaderTest, UnknownKeysGetADidYouMean) {
+  test::TempDir dir;
+  json document = valid_config(dir);
+  document["io"]["max_file_handels"] = 10;
+  const auto issues = check_config(document);
+  ASSERT_EQ(issues.size(), 1u);
+  EXPECT_EQ(issues[0].field, "io.max_file_handels");
+  EXPECT_NE(issues[0].suggestion.find("max_file_handles"), std::string::npos);
+}
+
+TEST(ConfigLoaderTest, OverridesAreAppliedAndValidatedLikeTheFile) {
+  test::TempDir dir;
+  json document = valid_config(dir);
+  ASSERT_TRUE(apply_override(document, "io.batch_size=128"));
+  ASSERT_TRUE(apply_override(document, "io.backend=fallback"));
+  auto config = config_from_json(document);
+  ASSERT_TRUE(config);
+  EXPECT_EQ(config->io.batch_size, 128u);
+  EXPECT_EQ(config->io.backend, "fallback");
+  ASSERT_TRUE(apply_override(document, "io.batch_size=0"));
+  EXPECT_TRUE(reports(check_config(document), "io.batch_size"));
+  EXPECT_FALSE(apply_override(document, "no_equals_sign"));
+}
+
+TEST(ConfigLoaderTest, MissingFileAndMalformedJsonAreConfigurationErrors) {
+  test::TempDir dir;
+  auto missing = read_config_file(dir / "absent.json");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code(), ENOENT);
+  EXPECT_FALSE(missing.error().suggestions().empty());
+  const auto bad = dir.write_file("bad.json", "{\n  \"io\": {,}\n}");
+  auto malformed = read_config_file(bad);
+  ASSERT_FALSE(malformed);
+  EXPECT_EQ(malformed.error().category(), ErrorCategory::configuration);
+  EXPECT_NE(malformed.error().message().find(":2:"), std::string::npos);  // line 2
+}
+
+TEST(ConfigLoaderTest, EditDistance) {
+  EXPECT_EQ(edit_distance("kitten", "sitting"), 3u);
+  EXPECT_EQ(edit_distance("", "abc"), 3u);
+  EXPECT_EQ(edit_distance("same", "same"), 0u);
+}
+
+// Each mutation makes exactly one field invalid; `field` is where it must be reported.
+struct Mutation {
+  const char* field;
+  void (*apply)(json&);
+};
+
+const Mutation k_mutations[] = {
+    {"io.max_file_handles", [](json& d) { d["io"]["max_file_handles"] = 0; }},
+    {"io.io_uring_queue_depth", [](json& d) { d["io"]["io_uring_queue_depth"] = 100; }},
+    {"io.batch_size", [](json& d) { d["io"]["batch_size"] = 100000; }},
+    {"io.operation_timeout_ms", [](json& d) { d["io"]["operation_timeout_ms"] = "30s"; }},
+    {"io.backend", [](json& d) { d["io"]["backend"] = "kqueue"; }},
+    {"io.retry.jitter", [](json& d) { d["io"]["retry"]["jitter"] = 2.5; }},
+    {"io.retry.multiplier", [](json& d) { d["io"]["retry"]["multiplier"] = 0.5; }},
+    {"logging.level", [](json& d) { d["logging"]["level"] = "verbose"; }},
+    {"logging.max_files", [](json& d) { d["logging"]["max_files"] = 0; }},
+    {"project_root", [](json& d) { d["project_root"] = "/nonexistent/forge/root"; }},
+    {"project_root", [](json& d) { d.erase("project_root"); }},
+    {"logging.file",
+     [](json& d) {
+       d["logging"]["file"] = "/etc/hostname/forge.log"; /* a file as a directory */
+     }},
+    {"server.http_listen[0]", [](json& d) { d["server"]["http_listen"] = {"nohost"}; }},
+    {"server.grpc_listen[0]", [](json& d) { d["server"]["grpc_listen"] = {"1.2.3.4:0"}; }},
+    {"server.grpc_listen[1]",
+     [](json& d) {
+       d["server"]["grpc_listen"] = {"unix:/tmp/ok.sock", "::1:80"};
+     }},
+    {"io.batchsize", [](json& d) { d["io"]["batchsize"] = 8; }},
+};
+
+// Feature: platform-native-io-hardening, Property 15: Configuration Validation Completeness
+RC_GTEST_PROP(ConfigLoaderProperty, Property15_EveryInvalidFieldIsReportedWithItsConstraint, ()) {
+  test::TempDir dir;
+  json document = valid_config(dir);
+  const auto chosen = *rc::gen::unique<std::vector<std::size_t>>(
+      rc::gen::inRange<std::size_t>(0, std::size(k_mutations)));
+  std::vector<std::string> fields;
+  std::vector<std::string> keys;  // two mutations of one key overwrite each other: keep the first
+  for (std::size_t index : chosen) {
+    const std::string field = k_mutations[index].field;
+    const std::string key = field.substr(0, field.find('['));
+    if (std::find(keys.begin(), keys.end(), key) != keys.end()) continue;
+    keys.push_back(key);
+    k_mutations[index].apply(document);
+    fields.push_back(field);
+  }
+  const auto issues = check_config(document);
+  for (const auto& field : fields) RC_ASSERT(reports(issues, field));
+  for (const auto& issue : issues) {
+    RC_ASSERT(std::find(fields.begin(), fields.end(), issue.field) != fields.end());
+    RC_ASSERT(!issue.problem.empty());
+    RC_ASSERT(!issue.expected.empty());
+    RC_ASSERT(!issue.suggestion.empty());
+  }
+  auto config = config_from_json(document);
+  RC_ASSERT(config.has_value() == fields.empty());
+  if (!config) RC_ASSERT(config.error().category() == ErrorCategory::validation);
+}
+
+}  // namespace
+}  // namespace forge::support
