@@ -18,9 +18,15 @@ void run(benchmark::State& state, forge::hash::AlgorithmSet algorithms) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * state.range(0));
 }
 
-void BM_Sha256(benchmark::State& state) { run(state, {true, false}); }
-void BM_Xxh3(benchmark::State& state) { run(state, {false, true}); }
-void BM_Both(benchmark::State& state) { run(state, {true, true}); }
+void BM_Sha256(benchmark::State& state) {
+  run(state, {true, false});
+}
+void BM_Xxh3(benchmark::State& state) {
+  run(state, {false, true});
+}
+void BM_Both(benchmark::State& state) {
+  run(state, {true, true});
+}
 
 BENCHMARK(BM_Sha256)->Arg(64)->Arg(4096)->Arg(16384)->Arg(1 << 20);
 BENCHMARK(BM_Xxh3)->Arg(64)->Arg(4096)->Arg(16384)->Arg(1 << 20);

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "command.h"
+#include "forge/core/support/log.h"
 
 #ifndef FORGE_VERSION
 #define FORGE_VERSION "0.0.0"
@@ -23,7 +24,8 @@ std::vector<Command>& registry() {
 void print_help(std::FILE* out) {
   fmt::print(out,
              "forge {} — content-addressed build cache and change-detection engine\n\n"
-             "usage: forge [--version] [--help] COMMAND [ARGS...]\n\ncommands:\n",
+             "usage: forge [--version] [--help] [--log-level LEVEL] [--log-format json|human]\n"
+             "             [--log-file PATH] COMMAND [ARGS...]\n\ncommands:\n",
              FORGE_VERSION);
   for (const Command& command : all_commands()) {
     fmt::print(out, "  {:<10} {}\n", command.name, command.summary);
@@ -56,6 +58,49 @@ std::span<const Command> all_commands() {
 int main(int argc, char** argv) {
   using namespace forge::cli;
   std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) {
+    print_help(stderr);
+    return k_exit_usage;
+  }
+  // Global options, before the subcommand: --log-level, --log-format, --log-file.
+  namespace support = forge::support;
+  support::LoggingConfig logging;
+  logging.level = "warn";  // a CLI run is quiet unless asked; `forge serve` raises it
+  logging = support::with_environment(logging);
+  while (!args.empty() && args.front().starts_with("--log-")) {
+    const std::string option = args.front();
+    const auto equals = option.find('=');
+    const std::string name = option.substr(0, equals);
+    std::string value;
+    if (equals != std::string::npos) {
+      value = option.substr(equals + 1);
+      args.erase(args.begin());
+    } else if (args.size() >= 2) {
+      value = args[1];
+      args.erase(args.begin(), args.begin() + 2);
+    } else {
+      fmt::print(stderr, "forge: {} needs a value\n", name);
+      return k_exit_usage;
+    }
+    if (name == "--log-level") {
+      logging.level = value;
+    } else if (name == "--log-format" && (value == "json" || value == "human")) {
+      logging.format = value == "json" ? support::LogFormat::json : support::LogFormat::human;
+    } else if (name == "--log-file") {
+      logging.file = value;
+    } else {
+      fmt::print(stderr,
+                 "forge: bad global option {} {} (valid: --log-level LEVEL, --log-format "
+                 "json|human, --log-file PATH)\n",
+                 name, value);
+      return k_exit_usage;
+    }
+  }
+  if (auto initialised = support::init_logging(logging); !initialised) {
+    fmt::print(stderr, "forge: {}\n", initialised.error().to_string());
+    return k_exit_usage;
+  }
+  support::install_crash_handler();
   if (args.empty()) {
     print_help(stderr);
     return k_exit_usage;

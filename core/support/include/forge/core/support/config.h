@@ -43,7 +43,8 @@ enum class LogFormat { json, human };
 struct LoggingConfig {
   std::string level = "info";  // trace, debug, info, warn, error, off
   LogFormat format = LogFormat::human;
-  std::filesystem::path file;                        // empty: stderr only
+  std::filesystem::path file;  // empty: stderr only
+  bool to_stderr = true;       // false: the file only (tests, daemons with a log file)
   std::size_t max_file_size = 100ull * 1024 * 1024;  // rotate at 100 MB (Property 20)
   std::size_t max_files = 5;                         // rotated files kept
   // Timed operations slower than this log a warning (Property 19).
