@@ -30,8 +30,9 @@
 namespace forge::io {
 namespace {
 
-// 128 KiB per read: one read covers ~all source files, and 64 slots x 128 KiB = 8 MiB of
-// registered (pinned) memory per ring stays well under RLIMIT_MEMLOCK-free accounting.
+// 128 KiB per read: one read covers nearly every source file. 64 slots x 128 KiB = 8 MiB
+// per ring, which is exactly the default RLIMIT_MEMLOCK: unprivileged users may not get
+// registered buffers and then read into the same, unregistered, buffers.
 constexpr std::size_t k_chunk_size = 128 * 1024;
 
 enum class Op : std::uint64_t { open = 0, read = 1, close = 2 };
@@ -87,8 +88,11 @@ class Ring {
       ring->m_buffers[s] = static_cast<std::byte*>(memory);
       iovecs[s] = iovec{memory, k_chunk_size};
     }
+    // Registered buffers are pinned memory, charged to RLIMIT_MEMLOCK for unprivileged
+    // users: when the limit is too low (ENOMEM), plain reads into the same buffers work.
     rc = io_uring_register_buffers(&ring->m_ring, iovecs.data(), ring->m_slots);
-    if (rc < 0) {
+    ring->m_registered_buffers = rc == 0;
+    if (rc < 0 && rc != -ENOMEM && rc != -EPERM) {
       return fail(Error::from_errno(-rc, "io_uring_register_buffers").with_backend("io_uring"));
     }
     rc = io_uring_register_files_sparse(&ring->m_ring, ring->m_slots);
@@ -136,6 +140,7 @@ class Ring {
 
   io_uring m_ring{};
   bool m_initialised = false;
+  bool m_registered_buffers = false;
   unsigned m_slots = 0;
   std::vector<std::byte*> m_buffers;
   std::vector<Slot> m_state;
@@ -154,8 +159,13 @@ io_uring_sqe* Ring::next_sqe() {
 void Ring::submit_read(std::size_t s, std::size_t length, unsigned flags) {
   Slot& slot = m_state[s];
   io_uring_sqe* sqe = next_sqe();
-  io_uring_prep_read_fixed(sqe, static_cast<int>(s), m_buffers[s], static_cast<unsigned>(length),
-                           slot.offset, static_cast<int>(s));
+  if (m_registered_buffers) {
+    io_uring_prep_read_fixed(sqe, static_cast<int>(s), m_buffers[s], static_cast<unsigned>(length),
+                             slot.offset, static_cast<int>(s));
+  } else {
+    io_uring_prep_read(sqe, static_cast<int>(s), m_buffers[s], static_cast<unsigned>(length),
+                       slot.offset);
+  }
   sqe->flags |= IOSQE_FIXED_FILE | flags;
   io_uring_sqe_set_data64(sqe, user_data(s, Op::read));
   ++slot.pending;

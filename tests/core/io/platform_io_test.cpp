@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -135,13 +136,31 @@ TEST_P(PlatformIoTest, BadPathsFailAloneWithTheirErrno) {
 }
 
 TEST_P(PlatformIoTest, UnreadableFileIsAPermissionError) {
-  if (running_as_root()) GTEST_SKIP() << "root reads mode-000 files; cannot cause EACCES";
   TempDir dir;
-  const auto path = dir.write_file("secret", "x");
-  std::filesystem::permissions(path, std::filesystem::perms::none);
-  auto results = io()->batch_hash(std::span(&path, 1), hash::AlgorithmSet{true, false});
-  ASSERT_FALSE(results[0]);
-  EXPECT_EQ(results[0].error().code(), EACCES);
+  const auto secret = dir.write_file("secret", "x");
+  const auto open = dir.write_file("open", "y");
+  std::filesystem::permissions(secret, std::filesystem::perms::none);
+  std::filesystem::permissions(dir.path(), std::filesystem::perms::all);
+  // Root reads mode-000 files, so the check runs in a child that drops to nobody.
+  const pid_t child = fork();
+  ASSERT_NE(child, -1);
+  if (child == 0) {
+    if (running_as_root() && (setgid(65534) != 0 || setuid(65534) != 0)) _exit(10);
+    const std::vector<std::filesystem::path> paths{secret, open};
+    auto backend = make_backend(GetParam());
+    if (!backend) _exit(14);
+    auto results = backend->batch_hash(paths, hash::AlgorithmSet{true, false});
+    if (results[0] || results[0].error().code() != EACCES) _exit(11);
+    if (results[0].error().category() != ErrorCategory::file_system) _exit(12);
+    if (!results[1] || *results[1]->digests.sha256 != hash::sha256_of("y")) _exit(13);
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "10: cannot drop privileges, 11: not EACCES, "
+                                       "12: wrong category, 13: readable file failed, "
+                                       "14: backend unavailable to an unprivileged user";
 }
 
 TEST_P(PlatformIoTest, BatchStatDoesNotFollowSymlinks) {
