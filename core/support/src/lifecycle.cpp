@@ -1,0 +1,157 @@
+#include "forge/core/support/lifecycle.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include <fmt/format.h>
+
+namespace forge::support {
+namespace {
+
+std::atomic<int> g_signal_pipe{-1};
+std::atomic<int> g_last_signal{0};
+struct sigaction g_previous_int {};
+struct sigaction g_previous_term {};
+
+extern "C" void on_shutdown_signal(int signal_number) {
+  const int saved_errno = errno;
+  g_last_signal.store(signal_number);
+  const int fd = g_signal_pipe.load();
+  if (fd >= 0) {
+    const char byte = static_cast<char>(signal_number);
+    [[maybe_unused]] const ssize_t n = ::write(fd, &byte, 1);
+  }
+  errno = saved_errno;
+}
+
+}  // namespace
+
+Lifecycle::Lifecycle() {
+  if (::pipe2(m_pipe, O_CLOEXEC | O_NONBLOCK) != 0) m_pipe[0] = m_pipe[1] = -1;
+}
+
+Lifecycle::~Lifecycle() {
+  if (m_installed) {
+    sigaction(SIGINT, &g_previous_int, nullptr);
+    sigaction(SIGTERM, &g_previous_term, nullptr);
+    g_signal_pipe.store(-1);
+  }
+  for (int fd : m_pipe) {
+    if (fd >= 0) ::close(fd);
+  }
+}
+
+Result<void> Lifecycle::install_signal_handlers() {
+  if (m_pipe[1] < 0) return fail(Error::from_errno(EMFILE, "pipe"));
+  int expected = -1;
+  if (!g_signal_pipe.compare_exchange_strong(expected, m_pipe[1])) {
+    return fail(Error(ErrorCategory::unknown, "another Lifecycle already handles SIGINT/SIGTERM")
+                    .with_suggestion("create one Lifecycle per process"));
+  }
+  struct sigaction action {};
+  action.sa_handler = on_shutdown_signal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  sigaction(SIGINT, &action, &g_previous_int);
+  sigaction(SIGTERM, &action, &g_previous_term);
+  ::signal(SIGPIPE, SIG_IGN);
+  m_installed = true;
+  return ok();
+}
+
+void Lifecycle::request_shutdown(std::string reason) {
+  {
+    std::lock_guard lock(m_mutex);
+    if (m_reason.empty()) m_reason = std::move(reason);
+  }
+  m_stop.store(true, std::memory_order_release);
+  if (m_pipe[1] >= 0) {
+    const char byte = 0;
+    [[maybe_unused]] const ssize_t n = ::write(m_pipe[1], &byte, 1);
+  }
+}
+
+void Lifecycle::consume_signal_bytes() {
+  char bytes[64];
+  ssize_t n;
+  bool any = false;
+  while ((n = ::read(m_pipe[0], bytes, sizeof bytes)) > 0) any = true;
+  if (!any) return;
+  const int signal_number = g_last_signal.load();
+  std::string reason = signal_number == SIGTERM  ? "SIGTERM"
+                       : signal_number == SIGINT ? "SIGINT"
+                                                 : "requested";
+  {
+    std::lock_guard lock(m_mutex);
+    if (m_reason.empty()) m_reason = reason;
+  }
+  m_stop.store(true, std::memory_order_release);
+}
+
+bool Lifecycle::wait_for_shutdown(std::optional<std::chrono::milliseconds> timeout) {
+  const auto deadline = timeout ? std::chrono::steady_clock::now() + *timeout
+                                : std::chrono::steady_clock::time_point::max();
+  while (!stop_requested()) {
+    int wait_ms = -1;
+    if (timeout) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return false;
+      wait_ms = static_cast<int>(left.count());
+    }
+    pollfd fd{m_pipe[0], POLLIN, 0};
+    const int rc = ::poll(&fd, 1, wait_ms);
+    if (rc > 0) consume_signal_bytes();
+  }
+  return true;
+}
+
+void Lifecycle::add_hook(std::string name, std::function<Result<void>()> hook) {
+  std::lock_guard lock(m_mutex);
+  m_hooks.emplace_back(std::move(name), std::move(hook));
+}
+
+ShutdownReport Lifecycle::shutdown(std::chrono::milliseconds timeout) {
+  consume_signal_bytes();
+  m_stop.store(true, std::memory_order_release);
+  std::vector<std::pair<std::string, std::function<Result<void>()>>> hooks;
+  ShutdownReport report;
+  {
+    std::lock_guard lock(m_mutex);
+    hooks = m_hooks;
+    report.reason = m_reason.empty() ? "requested" : m_reason;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const auto deadline = start + timeout;
+  for (auto it = hooks.rbegin(); it != hooks.rend(); ++it) {
+    report.ran.push_back(it->first);
+    auto result = it->second();
+    if (!result) {
+      report.failures.push_back(
+          std::move(result).error().prefixed(fmt::format("shutdown hook '{}'", it->first)));
+    } else if (std::chrono::steady_clock::now() > deadline) {
+      report.failures.push_back(
+          Error(ErrorCategory::timeout,
+                fmt::format("shutdown hook '{}' finished after the {} ms deadline", it->first,
+                            timeout.count()))
+              .with_suggestion("raise the shutdown timeout or make the hook faster"));
+    }
+  }
+  report.clean = report.failures.empty();
+  report.took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - start);
+  std::lock_guard lock(m_mutex);
+  m_clean = report.clean;
+  return report;
+}
+
+int Lifecycle::exit_code() const {
+  std::lock_guard lock(m_mutex);
+  return m_clean.value_or(false) ? 0 : 1;
+}
+
+}  // namespace forge::support
