@@ -95,19 +95,20 @@ void Lifecycle::consume_signal_bytes() {
 bool Lifecycle::wait_for_shutdown(std::optional<std::chrono::milliseconds> timeout) {
   const auto deadline = timeout ? std::chrono::steady_clock::now() + *timeout
                                 : std::chrono::steady_clock::time_point::max();
-  while (!stop_requested()) {
+  for (;;) {
+    if (stop_requested()) return true;
     int wait_ms = -1;
     if (timeout) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return false;
-      wait_ms = static_cast<int>(left.count());
+      wait_ms = static_cast<int>(std::max<std::int64_t>(0, left.count()));
     }
+    // Always look at the pipe once, even with a zero timeout: a signal may be waiting.
     pollfd fd{m_pipe[0], POLLIN, 0};
-    const int rc = ::poll(&fd, 1, wait_ms);
-    if (rc > 0) consume_signal_bytes();
+    if (::poll(&fd, 1, wait_ms) > 0) consume_signal_bytes();
+    if (stop_requested()) return true;
+    if (timeout && std::chrono::steady_clock::now() >= deadline) return false;
   }
-  return true;
 }
 
 void Lifecycle::add_hook(std::string name, std::function<Result<void>()> hook) {

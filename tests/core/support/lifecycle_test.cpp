@@ -146,3 +146,18 @@ TEST(LifecycleTest, Property21_SigtermFinishesInFlightWritesFlushesAndExitsZero)
 
 }  // namespace
 }  // namespace forge::support
+
+namespace forge::support {
+namespace {
+
+// Regression: a zero-timeout wait (a polling main loop) must still see a pending signal.
+TEST(LifecycleTest, ZeroTimeoutWaitSeesAPendingSignal) {
+  Lifecycle lifecycle;
+  ASSERT_TRUE(lifecycle.install_signal_handlers());
+  ASSERT_EQ(raise(SIGTERM), 0);
+  EXPECT_TRUE(lifecycle.wait_for_shutdown(std::chrono::milliseconds(0)));
+  EXPECT_EQ(lifecycle.shutdown(std::chrono::seconds(1)).reason, "SIGTERM");
+}
+
+}  // namespace
+}  // namespace forge::support
