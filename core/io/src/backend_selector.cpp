@@ -74,7 +74,7 @@ Result<std::unique_ptr<PlatformIO>> create_platform_io(
     default: {
       const BackendProbe& probe = probe_io_uring();
       if (probe.uring_available) {
-        auto io = create_uring_io(config, handles);
+        auto io = create_uring_io(config, handles, /*verify=*/false);
         if (io) {
           spdlog::debug("io backend: io_uring ({})", probe.reason);
           return io;

@@ -538,9 +538,22 @@ class UringIo final : public PlatformIO {
 }  // namespace
 
 Result<std::unique_ptr<PlatformIO>> create_uring_io(
-    const support::IoConfig& config, std::shared_ptr<support::ResourceManager> handles) {
+    const support::IoConfig& config, std::shared_ptr<support::ResourceManager> handles,
+    bool verify) {
   if (!handles) handles = std::make_shared<support::ResourceManager>(config.max_file_handles);
+  // io_uring_setup's own bounds (IORING_MAX_ENTRIES): checked here so that a lazy ring
+  // cannot fail later for a reason known now.
+  constexpr std::uint32_t k_max_entries = 32768;
+  if (config.io_uring_queue_depth == 0 || config.io_uring_queue_depth > k_max_entries) {
+    return fail(Error(ErrorCategory::dependency,
+                      fmt::format("io_uring queue depth {} is outside 1..{}",
+                                  config.io_uring_queue_depth, k_max_entries),
+                      EINVAL)
+                    .with_backend("io_uring")
+                    .with_suggestion("set io.io_uring_queue_depth to a power of two such as 256"));
+  }
   auto io = std::make_unique<UringIo>(config, std::move(handles));
+  if (!verify) return std::unique_ptr<PlatformIO>(std::move(io));
   auto warm = io->warm_up();
   if (!warm) {
     return fail(Error(ErrorCategory::dependency,

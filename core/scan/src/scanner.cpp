@@ -136,7 +136,22 @@ Result<ChangeSet> Scanner::update(std::vector<WalkEntry> entries, bool full,
   std::vector<std::filesystem::path> absolute;
   absolute.reserve(entries.size());
   for (const WalkEntry& entry : entries) absolute.push_back(m_root / entry.path);
-  auto stats = m_io.batch_stat(absolute);
+  // Entries stat'ed during the walk are not stat'ed again; the rest go in one batch.
+  std::vector<Result<io::FileStat>> stats(entries.size(), io::FileStat{});
+  std::vector<std::filesystem::path> to_stat;
+  std::vector<std::size_t> to_stat_index;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    if (entries[i].stat) {
+      stats[i] = *entries[i].stat;
+    } else {
+      to_stat.push_back(absolute[i]);
+      to_stat_index.push_back(i);
+    }
+  }
+  if (!to_stat.empty()) {
+    auto batch = m_io.batch_stat(to_stat);
+    for (std::size_t k = 0; k < batch.size(); ++k) stats[to_stat_index[k]] = std::move(batch[k]);
+  }
 
   ChangeSet result;
   result.errors = std::move(walk_errors);

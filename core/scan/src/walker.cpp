@@ -14,6 +14,19 @@
 namespace forge::scan {
 namespace {
 
+io::FileStat to_file_stat(const struct statx& stx) {
+  io::FileStat stat;
+  stat.size = stx.stx_size;
+  stat.ino = stx.stx_ino;
+  stat.dev = (static_cast<std::uint64_t>(stx.stx_dev_major) << 32) | stx.stx_dev_minor;
+  stat.mtime_ns =
+      static_cast<std::int64_t>(stx.stx_mtime.tv_sec) * 1'000'000'000 + stx.stx_mtime.tv_nsec;
+  stat.ctime_ns =
+      static_cast<std::int64_t>(stx.stx_ctime.tv_sec) * 1'000'000'000 + stx.stx_ctime.tv_nsec;
+  stat.mode = stx.stx_mode;
+  return stat;
+}
+
 EntryType type_of(unsigned char d_type, int dir_fd, const char* name) {
   switch (d_type) {
     case DT_REG: return EntryType::file;
@@ -76,7 +89,15 @@ class Walker {
       if (type == EntryType::directory && (name == ".git" || name == ".forge")) continue;
       std::string child = relative.empty() ? std::string(name) : relative + "/" + std::string(name);
       if (m_rules.is_ignored(child, type == EntryType::directory)) continue;
-      children.push_back(WalkEntry{std::move(child), type});
+      WalkEntry walked{std::move(child), type, std::nullopt};
+      if (m_options.stat_entries) {
+        struct statx stx {};
+        if (statx(fd, entry->d_name, AT_SYMLINK_NOFOLLOW | AT_STATX_SYNC_AS_STAT, STATX_BASIC_STATS,
+                  &stx) == 0) {
+          walked.stat = to_file_stat(stx);
+        }
+      }
+      children.push_back(std::move(walked));
     }
     closedir(dir);
     for (WalkEntry& child : children) {

@@ -40,8 +40,11 @@ Result<std::unique_ptr<PlatformIO>> create_platform_io(
 // The backends themselves; tests use them directly to run one suite against each.
 std::unique_ptr<PlatformIO> create_fallback_io(const support::IoConfig& config,
                                                std::shared_ptr<support::ResourceManager> handles);
-// Fails with a Dependency error when io_uring cannot be set up here.
+// Fails with a Dependency error when io_uring cannot be set up here. With
+// `verify == false` (the probe already succeeded) no ring is set up until the first batch:
+// a run that hashes nothing never pins the 8 MiB of ring buffers.
 Result<std::unique_ptr<PlatformIO>> create_uring_io(
-    const support::IoConfig& config, std::shared_ptr<support::ResourceManager> handles);
+    const support::IoConfig& config, std::shared_ptr<support::ResourceManager> handles,
+    bool verify = true);
 
 }  // namespace forge::io

@@ -11,9 +11,11 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "forge/core/io/platform_io.h"
 #include "forge/core/support/error.h"
 
 namespace forge::scan {
@@ -23,12 +25,16 @@ enum class EntryType : std::uint8_t { file = 1, directory = 2, symlink = 3, othe
 struct WalkEntry {
   std::string path;  // relative to the root, '/'-separated, no leading slash
   EntryType type = EntryType::file;
+  // lstat of the entry, taken during the walk with statx(dir_fd, name): resolving one name
+  // in an open directory is far cheaper than a second walk of the full path later.
+  std::optional<io::FileStat> stat;
 };
 
 struct WalkOptions {
   std::vector<std::string> excludes;             // --exclude globs
   std::vector<std::filesystem::path> skip_dirs;  // absolute
   bool use_gitignore = true;
+  bool stat_entries = true;  // fill WalkEntry::stat
 };
 
 struct WalkResult {

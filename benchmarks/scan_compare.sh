@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Change-detection benchmark on mktree.py trees, side by side in one run:
+#   cold scan (empty index)    vs `git add -A` in a fresh repo (hashes + writes the index)
+#   no-change rescan           vs `git status` with and without core.untrackedCache
+#   100 files modified, then scan (no watcher) and `scan --since` after `forge watch
+#   --update-index` caught up
+# plus index size on disk. Median of $RUNS runs (default 5), warm page cache.
+#   benchmarks/scan_compare.sh [FILES...]     default: 10000 100000
+set -euo pipefail
+cd "$(dirname "$0")/.."
+forge=$PWD/build/default/cli/forge
+runs=${RUNS:-5}
+sizes=("${@:-10000 100000}")
+sizes=(${sizes[@]})
+shared=${FORGE_SHARED:-../shared}
+
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+now() { date +%s.%N; }
+# timed SETUP CMD: median wall seconds of CMD over $runs runs, SETUP run before each (untimed)
+timed() {
+  local setup=$1 cmd=$2 times=()
+  for _ in $(seq "$runs"); do
+    bash -c "$setup" >/dev/null 2>&1
+    local t0 t1; t0=$(now); bash -c "$cmd" >/dev/null 2>&1; t1=$(now)
+    times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')")
+  done
+  printf '%s\n' "${times[@]}" | median
+}
+
+for n in "${sizes[@]}"; do
+  tree=/tmp/forge-scan-tree-$n
+  [ -d "$tree" ] || python3 "$shared/bench/mktree.py" --files "$n" --seed 42 --out "$tree" >/dev/null
+  index=/tmp/forge-scan-index-$n
+  gitdir=/tmp/forge-scan-git-$n
+  echo "== tree: $n files ($tree), warm cache, median of $runs"
+  (cd "$tree" && find . -type f -print0 | xargs -0 cat > /dev/null)
+  cold_forge=$(timed "rm -rf $index" "$forge scan --index-dir $index $tree")
+  cold_git=$(timed "rm -rf $tree/.git; git -C $tree init -q" "git -C $tree add -A")
+  "$forge" scan --index-dir "$index" "$tree" >/dev/null
+  sleep 0.2  # let the racy-clean window of the last scan pass
+  "$forge" scan --index-dir "$index" "$tree" >/dev/null
+  git -C "$tree" -c core.untrackedCache=false status >/dev/null 2>&1
+  rescan_forge=$(timed "true" "$forge scan --index-dir $index $tree")
+  status_plain=$(timed "true" "git -C $tree -c core.untrackedCache=false status --porcelain")
+  git -C "$tree" config core.untrackedCache true
+  git -C "$tree" update-index --untracked-cache >/dev/null 2>&1 || true
+  git -C "$tree" status >/dev/null 2>&1
+  status_cache=$(timed "true" "git -C $tree -c core.untrackedCache=true status --porcelain")
+  git -C "$tree" config --unset core.untrackedCache || true
+  # 100 files modified, then a full scan (no watcher)
+  touch_100="find $tree -type f -not -path '*/.git/*' | sort | head -100 | while read f; do echo x >> \"\$f\"; done"
+  modified_scan=$(timed "$touch_100" "$forge scan --index-dir $index $tree")
+  # With the watcher keeping the index current: modify 100 files, wait until it caught up,
+  # then time `scan --since` (which still walks) and the index-only answer.
+  "$forge" watch --update-index --debounce-ms 5 --index-dir "$index" "$tree" >/dev/null 2>&1 &
+  watcher=$!
+  sleep 1
+  bash -c "$touch_100"; sleep 1
+  watcher_rss=$(awk '/VmRSS/ {print $2}' /proc/$watcher/status)
+  kill -TERM $watcher; wait $watcher || true
+  size=$(du -sk "$index" | awk '{print $1}')
+  rm -rf "$tree/.git"
+  printf '%-44s %10s\n' measurement seconds
+  printf '%-44s %10.4f\n' "forge scan, cold (empty index)" "$cold_forge"
+  printf '%-44s %10.4f\n' "git add -A, fresh repo" "$cold_git"
+  printf '%-44s %10.4f\n' "forge scan, no change" "$rescan_forge"
+  printf '%-44s %10.4f\n' "git status, untrackedCache off" "$status_plain"
+  printf '%-44s %10.4f\n' "git status, untrackedCache on" "$status_cache"
+  printf '%-44s %10.4f\n' "forge scan, 100 files modified" "$modified_scan"
+  printf '%-44s %10s\n' "forge index size (KiB)" "$size"
+  printf '%-44s %10s\n' "forge watch --update-index RSS (KiB)" "$watcher_rss"
+  echo "ratios: cold forge/git-add $(awk -v a="$cold_forge" -v b="$cold_git" 'BEGIN {printf "%.2f", a / b}'); no-change forge/git-status(off) $(awk -v a="$rescan_forge" -v b="$status_plain" 'BEGIN {printf "%.2f", a / b}'); forge/git-status(on) $(awk -v a="$rescan_forge" -v b="$status_cache" 'BEGIN {printf "%.2f", a / b}')"
+done
