@@ -7,6 +7,7 @@
 
 #include "forge/core/io/backend_selector.h"
 #include "posix_file.h"
+#include "posix_io_base.h"
 
 namespace forge::io {
 namespace {
@@ -15,11 +16,10 @@ namespace {
 // that a buffer per thread stays in L2.
 constexpr std::size_t k_chunk_size = 256 * 1024;
 
-class FallbackIo final : public PlatformIO {
+class FallbackIo final : public detail::PosixIoBase {
  public:
   FallbackIo(const support::IoConfig& config, std::shared_ptr<support::ResourceManager> handles)
-      : m_handles(std::move(handles)),
-        m_threads(std::max(2u, std::thread::hardware_concurrency())) {
+      : PosixIoBase(std::move(handles)) {
     (void)config;
   }
 
@@ -57,28 +57,11 @@ class FallbackIo final : public PlatformIO {
     return data;
   }
 
-  Result<void> write_all(const std::filesystem::path& path, std::span<const std::byte> data,
-                         Sync sync) override {
-    FORGE_TRY(auto handle, m_handles->acquire());
-    auto result = detail::atomic_write(path, data, sync);
-    if (!result) return fail(std::move(result).error().with_backend(backend_name()));
-    return ok();
-  }
-
   std::vector<Result<std::vector<std::byte>>> batch_read(
       std::span<const std::filesystem::path> paths) override {
     std::vector<Result<std::vector<std::byte>>> results(paths.size(), std::vector<std::byte>{});
     detail::parallel_for(paths.size(), m_threads,
                          [&](std::size_t i) { results[i] = read_all(paths[i]); });
-    return results;
-  }
-
-  std::vector<Result<FileStat>> batch_stat(std::span<const std::filesystem::path> paths) override {
-    std::vector<Result<FileStat>> results(paths.size(), FileStat{});
-    // statx on a warm dentry cache is ~1 us: threads only pay for larger batches.
-    const std::size_t threads = paths.size() < 256 ? 1 : m_threads;
-    detail::parallel_for(paths.size(), threads,
-                         [&](std::size_t i) { results[i] = detail::lstat_path(paths[i]); });
     return results;
   }
 
@@ -88,14 +71,6 @@ class FallbackIo final : public PlatformIO {
     detail::parallel_for(paths.size(), m_threads, [&](std::size_t i) {
       thread_local std::vector<std::byte> buffer(k_chunk_size);
       results[i] = hash_one(paths[i], algorithms, buffer);
-    });
-    return results;
-  }
-
-  std::vector<Result<void>> batch_write(std::span<const WriteOp> ops) override {
-    std::vector<Result<void>> results(ops.size());
-    detail::parallel_for(ops.size(), m_threads, [&](std::size_t i) {
-      results[i] = write_all(ops[i].path, ops[i].data, ops[i].sync);
     });
     return results;
   }
@@ -116,9 +91,6 @@ class FallbackIo final : public PlatformIO {
     result.digests = hasher.finish();
     return result;
   }
-
-  std::shared_ptr<support::ResourceManager> m_handles;
-  std::size_t m_threads;
 };
 
 }  // namespace

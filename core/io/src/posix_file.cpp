@@ -12,11 +12,12 @@
 #include <fmt/format.h>
 
 namespace forge::io::detail {
-namespace {
 
 std::int64_t to_ns(const struct statx_timestamp& ts) {
   return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
+
+namespace {
 
 Error changed_while_reading(const std::filesystem::path& path, std::string_view what) {
   return Error(ErrorCategory::file_system,
@@ -29,16 +30,24 @@ Error changed_while_reading(const std::filesystem::path& path, std::string_view 
 
 }  // namespace
 
+}  // namespace forge::io::detail
+
+namespace forge::io {
+
 FileStat to_file_stat(const struct statx& stx) {
   FileStat stat;
   stat.size = stx.stx_size;
   stat.ino = stx.stx_ino;
   stat.dev = (static_cast<std::uint64_t>(stx.stx_dev_major) << 32) | stx.stx_dev_minor;
-  stat.mtime_ns = to_ns(stx.stx_mtime);
-  stat.ctime_ns = to_ns(stx.stx_ctime);
+  stat.mtime_ns = detail::to_ns(stx.stx_mtime);
+  stat.ctime_ns = detail::to_ns(stx.stx_ctime);
   stat.mode = stx.stx_mode;
   return stat;
 }
+
+}  // namespace forge::io
+
+namespace forge::io::detail {
 
 Result<FileStat> lstat_path(const std::filesystem::path& path) {
   struct statx stx {};

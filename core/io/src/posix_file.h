@@ -15,9 +15,6 @@
 
 namespace forge::io::detail {
 
-// Converts a statx result (STATX_BASIC_STATS) to FileStat.
-FileStat to_file_stat(const struct statx& stx);
-
 // statx(AT_SYMLINK_NOFOLLOW): lstat semantics.
 Result<FileStat> lstat_path(const std::filesystem::path& path);
 

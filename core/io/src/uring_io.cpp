@@ -26,6 +26,7 @@
 
 #include "forge/core/io/backend_selector.h"
 #include "posix_file.h"
+#include "posix_io_base.h"
 
 namespace forge::io {
 namespace {
@@ -57,7 +58,7 @@ Result<FileStat> stat_following(const std::filesystem::path& path) {
   if (statx(AT_FDCWD, path.c_str(), AT_STATX_SYNC_AS_STAT, STATX_BASIC_STATS, &stx) != 0) {
     return fail(Error::from_errno(errno, "statx", path.string()));
   }
-  return detail::to_file_stat(stx);
+  return to_file_stat(stx);
 }
 
 class Ring {
@@ -444,12 +445,10 @@ class ReadConsumer final : public FileConsumer {
   Result<std::vector<std::byte>>& m_out;
 };
 
-class UringIo final : public PlatformIO {
+class UringIo final : public detail::PosixIoBase {
  public:
   UringIo(const support::IoConfig& config, std::shared_ptr<support::ResourceManager> handles)
-      : m_handles(std::move(handles)),
-        m_pool(config.io_uring_queue_depth),
-        m_threads(std::max(2u, std::thread::hardware_concurrency())) {}
+      : PosixIoBase(std::move(handles)), m_pool(config.io_uring_queue_depth) {}
 
   Result<void> warm_up() {
     FORGE_TRY(auto ring, m_pool.take());
@@ -470,28 +469,10 @@ class UringIo final : public PlatformIO {
     return std::move(batch_read(std::span(&path, 1)).front());
   }
 
-  Result<void> write_all(const std::filesystem::path& path, std::span<const std::byte> data,
-                         Sync sync) override {
-    FORGE_TRY(auto handle, m_handles->acquire());
-    auto result = detail::atomic_write(path, data, sync);
-    if (!result) return fail(std::move(result).error().with_backend(backend_name()));
-    return ok();
-  }
-
   std::vector<Result<std::vector<std::byte>>> batch_read(
       std::span<const std::filesystem::path> paths) override {
     std::vector<Result<std::vector<std::byte>>> results(paths.size(), std::vector<std::byte>{});
     run(paths, [&](std::size_t i) { return std::make_unique<ReadConsumer>(results[i]); });
-    return results;
-  }
-
-  // statx is always punted to io-wq worker threads by the kernel (it may block), which
-  // costs more than the syscall it saves; a plain statx loop on two threads is faster.
-  std::vector<Result<FileStat>> batch_stat(std::span<const std::filesystem::path> paths) override {
-    std::vector<Result<FileStat>> results(paths.size(), FileStat{});
-    const std::size_t threads = paths.size() < 256 ? 1 : m_threads;
-    detail::parallel_for(paths.size(), threads,
-                         [&](std::size_t i) { results[i] = detail::lstat_path(paths[i]); });
     return results;
   }
 
@@ -500,15 +481,6 @@ class UringIo final : public PlatformIO {
     std::vector<Result<HashResult>> results(paths.size(), HashResult{});
     run(paths,
         [&](std::size_t i) { return std::make_unique<HashConsumer>(algorithms, results[i]); });
-    return results;
-  }
-
-  // Writes go through temp file + rename, which io_uring cannot make atomic any better.
-  std::vector<Result<void>> batch_write(std::span<const WriteOp> ops) override {
-    std::vector<Result<void>> results(ops.size());
-    detail::parallel_for(ops.size(), m_threads, [&](std::size_t i) {
-      results[i] = write_all(ops[i].path, ops[i].data, ops[i].sync);
-    });
     return results;
   }
 
@@ -530,9 +502,7 @@ class UringIo final : public PlatformIO {
     });
   }
 
-  std::shared_ptr<support::ResourceManager> m_handles;
   RingPool m_pool;
-  std::size_t m_threads;
 };
 
 }  // namespace

@@ -14,19 +14,6 @@
 namespace forge::scan {
 namespace {
 
-io::FileStat to_file_stat(const struct statx& stx) {
-  io::FileStat stat;
-  stat.size = stx.stx_size;
-  stat.ino = stx.stx_ino;
-  stat.dev = (static_cast<std::uint64_t>(stx.stx_dev_major) << 32) | stx.stx_dev_minor;
-  stat.mtime_ns =
-      static_cast<std::int64_t>(stx.stx_mtime.tv_sec) * 1'000'000'000 + stx.stx_mtime.tv_nsec;
-  stat.ctime_ns =
-      static_cast<std::int64_t>(stx.stx_ctime.tv_sec) * 1'000'000'000 + stx.stx_ctime.tv_nsec;
-  stat.mode = stx.stx_mode;
-  return stat;
-}
-
 EntryType type_of(unsigned char d_type, int dir_fd, const char* name) {
   switch (d_type) {
     case DT_REG: return EntryType::file;
@@ -94,7 +81,7 @@ class Walker {
         struct statx stx {};
         if (statx(fd, entry->d_name, AT_SYMLINK_NOFOLLOW | AT_STATX_SYNC_AS_STAT, STATX_BASIC_STATS,
                   &stx) == 0) {
-          walked.stat = to_file_stat(stx);
+          walked.stat = io::to_file_stat(stx);
         }
       }
       children.push_back(std::move(walked));

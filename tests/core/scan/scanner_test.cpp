@@ -197,8 +197,10 @@ TEST(ScannerProperty, Property5_TenThousandFilesRegisteredAndAnyChangeDetected) 
     const int d = *rc::gen::inRange(0, 100);
     const int f = *rc::gen::inRange(0, k_files / 100);
     const std::string relative = std::to_string(d) + "/" + std::to_string(f);
-    write_raw(fx.tree() / relative, *rc::gen::arbitrary<std::string>() + "#changed" +
-                                        std::to_string(*rc::gen::arbitrary<unsigned>()));
+    // A serial number keeps the content different even when a file is chosen twice.
+    static int serial = 0;
+    write_raw(fx.tree() / relative,
+              *rc::gen::arbitrary<std::string>() + "#changed" + std::to_string(++serial));
     const ChangeSet result = fx.scan();
     RC_ASSERT(as_map(result) == (ChangeList{{relative, ChangeKind::modified}}));
   });

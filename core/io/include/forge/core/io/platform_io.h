@@ -17,6 +17,8 @@
 //   Sync::yes the file and the directory are fsync'ed before success is reported. A failed
 //   write leaves no partial file visible under the destination name.
 
+#include <sys/stat.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -43,6 +45,9 @@ struct HashResult {
   hash::Digests digests;
   FileStat stat;  // fstat of the open file after reading (follows symlinks)
 };
+
+// Converts a statx result (STATX_BASIC_STATS) into a FileStat.
+FileStat to_file_stat(const struct statx& stx);
 
 enum class Sync { no, yes };
 
