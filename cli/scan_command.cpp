@@ -1,7 +1,13 @@
 // `forge scan`: what changed in a tree since the last scan (or since a cursor).
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <thread>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -16,14 +22,17 @@ namespace {
 
 constexpr std::string_view k_usage =
     "usage: forge scan [ROOT] [--json] [--since CURSOR] [--hash sha256] [--exclude GLOB]...\n"
-    "                  [--no-gitignore] [--index-dir DIR] [--backend auto|uring|fallback]\n\n"
+    "                  [--no-gitignore] [--index-dir DIR] [--backend auto|uring|fallback]\n"
+    "                  [--full]\n\n"
     "Walks ROOT (default: .), re-hashes only files whose stat changed (or that are racily\n"
     "clean), updates the index and prints what changed: added, modified, removed and\n"
     "type_changed paths with their XXH3-128 digests (and SHA-256 with --hash sha256).\n"
     "Touch-only changes are not reported. Skips .git, .forge and .gitignore'd paths.\n\n"
     "Every answer ends with a cursor; `--since CURSOR` answers what changed since that\n"
     "answer. An unknown or expired cursor answers a fresh instance: every file, flagged\n"
-    "\"fresh_instance\": true.\n\n"
+    "\"fresh_instance\": true. While `forge watch --update-index` keeps the index current,\n"
+    "`--since` syncs with it through a cookie file and answers from the index alone, without\n"
+    "walking (\"backend\": \"watcher\"); --full walks anyway.\n\n"
     "The index lives in $XDG_CACHE_HOME/forge/index/<hash of ROOT> (~/.cache if unset),\n"
     "or in --index-dir. Exit 0 when every path was read, 1 when some could not be (listed\n"
     "on stderr; they keep their previous state), 2 on a usage error.";
@@ -47,10 +56,70 @@ int usage_error(const Error& error) {
   return k_exit_usage;
 }
 
+void print_answer(const scan::ChangeSet& answer, const std::filesystem::path& root,
+                  std::string_view source, double elapsed_ms, bool json) {
+  if (json) {
+    nlohmann::json out{{"root", root.string()},
+                       {"cursor", answer.cursor},
+                       {"fresh_instance", answer.fresh_instance},
+                       {"entries", answer.entries},
+                       {"hashed", answer.hashed},
+                       {"backend", source},
+                       {"elapsed_ms", elapsed_ms},
+                       {"changes", nlohmann::json::array()}};
+    for (const auto& change : answer.changes) out["changes"].push_back(to_json(change));
+    fmt::print("{}\n", out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  } else {
+    std::size_t counts[4] = {};
+    for (const auto& change : answer.changes) ++counts[static_cast<int>(change.kind)];
+    constexpr std::size_t k_listed = 20;  // a terminal screen; --json has them all
+    for (std::size_t i = 0; i < answer.changes.size() && i < k_listed; ++i) {
+      const auto& change = answer.changes[i];
+      fmt::print("{:<12} {}\n", scan::to_string(change.kind), change.path);
+    }
+    if (answer.changes.size() > k_listed) {
+      fmt::print("... and {} more (use --json for all)\n", answer.changes.size() - k_listed);
+    }
+    fmt::print(
+        "{}: {} entries, {} hashed in {:.1f} ms ({}): {} added, {} modified, {} removed, "
+        "{} type changed{}\ncursor {}\n",
+        root.string(), answer.entries, answer.hashed, elapsed_ms, source, counts[0], counts[1],
+        counts[2], counts[3], answer.fresh_instance ? " (fresh instance: everything is new)" : "",
+        answer.cursor);
+  }
+}
+
+// True when a live `forge watch --update-index` owns this index and has applied every change
+// made before a cookie file we create now (Watchman's sync cookie): events are delivered in
+// order, so seeing the cookie means having seen everything before it.
+bool synced_with_watcher(const std::filesystem::path& root, scan::FileIndex& index) {
+  auto pid_text = index.meta_value("watcher_pid");
+  if (!pid_text || !*pid_text) return false;
+  const long pid = std::strtol((*pid_text)->c_str(), nullptr, 10);
+  if (pid <= 0 || (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)) return false;
+  const std::string name = fmt::format("{}{}-{}", scan::k_sync_cookie_prefix, getpid(),
+                                       std::chrono::steady_clock::now().time_since_epoch().count());
+  const auto cookie = root / name;
+  const int fd = ::open(cookie.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+  if (fd < 0) return false;
+  ::close(fd);
+  // 2 s: far above a watcher's debounce + one index transaction; past it, walk instead.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  bool synced = false;
+  while (!synced && std::chrono::steady_clock::now() < deadline) {
+    auto seen = index.meta_value("watcher_cookie");
+    synced = seen && *seen && **seen == name;
+    if (!synced) std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  ::unlink(cookie.c_str());
+  return synced;
+}
+
 int run(std::vector<std::string> tokens) {
   Args args(std::move(tokens));
   const bool json = args.flag("json");
   const bool no_gitignore = args.flag("no-gitignore");
+  const bool full = args.flag("full");
   auto since = args.option("since");
   auto hash_name = args.option("hash");
   auto excludes = args.options("exclude");
@@ -61,7 +130,7 @@ int run(std::vector<std::string> tokens) {
   }
   if (!excludes) return usage_error(excludes.error());
   if (auto done = args.finish("--json, --since, --hash, --exclude, --no-gitignore, --index-dir, "
-                              "--backend");
+                              "--backend, --full");
       !done) {
     return usage_error(done.error());
   }
@@ -108,6 +177,20 @@ int run(std::vector<std::string> tokens) {
   }
   scan::Scanner scanner(root, *index, **io);
   const auto started = std::chrono::steady_clock::now();
+  if (*since && !full && synced_with_watcher(root, *index)) {
+    // A live `forge watch --update-index` has applied every change up to our cookie: the
+    // journal alone answers, in O(changes), with no walk.
+    auto changes = scanner.since(**since);
+    if (!changes) {
+      fmt::print(stderr, "forge scan: {}\n", changes.error().to_string());
+      return k_exit_failure;
+    }
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+            .count();
+    print_answer(*changes, root, "watcher", ms, json);
+    return k_exit_ok;
+  }
   auto scanned = scanner.scan(options);
   if (!scanned) {
     fmt::print(stderr, "forge scan: {}\n", scanned.error().to_string());
@@ -129,35 +212,7 @@ int run(std::vector<std::string> tokens) {
   }
   for (const Error& error : answer.errors) fmt::print(stderr, "forge scan: {}\n", error.summary());
 
-  if (json) {
-    nlohmann::json out{{"root", root.string()},
-                       {"cursor", answer.cursor},
-                       {"fresh_instance", answer.fresh_instance},
-                       {"entries", answer.entries},
-                       {"hashed", answer.hashed},
-                       {"backend", (*io)->backend_name()},
-                       {"elapsed_ms", elapsed_ms},
-                       {"changes", nlohmann::json::array()}};
-    for (const auto& change : answer.changes) out["changes"].push_back(to_json(change));
-    fmt::print("{}\n", out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-  } else {
-    std::size_t counts[4] = {};
-    for (const auto& change : answer.changes) ++counts[static_cast<int>(change.kind)];
-    constexpr std::size_t k_listed = 20;  // a terminal screen; --json has them all
-    for (std::size_t i = 0; i < answer.changes.size() && i < k_listed; ++i) {
-      const auto& change = answer.changes[i];
-      fmt::print("{:<12} {}\n", scan::to_string(change.kind), change.path);
-    }
-    if (answer.changes.size() > k_listed) {
-      fmt::print("... and {} more (use --json for all)\n", answer.changes.size() - k_listed);
-    }
-    fmt::print(
-        "{}: {} entries, {} hashed in {:.1f} ms ({}): {} added, {} modified, {} removed, "
-        "{} type changed{}\ncursor {}\n",
-        root.string(), answer.entries, answer.hashed, elapsed_ms, (*io)->backend_name(), counts[0],
-        counts[1], counts[2], counts[3],
-        answer.fresh_instance ? " (fresh instance: everything is new)" : "", answer.cursor);
-  }
+  print_answer(answer, root, (*io)->backend_name(), elapsed_ms, json);
   return answer.errors.empty() ? k_exit_ok : k_exit_failure;
 }
 

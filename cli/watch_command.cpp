@@ -1,5 +1,7 @@
 // `forge watch`: print debounced changes under a tree as they happen; optionally keep the
 // scan index current so `forge scan --since` answers in O(changes).
+#include <unistd.h>
+
 #include <cstdio>
 
 #include <fmt/format.h>
@@ -92,6 +94,14 @@ int run(std::vector<std::string> tokens) {
   }
   if (!json)
     fmt::print(stderr, "watching {} ({} directories)\n", root.string(), watcher.watch_count());
+  if (index) {
+    // Tell `forge scan --since` that this index is kept current: it then syncs through a
+    // cookie file instead of walking the tree.
+    (void)index->set_meta_value("watcher_pid", std::to_string(getpid()));
+    lifecycle.add_hook("release index", [&]() -> Result<void> {
+      return index->set_meta_value("watcher_pid", std::nullopt);
+    });
+  }
   lifecycle.add_hook("stop watcher", [&] {
     watcher.stop();
     return ok();
@@ -105,6 +115,23 @@ int run(std::vector<std::string> tokens) {
   while (!lifecycle.wait_for_shutdown(std::chrono::milliseconds(0))) {
     auto events = watcher.poll(std::chrono::milliseconds(200));
     if (events.empty()) continue;
+    // A sync cookie: everything that happened before it must be in the index before we say
+    // we saw it, so take every pending event now, debounced or not.
+    std::string cookie;
+    auto is_cookie = [](const watch::WatchEvent& event) {
+      const auto slash = event.path.rfind('/');
+      return std::string_view(event.path)
+          .substr(slash == std::string::npos ? 0 : slash + 1)
+          .starts_with(scan::k_sync_cookie_prefix);
+    };
+    for (const auto& event : events) {
+      if (is_cookie(event) && event.kind != watch::EventKind::removed) cookie = event.path;
+    }
+    if (!cookie.empty()) {
+      auto rest = watcher.drain();
+      events.insert(events.end(), rest.begin(), rest.end());
+    }
+    std::erase_if(events, is_cookie);
     std::vector<std::string> paths;
     bool rescan = false;
     for (const auto& event : events) {
@@ -124,13 +151,14 @@ int run(std::vector<std::string> tokens) {
       if (!event.path.empty()) paths.push_back(event.path);
     }
     std::fflush(stdout);
-    if (scanner) {
+    if (scanner && (rescan || !paths.empty())) {
       auto updated = rescan ? scanner->scan({}) : scanner->scan_paths(paths, {});
       if (!updated) {
         ++failures;
         fmt::print(stderr, "forge watch: index update failed: {}\n", updated.error().summary());
       }
     }
+    if (index && !cookie.empty()) (void)index->set_meta_value("watcher_cookie", cookie);
   }
   const auto report = lifecycle.shutdown(std::chrono::seconds(10));
   for (const auto& failure : report.failures)

@@ -33,3 +33,32 @@ TEST(WatchCommandTest, PrintsEventsUpdatesTheIndexAndExitsZeroOnSigterm) {
 
 }  // namespace
 }  // namespace forge
+
+namespace forge {
+namespace {
+
+// With a watcher keeping the index, `scan --since` syncs through a cookie and answers from
+// the index alone — including a change still inside the watcher's debounce window.
+TEST(WatchCommandTest, ScanSinceAnswersFromTheWatcherWithoutWalking) {
+  test::TempDir dir;
+  dir.write_file("tree/a", "1");
+  const std::string forge = shell_quote(test::forge_binary().string());
+  const std::string tree = shell_quote((dir / "tree").string());
+  const std::string index = shell_quote((dir / "index").string());
+  const auto first = test::run_shell(forge + " scan --json --index-dir " + index + " " + tree);
+  const std::string cursor = nlohmann::json::parse(first.out)["cursor"];
+  const auto result = test::run_shell(
+      forge + " watch --update-index --debounce-ms 60000 --index-dir " + index + " " + tree +
+      " >/dev/null 2>&1 & pid=$!; sleep 1; echo changed > " +
+      shell_quote((dir / "tree/a").string()) + "; " + forge + " scan --json --since " +
+      shell_quote(cursor) + " --index-dir " + index + " " + tree + "; kill -TERM $pid; wait $pid");
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto answer = nlohmann::json::parse(result.out);
+  EXPECT_EQ(answer["backend"], "watcher");
+  ASSERT_EQ(answer["changes"].size(), 1u) << result.out;
+  EXPECT_EQ(answer["changes"][0]["path"], "a");
+  EXPECT_EQ(answer["changes"][0]["change"], "modified");
+}
+
+}  // namespace
+}  // namespace forge

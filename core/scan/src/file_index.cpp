@@ -132,6 +132,23 @@ Result<IndexMeta> FileIndex::meta() const {
   return meta;
 }
 
+Result<std::optional<std::string>> FileIndex::meta_value(std::string_view key) const {
+  FORGE_TRY(store::ReadTxn txn, m_env.begin_read());
+  FORGE_TRY(auto value, txn.get(m_meta, key));
+  if (!value) return std::optional<std::string>();
+  return std::optional<std::string>(std::string(*value));
+}
+
+Result<void> FileIndex::set_meta_value(std::string_view key,
+                                       std::optional<std::string_view> value) {
+  return m_env.write([&](store::WriteTxn& txn) -> Result<void> {
+    if (value) return txn.put(m_meta, key, *value);
+    FORGE_TRY(bool erased, txn.erase(m_meta, key));
+    (void)erased;
+    return ok();
+  });
+}
+
 Result<void> FileIndex::put_meta(store::WriteTxn& txn, store::Database meta_db,
                                  const IndexMeta& meta) {
   FORGE_TRY_VOID(txn.put(meta_db, "instance", meta.instance));

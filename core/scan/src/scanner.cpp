@@ -133,9 +133,8 @@ Result<ChangeSet> Scanner::update(std::vector<WalkEntry> entries, bool full,
     }
   }
 
-  std::vector<std::filesystem::path> absolute;
-  absolute.reserve(entries.size());
-  for (const WalkEntry& entry : entries) absolute.push_back(m_root / entry.path);
+  // Absolute paths are built only for the few entries that need a syscall by path.
+  auto absolute = [&](std::size_t i) { return m_root / entries[i].path; };
   // Entries stat'ed during the walk are not stat'ed again; the rest go in one batch.
   std::vector<Result<io::FileStat>> stats(entries.size(), io::FileStat{});
   std::vector<std::filesystem::path> to_stat;
@@ -144,7 +143,7 @@ Result<ChangeSet> Scanner::update(std::vector<WalkEntry> entries, bool full,
     if (entries[i].stat) {
       stats[i] = *entries[i].stat;
     } else {
-      to_stat.push_back(absolute[i]);
+      to_stat.push_back(absolute(i));
       to_stat_index.push_back(i);
     }
   }
@@ -183,7 +182,7 @@ Result<ChangeSet> Scanner::update(std::vector<WalkEntry> entries, bool full,
     next.mtime_ns = stat.mtime_ns;
     next.ctime_ns = stat.ctime_ns;
     const auto it = old.find(entries[i].path);
-    if (next.type == EntryType::symlink) next.symlink_target = read_link(absolute[i]);
+    if (next.type == EntryType::symlink) next.symlink_target = read_link(absolute(i));
     if (next.type != EntryType::file) continue;
     bool must_hash = it == old.end() || it->second.type != EntryType::file || !it->second.xxh3;
     if (!must_hash) {
@@ -200,7 +199,7 @@ Result<ChangeSet> Scanner::update(std::vector<WalkEntry> entries, bool full,
   if (!to_hash.empty()) {
     std::vector<std::filesystem::path> hash_paths;
     hash_paths.reserve(to_hash.size());
-    for (std::size_t i : to_hash) hash_paths.push_back(absolute[i]);
+    for (std::size_t i : to_hash) hash_paths.push_back(absolute(i));
     auto hashed = m_io.batch_hash(hash_paths, hash::AlgorithmSet{options.sha256, true});
     result.hashed = to_hash.size();
     for (std::size_t k = 0; k < to_hash.size(); ++k) {

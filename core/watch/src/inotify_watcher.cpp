@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "forge/core/scan/walker.h"
 #include "forge/core/support/metrics.h"
 
 namespace forge::watch {
@@ -86,7 +87,7 @@ Result<void> InotifyWatcher::start(const std::filesystem::path& root) {
     m_wake_fd = wake;
     m_pending.clear();
     m_moves.clear();
-    m_rescans.clear();
+    m_immediate.clear();
     add_tree("", false);
   }
   m_reader = std::thread([this] { reader_loop(); });
@@ -126,7 +127,7 @@ int InotifyWatcher::inotify_fd() const {
 
 void InotifyWatcher::rescan(std::string reason) {
   spdlog::warn("watch: {}: the view may be stale, rescanning", reason);
-  m_rescans.push_back(WatchEvent{EventKind::rescan_required, "", "", std::move(reason), false});
+  m_immediate.push_back(WatchEvent{EventKind::rescan_required, "", "", std::move(reason), false});
   m_ready.notify_all();
 }
 
@@ -225,6 +226,15 @@ void InotifyWatcher::handle(int wd, std::uint32_t mask, std::uint32_t cookie,
     }
     return;
   }
+  if (name.starts_with(scan::k_sync_cookie_prefix)) {
+    // A sync cookie is delivered at once, without debounce (its creator is waiting), and
+    // only its creation: its close and removal would only restart a debounce window.
+    if (mask & IN_CREATE) {
+      m_immediate.push_back(WatchEvent{EventKind::created, path, {}, {}, false});
+      m_ready.notify_all();
+    }
+    return;
+  }
   if (mask & IN_CREATE) {
     note(path, EventKind::created, is_dir);
     if (is_dir) add_tree(path, true);
@@ -271,7 +281,7 @@ void InotifyWatcher::reader_loop() {
       }
     }
     expire_moves(std::chrono::steady_clock::now());
-    if (!m_pending.empty() || !m_rescans.empty()) m_ready.notify_all();
+    if (!m_pending.empty() || !m_immediate.empty()) m_ready.notify_all();
   }
 }
 
@@ -280,8 +290,8 @@ std::vector<WatchEvent> InotifyWatcher::poll(std::chrono::milliseconds timeout) 
   std::unique_lock lock(m_mutex);
   for (;;) {
     const auto now = std::chrono::steady_clock::now();
-    std::vector<WatchEvent> ready = std::move(m_rescans);
-    m_rescans.clear();
+    std::vector<WatchEvent> ready = std::move(m_immediate);
+    m_immediate.clear();
     auto next_due = std::chrono::steady_clock::time_point::max();
     for (auto it = m_pending.begin(); it != m_pending.end();) {
       const auto due = it->second.last + m_options.debounce;
@@ -297,6 +307,21 @@ std::vector<WatchEvent> InotifyWatcher::poll(std::chrono::milliseconds timeout) 
     if (!ready.empty() || now >= deadline || m_fd < 0) return ready;
     m_ready.wait_until(lock, std::min(deadline, next_due));
   }
+}
+
+}  // namespace forge::watch
+
+namespace forge::watch {
+
+std::vector<WatchEvent> InotifyWatcher::drain() {
+  std::lock_guard lock(m_mutex);
+  std::vector<WatchEvent> ready = std::move(m_immediate);
+  m_immediate.clear();
+  for (const auto& [path, pending] : m_pending) {
+    ready.push_back(WatchEvent{pending.kind, path, pending.from, {}, pending.is_directory});
+  }
+  m_pending.clear();
+  return ready;
 }
 
 }  // namespace forge::watch

@@ -226,3 +226,26 @@ TEST(InotifyWatcherTest, StartingTwiceOrOnAMissingRootFails) {
 
 }  // namespace
 }  // namespace forge::watch
+
+namespace forge::watch {
+namespace {
+
+// `forge scan --since` blocks on its sync cookie: it must not wait for the debounce window.
+TEST(InotifyWatcherTest, SyncCookiesAreDeliveredAtOnceWithoutDebounce) {
+  test::TempDir dir;
+  InotifyWatcher watcher(WatcherOptions{std::chrono::hours(1)});
+  ASSERT_TRUE(watcher.start(dir.path()));
+  write_raw(dir / "pending", "debounced for an hour");
+  write_raw(dir / ".forge-cookie-1-2", "");
+  const auto events = watcher.poll(std::chrono::seconds(5));
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].path, ".forge-cookie-1-2");
+  EXPECT_EQ(events[0].kind, EventKind::created);
+  // drain() hands over what is still inside its window.
+  const auto drained = watcher.drain();
+  ASSERT_EQ(drained.size(), 1u);
+  EXPECT_EQ(drained[0].path, "pending");
+}
+
+}  // namespace
+}  // namespace forge::watch

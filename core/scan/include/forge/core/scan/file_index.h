@@ -10,6 +10,9 @@
 //                "cursor"   -> u64 LE, the number of the last completed scan
 //                "scan_start_ns" -> i64 LE, when that scan began statting (racy-clean check)
 //                "journal_floor" -> u64 LE, the oldest cursor since() can still answer
+//                "watcher_pid"   -> decimal pid of a `forge watch --update-index` keeping
+//                                   this index current (absent when none)
+//                "watcher_cookie"-> name of the last sync cookie that watcher applied
 //
 // FileRecord value, little-endian, version k_record_version:
 //   u8 version | u8 type (EntryType) | u8 flags (bit0: sha256 present, bit1: type changed at
@@ -75,6 +78,9 @@ class FileIndex {
   store::Database journal() const { return m_journal; }
 
   Result<IndexMeta> meta() const;
+  // Free-form meta values (the watcher's pid, the last sync cookie it saw).
+  Result<std::optional<std::string>> meta_value(std::string_view key) const;
+  Result<void> set_meta_value(std::string_view key, std::optional<std::string_view> value);
   static Result<void> put_meta(store::WriteTxn& txn, store::Database meta_db,
                                const IndexMeta& meta);
 

@@ -20,6 +20,10 @@
 
 namespace forge::scan {
 
+// Files named with this prefix are sync cookies between `forge scan --since` and a running
+// `forge watch --update-index` (see cli/watch_command.cpp); walks and indexes ignore them.
+inline constexpr std::string_view k_sync_cookie_prefix = ".forge-cookie-";
+
 enum class EntryType : std::uint8_t { file = 1, directory = 2, symlink = 3, other = 4 };
 
 struct WalkEntry {

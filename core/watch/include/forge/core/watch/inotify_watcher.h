@@ -66,6 +66,9 @@ class InotifyWatcher {
   std::size_t watch_count() const;
   int inotify_fd() const;  // -1 when stopped
   std::vector<WatchEvent> poll(std::chrono::milliseconds timeout);
+  // Every pending event now, debounced or not: for a consumer that must be current up to a
+  // point in time (a sync cookie it just saw).
+  std::vector<WatchEvent> drain();
 
  private:
   struct Pending {
@@ -93,7 +96,7 @@ class InotifyWatcher {
   std::unordered_map<int, std::string> m_dirs;  // wd -> relative dir path
   std::map<std::string, Pending> m_pending;
   std::unordered_map<std::uint32_t, std::pair<std::string, Pending>> m_moves;  // cookie -> from
-  std::vector<WatchEvent> m_rescans;
+  std::vector<WatchEvent> m_immediate;  // rescan_required and sync cookies: no debounce
 };
 
 }  // namespace forge::watch
