@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
-#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -110,25 +109,30 @@ Result<ChangeSet> Scanner::update(std::vector<WalkEntry> entries, bool full,
   const std::int64_t racy_limit = meta.scan_start_ns - options.racy_margin_ns;
   const std::int64_t this_start = now_ns();
 
-  // The previous records of the paths we look at (all of them for a full scan).
-  std::unordered_map<std::string, FileRecord> old;
+  // previous[i]: the indexed record of entries[i]. A full scan merge-joins the sorted walk
+  // with the index cursor (both in byte order), so no hash table of the whole tree is built;
+  // index records the walk did not meet are `unmatched` (removed). A record of an unknown
+  // version decodes as absent: the file is hashed again and rewritten.
+  std::vector<std::optional<FileRecord>> previous(entries.size());
+  std::vector<std::pair<std::string, FileRecord>> unmatched;
   {
     FORGE_TRY(store::ReadTxn txn, m_index.env().begin_read());
     if (full) {
       FORGE_TRY(store::Cursor records, txn.cursor(m_index.files()));
+      std::size_t i = 0;
       for (auto entry = records.first(); entry && entry->has_value(); entry = records.next()) {
-        if (auto record = FileRecord::decode((*entry)->second)) {
-          old.emplace(std::string((*entry)->first), std::move(*record));
-        } else {
-          // Unknown version: absent, so the file is hashed again and rewritten.
+        const std::string_view key = (*entry)->first;
+        while (i < entries.size() && std::string_view(entries[i].path) < key) ++i;
+        if (i < entries.size() && entries[i].path == key) {
+          previous[i++] = FileRecord::decode((*entry)->second);
+        } else if (auto record = FileRecord::decode((*entry)->second)) {
+          unmatched.emplace_back(std::string(key), std::move(*record));
         }
       }
     } else {
-      for (const WalkEntry& entry : entries) {
-        FORGE_TRY(auto value, txn.get(m_index.files(), entry.path));
-        if (value) {
-          if (auto record = FileRecord::decode(*value)) old.emplace(entry.path, std::move(*record));
-        }
+      for (std::size_t i = 0; i < entries.size(); ++i) {
+        FORGE_TRY(auto value, txn.get(m_index.files(), entries[i].path));
+        if (value) previous[i] = FileRecord::decode(*value);
       }
     }
   }
@@ -156,7 +160,7 @@ Result<ChangeSet> Scanner::update(std::vector<WalkEntry> entries, bool full,
   result.errors = std::move(walk_errors);
   result.fresh_instance = meta.cursor == 0;
   std::map<std::string, FileRecord> writes;  // records to (re)write
-  std::vector<std::string> vanished;         // partial scans: paths that are gone
+  std::vector<std::size_t> vanished;         // partial scans: indexes of entries that are gone
   std::vector<std::size_t> to_hash;          // indexes into entries
   std::vector<FileRecord> candidates(entries.size());
   std::vector<bool> present(entries.size(), false);
@@ -164,11 +168,11 @@ Result<ChangeSet> Scanner::update(std::vector<WalkEntry> entries, bool full,
   for (std::size_t i = 0; i < entries.size(); ++i) {
     if (!stats[i]) {
       if (stats[i].error().code() == ENOENT || stats[i].error().code() == ENOTDIR) {
-        if (!full) vanished.push_back(entries[i].path);
+        if (!full) vanished.push_back(i);
         continue;  // gone since the walk: treated as removed below
       }
       result.errors.push_back(std::move(stats[i]).error());
-      if (auto it = old.find(entries[i].path); it != old.end()) present[i] = true;  // keep it
+      if (previous[i]) present[i] = true;  // unreadable now: keep what we knew
       continue;
     }
     present[i] = true;
@@ -181,12 +185,11 @@ Result<ChangeSet> Scanner::update(std::vector<WalkEntry> entries, bool full,
     next.size = stat.size;
     next.mtime_ns = stat.mtime_ns;
     next.ctime_ns = stat.ctime_ns;
-    const auto it = old.find(entries[i].path);
     if (next.type == EntryType::symlink) next.symlink_target = read_link(absolute(i));
     if (next.type != EntryType::file) continue;
-    bool must_hash = it == old.end() || it->second.type != EntryType::file || !it->second.xxh3;
+    bool must_hash = !previous[i] || previous[i]->type != EntryType::file || !previous[i]->xxh3;
     if (!must_hash) {
-      const FileRecord& prev = it->second;
+      const FileRecord& prev = *previous[i];
       const bool same_stat = prev.size == next.size && prev.mtime_ns == next.mtime_ns &&
                              prev.ctime_ns == next.ctime_ns && prev.ino == next.ino &&
                              prev.dev == next.dev;
@@ -207,7 +210,7 @@ Result<ChangeSet> Scanner::update(std::vector<WalkEntry> entries, bool full,
       if (!hashed[k]) {
         if (hashed[k].error().code() == ENOENT) {
           present[to_hash[k]] = false;
-          if (!full) vanished.push_back(entries[to_hash[k]].path);
+          if (!full) vanished.push_back(to_hash[k]);
         } else {
           result.errors.push_back(std::move(hashed[k]).error());
           next.xxh3.reset();  // marks "keep the old record"
@@ -230,16 +233,15 @@ Result<ChangeSet> Scanner::update(std::vector<WalkEntry> entries, bool full,
     if (!present[i] || !stats[i]) continue;
     const std::string& path = entries[i].path;
     FileRecord& next = candidates[i];
-    const auto it = old.find(path);
     const bool was_hashed = std::binary_search(to_hash.begin(), to_hash.end(), i);
     if (next.type == EntryType::file && was_hashed && !next.xxh3) continue;  // read error
-    if (it == old.end()) {
+    if (!previous[i]) {
       next.created_cursor = next.changed_cursor = cursor;
       result.changes.push_back(change_from(path, ChangeKind::added, next));
       writes.emplace(path, std::move(next));
       continue;
     }
-    const FileRecord& prev = it->second;
+    const FileRecord& prev = *previous[i];
     if (prev.type != next.type) {
       next.created_cursor = prev.created_cursor;
       next.changed_cursor = cursor;
@@ -276,19 +278,16 @@ Result<ChangeSet> Scanner::update(std::vector<WalkEntry> entries, bool full,
   // vanished path and everything below it.
   std::vector<std::pair<std::string, FileRecord>> removals;
   if (full) {
-    std::unordered_map<std::string_view, bool> seen;
-    seen.reserve(entries.size());
+    removals = std::move(unmatched);
     for (std::size_t i = 0; i < entries.size(); ++i) {
-      if (present[i]) seen.emplace(entries[i].path, true);
-    }
-    for (auto& [path, record] : old) {
-      if (!seen.contains(path)) removals.emplace_back(path, record);
+      if (!present[i] && previous[i]) removals.emplace_back(entries[i].path, *previous[i]);
     }
   } else if (!vanished.empty()) {
     FORGE_TRY(store::ReadTxn txn, m_index.env().begin_read());
     FORGE_TRY(store::Cursor records, txn.cursor(m_index.files()));
-    for (const std::string& gone : vanished) {
-      if (auto it = old.find(gone); it != old.end()) removals.emplace_back(gone, it->second);
+    for (const std::size_t index : vanished) {
+      const std::string& gone = entries[index].path;
+      if (previous[index]) removals.emplace_back(gone, *previous[index]);
       const std::string prefix = gone + "/";
       for (auto entry = records.seek(prefix); entry && entry->has_value(); entry = records.next()) {
         if (!(*entry)->first.starts_with(prefix)) break;
