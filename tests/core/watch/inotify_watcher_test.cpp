@@ -1,6 +1,8 @@
 #include "forge/core/watch/inotify_watcher.h"
 
 #include <fcntl.h>
+#include <sched.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -245,6 +247,59 @@ TEST(InotifyWatcherTest, SyncCookiesAreDeliveredAtOnceWithoutDebounce) {
   const auto drained = watcher.drain();
   ASSERT_EQ(drained.size(), 1u);
   EXPECT_EQ(drained[0].path, "pending");
+}
+
+}  // namespace
+}  // namespace forge::watch
+
+namespace forge::watch {
+namespace {
+
+// Writes `text` to a /proc file; false on failure.
+bool write_proc(const char* path, const std::string& text) {
+  const int fd = ::open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  ::close(fd);
+  return written;
+}
+
+// Watch exhaustion must never be silent. The limit is lowered for real, but only inside a
+// child in its own user namespace (inotify limits are per user namespace since Linux 5.11),
+// so the machine's other watchers are untouched.
+TEST(InotifyWatcherTest, WatchLimitExhaustionAsksForARescanNamingTheSysctl) {
+  test::TempDir dir;
+  for (int d = 0; d < 10; ++d) std::filesystem::create_directory(dir / std::to_string(d));
+  const uid_t uid = getuid();
+  const gid_t gid = getgid();
+  const pid_t child = fork();
+  ASSERT_NE(child, -1);
+  if (child == 0) {
+    if (unshare(CLONE_NEWUSER) != 0) _exit(77);
+    write_proc("/proc/self/setgroups", "deny");
+    if (!write_proc("/proc/self/uid_map", "0 " + std::to_string(uid) + " 1") ||
+        !write_proc("/proc/self/gid_map", "0 " + std::to_string(gid) + " 1") ||
+        !write_proc("/proc/sys/user/max_inotify_watches", "4")) {
+      _exit(77);
+    }
+    InotifyWatcher watcher;
+    if (!watcher.start(dir.path())) _exit(10);
+    if (watcher.watch_count() > 4) _exit(11);
+    const auto events = watcher.poll(std::chrono::seconds(5));
+    for (const auto& event : events) {
+      if (event.kind == EventKind::rescan_required &&
+          event.reason.find("max_user_watches") != std::string::npos) {
+        _exit(0);
+      }
+    }
+    _exit(12);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  if (WEXITSTATUS(status) == 77) GTEST_SKIP() << "no user namespaces here";
+  EXPECT_EQ(WEXITSTATUS(status), 0)
+      << "10: start failed, 11: limit not applied, 12: no rescan event";
 }
 
 }  // namespace
