@@ -4,7 +4,8 @@
 #   no-change rescan           vs `git status` with and without core.untrackedCache
 #   100 files modified, then scan (no watcher) and `scan --since` after `forge watch
 #   --update-index` caught up
-# plus index size on disk. Median of $RUNS runs (default 5), warm page cache.
+#   watchman's initial crawl with content.sha1hex and its `since` query (if installed)
+# plus index size on disk and RSS. Median of $RUNS runs (default 5), warm page cache.
 #   benchmarks/scan_compare.sh [FILES...]     default: 10000 100000
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -72,6 +73,30 @@ PY
   since_watch=$(printf '%s\n' "${since_times[@]}" | median)
   watcher_rss=$(awk '/VmRSS/ {print $2}' /proc/$watcher/status)
   kill -TERM $watcher; wait $watcher || true
+  # Watchman (Debian's 4.9, if installed): initial crawl + content.sha1hex of every file,
+  # then `since` after 100 modifications, and the server's RSS.
+  wm_crawl=n/a; wm_since=n/a; wm_rss=n/a
+  if command -v watchman >/dev/null; then
+    watchman watch-del-all >/dev/null 2>&1 || true
+    q='["query", "'$tree'", {"expression": ["type", "f"], "fields": ["name", "content.sha1hex"]}]'
+    t0=$(now)
+    watchman watch "$tree" >/dev/null 2>&1
+    echo "$q" | watchman -j >/dev/null 2>&1
+    t1=$(now)
+    wm_crawl=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f", b - a}')
+    wm_times=()
+    for _ in $(seq "$runs"); do
+      clock=$(watchman clock "$tree" | python3 -c 'import json,sys; print(json.load(sys.stdin)["clock"])')
+      bash -c "$touch_100"
+      sq='["query", "'$tree'", {"since": "'$clock'", "expression": ["type", "f"], "fields": ["name", "content.sha1hex"]}]'
+      t0=$(now); echo "$sq" | watchman -j >/dev/null 2>&1; t1=$(now)
+      wm_times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')")
+    done
+    wm_since=$(printf '%s\n' "${wm_times[@]}" | median)
+    wm_pid=$(watchman get-pid | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
+    wm_rss=$(awk '/VmRSS/ {print $2}' /proc/$wm_pid/status)
+    watchman watch-del "$tree" >/dev/null 2>&1 || true
+  fi
   size=$(du -sk "$index" | awk '{print $1}')
   rm -rf "$tree/.git"
   printf '%-44s %10s\n' measurement seconds
@@ -83,7 +108,10 @@ PY
   printf '%-44s %10.4f\n' "forge scan, 100 files modified" "$modified_scan"
   printf '%-44s %10.4f\n' "forge watch: start until index owned" "$watch_ready"
   printf '%-44s %10.4f\n' "100 modified, scan --since with watcher" "$since_watch"
+  printf '%-44s %10s\n' "watchman watch + query content.sha1hex" "$wm_crawl"
+  printf '%-44s %10s\n' "100 modified, watchman since query" "$wm_since"
   printf '%-44s %10s\n' "forge index size (KiB)" "$size"
   printf '%-44s %10s\n' "forge watch --update-index RSS (KiB)" "$watcher_rss"
+  printf '%-44s %10s\n' "watchman server RSS (KiB)" "$wm_rss"
   echo "ratios: cold forge/git-add $(awk -v a="$cold_forge" -v b="$cold_git" 'BEGIN {printf "%.2f", a / b}'); no-change forge/git-status(off) $(awk -v a="$rescan_forge" -v b="$status_plain" 'BEGIN {printf "%.2f", a / b}'); forge/git-status(on) $(awk -v a="$rescan_forge" -v b="$status_cache" 'BEGIN {printf "%.2f", a / b}')"
 done
