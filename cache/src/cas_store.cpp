@@ -1,16 +1,30 @@
 #include "forge/cache/cas_store.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <random>
+#include <shared_mutex>
+#include <thread>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
+#include "forge/core/io/platform_io.h"
+#include "forge/core/store/encoding.h"
+#include "forge/core/support/log.h"
+#include "forge/core/support/metrics.h"
+
 namespace forge::cache {
 namespace {
+
+using store::get_le;
+using store::put_le;
 
 std::int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -18,46 +32,193 @@ std::int64_t now_ns() {
       .count();
 }
 
-template <typename T>
-void put_le(std::string& out, T value) {
-  for (std::size_t i = 0; i < sizeof(T); ++i) {
-    out.push_back(static_cast<char>((static_cast<std::uint64_t>(value) >> (8 * i)) & 0xff));
-  }
-}
-
-std::uint64_t get_le64(std::string_view bytes, std::size_t offset) {
-  std::uint64_t value = 0;
-  for (std::size_t i = 0; i < 8; ++i) {
-    value |= static_cast<std::uint64_t>(static_cast<unsigned char>(bytes[offset + i])) << (8 * i);
-  }
-  return value;
-}
-
 std::string_view key_of(const BlobDigest& digest) {
   return {reinterpret_cast<const char*>(digest.sha256.bytes().data()),
           digest.sha256.bytes().size()};
 }
 
-Result<void> fsync_dir(const std::filesystem::path& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return fail(Error::from_errno(errno, "open", dir.string()));
-  const int rc = ::fsync(fd);
-  const int saved = errno;
-  ::close(fd);
-  if (rc != 0) return fail(Error::from_errno(saved, "fsync", dir.string()));
-  return ok();
+hash::Digest digest_from_key(std::string_view key) {
+  return hash::Digest(hash::Algorithm::sha256,
+                      std::span(reinterpret_cast<const std::uint8_t*>(key.data()), key.size()));
+}
+
+std::string lru_key(std::int64_t accessed_ns, std::string_view digest_key) {
+  std::string key;
+  key.reserve(8 + digest_key.size());
+  store::put_be64(key, static_cast<std::uint64_t>(accessed_ns));
+  key.append(digest_key);
+  return key;
+}
+
+std::uint64_t read_total(const std::optional<std::string_view>& value) {
+  if (!value || value->size() != 8) return 0;
+  std::size_t offset = 0;
+  return get_le<std::uint64_t>(*value, offset);
 }
 
 Result<void> add_total(store::WriteTxn& txn, store::Database totals, std::string_view key,
-                       std::uint64_t delta) {
+                       std::int64_t delta) {
   FORGE_TRY(auto current, txn.get(totals, key));
-  const std::uint64_t value = (current && current->size() == 8 ? get_le64(*current, 0) : 0) + delta;
+  const std::int64_t value = static_cast<std::int64_t>(read_total(current)) + delta;
+  std::string bytes;
+  put_le(bytes, static_cast<std::uint64_t>(std::max<std::int64_t>(0, value)));
+  return txn.put(totals, key, bytes);
+}
+
+Result<void> set_total(store::WriteTxn& txn, store::Database totals, std::string_view key,
+                       std::uint64_t value) {
   std::string bytes;
   put_le(bytes, value);
   return txn.put(totals, key, bytes);
 }
 
+bool is_hex64(std::string_view name) {
+  if (name.size() != 64) return false;
+  for (char c : name) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+// SHA-256 and size of a file, streamed.
+Result<BlobDigest> hash_file(const std::filesystem::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail(Error::from_errno(errno, "open", path.string()));
+  hash::MultiHasher hasher(hash::AlgorithmSet{true, false});
+  std::vector<std::byte> buffer(1 << 20);
+  std::uint64_t size = 0;
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      Error error = Error::from_errno(errno, "read", path.string());
+      ::close(fd);
+      return fail(std::move(error));
+    }
+    if (n == 0) break;
+    hasher.update(std::span(buffer).first(static_cast<std::size_t>(n)));
+    size += static_cast<std::uint64_t>(n);
+  }
+  ::close(fd);
+  return BlobDigest{*hasher.finish().sha256, size};
+}
+
+struct CacheMetrics {
+  support::Counter& hits_total = support::Metrics::global().counter("cache_hits");
+  support::Counter& misses_total = support::Metrics::global().counter("cache_misses");
+  support::Counter& bytes_in =
+      support::Metrics::global().counter("cache_bytes_in_total", "Bytes stored");
+  support::Counter& bytes_out =
+      support::Metrics::global().counter("cache_bytes_out_total", "Bytes served");
+  support::Counter& evictions =
+      support::Metrics::global().counter("cache_evictions_total", "Blobs evicted");
+  support::Counter& evicted_bytes =
+      support::Metrics::global().counter("cache_evicted_bytes_total", "Bytes freed by eviction");
+  support::Gauge& size =
+      support::Metrics::global().gauge("cache_size_bytes", "Bytes indexed in the CAS");
+  support::Gauge& entries =
+      support::Metrics::global().gauge("cache_entries", "Blobs indexed in the CAS");
+
+  void record_lookup(std::string_view keyspace, bool hit) {
+    (hit ? hits_total : misses_total).add();
+    support::Metrics::global()
+        .counter(
+            fmt::format("{}{{keyspace=\"{}\"}}", hit ? "cache_hits" : "cache_misses", keyspace))
+        .add();
+  }
+};
+
+CacheMetrics& metrics() {
+  static CacheMetrics* const k_metrics = new CacheMetrics();
+  return *k_metrics;
+}
+
 }  // namespace
+
+// --- BlobRecord ---------------------------------------------------------------------------
+std::string BlobRecord::encode() const {
+  std::string out;
+  out.reserve(k_blob_record_size);
+  out.push_back(static_cast<char>(k_blob_record_version));
+  out.push_back(static_cast<char>(flags));
+  put_le(out, size);
+  put_le(out, stored_size);
+  put_le(out, inserted_ns);
+  put_le(out, accessed_ns);
+  return out;
+}
+
+std::optional<BlobRecord> BlobRecord::decode(std::string_view bytes) {
+  if (bytes.empty()) return std::nullopt;
+  BlobRecord record;
+  std::size_t offset = 1;
+  const auto version = static_cast<std::uint8_t>(bytes[0]);
+  if (version == 1 && bytes.size() == k_blob_record_v1_size) {
+    record.size = get_le<std::uint64_t>(bytes, offset);
+    record.stored_size = record.size;
+  } else if (version == k_blob_record_version && bytes.size() == k_blob_record_size) {
+    record.flags = static_cast<std::uint8_t>(bytes[offset++]);
+    record.size = get_le<std::uint64_t>(bytes, offset);
+    record.stored_size = get_le<std::uint64_t>(bytes, offset);
+  } else {
+    return std::nullopt;
+  }
+  record.inserted_ns = get_le<std::int64_t>(bytes, offset);
+  record.accessed_ns = get_le<std::int64_t>(bytes, offset);
+  return record;
+}
+
+Result<void> validate(const StoreOptions& options) {
+  auto invalid = [](std::string message, std::string suggestion) {
+    return fail(Error(ErrorCategory::configuration, std::move(message))
+                    .with_suggestion(std::move(suggestion)));
+  };
+  if (options.dir.empty()) {
+    return invalid("cache.dir is empty", "name the store directory, e.g. --dir ~/.cache/forge");
+  }
+  if (options.max_blob_size == 0) {
+    return invalid("cache.max_blob_size is 0", "set it to the largest blob you accept, e.g. 4G");
+  }
+  if (!(options.low_watermark > 0 && options.low_watermark < options.high_watermark &&
+        options.high_watermark <= 1.0)) {
+    return invalid(fmt::format("cache watermarks are inconsistent: low {} high {}",
+                               options.low_watermark, options.high_watermark),
+                   "use 0 < low_watermark < high_watermark <= 1, e.g. 0.90 and 0.95");
+  }
+  return ok();
+}
+
+// --- Shared state -------------------------------------------------------------------------
+struct CasStore::Shared {
+  std::mutex mutex;  // pins, touched, eviction flags
+  std::unordered_map<std::string, int> pins;
+  std::unordered_map<std::string, std::int64_t> touched;  // digest key -> last access
+  // Shared by puts (rename + index), exclusive for eviction of one blob (index + unlink)
+  // and for verify, so an unlink never removes a file that a racing put just indexed.
+  std::shared_mutex publish;
+  std::condition_variable wake;
+  bool stop = false;
+  bool evict_requested = false;
+  std::thread evictor;
+};
+
+CasStore::CasStore(StoreOptions options, store::Environment env)
+    : m_options(std::move(options)), m_env(std::move(env)), m_shared(std::make_unique<Shared>()) {}
+
+CasStore::~CasStore() {
+  if (m_shared->evictor.joinable()) {
+    {
+      std::lock_guard lock(m_shared->mutex);
+      m_shared->stop = true;
+    }
+    m_shared->wake.notify_all();
+    m_shared->evictor.join();
+  }
+  if (auto flushed = flush_access_times(); !flushed) {
+    support::log_error(flushed.error());
+  }
+  close_lock();
+}
 
 // --- BlobWriter -----------------------------------------------------------------------
 BlobWriter::BlobWriter(CasStore& store, std::filesystem::path temp, int fd,
@@ -137,10 +298,14 @@ Result<BlobDigest> BlobWriter::commit() {
 
 // --- BlobReader -----------------------------------------------------------------------
 BlobReader::BlobReader(BlobReader&& other) noexcept
-    : m_fd(std::exchange(other.m_fd, -1)), m_size(other.m_size) {}
+    : m_fd(std::exchange(other.m_fd, -1)),
+      m_size(other.m_size),
+      m_store(std::exchange(other.m_store, nullptr)),
+      m_key(std::move(other.m_key)) {}
 
 BlobReader::~BlobReader() {
   if (m_fd >= 0) ::close(m_fd);
+  if (m_store != nullptr) m_store->unpin(m_key);
 }
 
 Result<std::size_t> BlobReader::read(std::uint64_t offset, std::span<std::byte> out) const {
@@ -151,24 +316,77 @@ Result<std::size_t> BlobReader::read(std::uint64_t offset, std::span<std::byte> 
   }
 }
 
-// --- CasStore -------------------------------------------------------------------------
+// --- CasStore: open / close ---------------------------------------------------------------
+Result<void> CasStore::open_lock_and_detect_crash(bool& unclean) {
+  unclean = false;
+  const auto lock_path = m_options.dir / "lock";
+  const auto running_path = m_options.dir / "running";
+  m_lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (m_lock_fd < 0) return fail(Error::from_errno(errno, "open", lock_path.string()));
+  if (::flock(m_lock_fd, LOCK_EX | LOCK_NB) == 0) {
+    // Nobody else has the store open: leftovers are ours to judge and clean.
+    std::error_code ec;
+    unclean = std::filesystem::exists(running_path, ec);
+    for (const auto& entry : std::filesystem::directory_iterator(m_options.dir / "tmp", ec)) {
+      std::filesystem::remove(entry.path(), ec);
+    }
+    const int fd = ::open(running_path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return fail(Error::from_errno(errno, "open", running_path.string()));
+    ::close(fd);
+  }
+  while (::flock(m_lock_fd, LOCK_SH) != 0) {
+    if (errno != EINTR) return fail(Error::from_errno(errno, "flock", lock_path.string()));
+  }
+  return ok();
+}
+
+void CasStore::close_lock() {
+  if (m_lock_fd < 0) return;
+  if (::flock(m_lock_fd, LOCK_EX | LOCK_NB) == 0) {
+    std::error_code ec;
+    std::filesystem::remove(m_options.dir / "running", ec);
+  }
+  ::close(std::exchange(m_lock_fd, -1));
+}
+
 Result<std::shared_ptr<CasStore>> CasStore::open(const StoreOptions& options) {
+  FORGE_TRY_VOID(validate(options));
   std::error_code ec;
-  for (const char* sub : {"cas", "tmp"}) {
+  for (const char* sub : {"cas", "tmp", "quarantine"}) {
     std::filesystem::create_directories(options.dir / sub, ec);
     if (ec) return fail(Error::from_error_code(ec, "cache.open", (options.dir / sub).string()));
-  }
-  // Temp files left by a crash are never indexed and never visible under cas/: drop them.
-  for (const auto& entry : std::filesystem::directory_iterator(options.dir / "tmp", ec)) {
-    std::filesystem::remove(entry.path(), ec);
   }
   store::EnvOptions env_options;
   env_options.dir = options.dir / "index";
   env_options.sync = options.fsync;
   FORGE_TRY(store::Environment env, store::Environment::open(env_options));
   auto cas = std::shared_ptr<CasStore>(new CasStore(options, std::move(env)));
+  bool unclean = false;
+  FORGE_TRY_VOID(cas->open_lock_and_detect_crash(unclean));
   FORGE_TRY(cas->m_blobs, cas->m_env.open_database("blobs"));
+  FORGE_TRY(cas->m_lru, cas->m_env.open_database("lru"));
   FORGE_TRY(cas->m_totals, cas->m_env.open_database("totals"));
+  if (unclean && options.verify_after_unclean_shutdown) {
+    support::log(spdlog::level::warn, "cache: the store was not closed cleanly; verifying it",
+                 {{"dir", options.dir.string()}});
+    FORGE_TRY(cas->m_recovery, cas->verify());
+    support::log(spdlog::level::info, "cache: verify after unclean shutdown finished",
+                 {{"checked", std::to_string(cas->m_recovery->checked)},
+                  {"orphans_indexed", std::to_string(cas->m_recovery->orphans_indexed)},
+                  {"missing_dropped", std::to_string(cas->m_recovery->missing_dropped)},
+                  {"quarantined", std::to_string(cas->m_recovery->quarantined)}});
+  }
+  FORGE_TRY(Stats stats, cas->stats());
+  metrics().size.set(static_cast<std::int64_t>(stats.bytes));
+  metrics().entries.set(static_cast<std::int64_t>(stats.entries));
+  if (options.max_size > 0 && options.background_eviction) {
+    cas->m_shared->evictor = std::thread([raw = cas.get()] { raw->eviction_loop(); });
+    if (stats.bytes > options.high_watermark * static_cast<double>(options.max_size)) {
+      std::lock_guard lock(cas->m_shared->mutex);
+      cas->m_shared->evict_requested = true;
+      cas->m_shared->wake.notify_all();
+    }
+  }
   return cas;
 }
 
@@ -177,26 +395,112 @@ std::filesystem::path CasStore::blob_path(const BlobDigest& digest) const {
   return m_options.dir / "cas" / hex.substr(0, 2) / hex;
 }
 
+// --- lookups ------------------------------------------------------------------------------
 Result<bool> CasStore::contains(const BlobDigest& digest) const {
   if (digest == empty_blob()) return true;
   FORGE_TRY(store::ReadTxn txn, m_env.begin_read());
   FORGE_TRY(auto value, txn.get(m_blobs, key_of(digest)));
-  return value && value->size() == k_blob_record_size && get_le64(*value, 1) == digest.size;
+  const auto record = value ? BlobRecord::decode(*value) : std::nullopt;
+  return record && record->size == digest.size;
 }
 
 Result<std::vector<BlobDigest>> CasStore::find_missing(std::span<const BlobDigest> digests) const {
   std::vector<BlobDigest> missing;
   FORGE_TRY(store::ReadTxn txn, m_env.begin_read());
+  const std::int64_t now = now_ns();
+  std::lock_guard lock(m_shared->mutex);
   for (const BlobDigest& digest : digests) {
     if (digest == empty_blob()) continue;
     FORGE_TRY(auto value, txn.get(m_blobs, key_of(digest)));
-    if (!value || value->size() != k_blob_record_size || get_le64(*value, 1) != digest.size) {
+    const auto record = value ? BlobRecord::decode(*value) : std::nullopt;
+    if (!record || record->size != digest.size) {
       missing.push_back(digest);
+    } else {
+      // A client that asks is about to rely on the blob (Bazel's FindMissingBlobs before
+      // an upload of what is missing): count it as a use so eviction keeps it.
+      m_shared->touched[std::string(key_of(digest))] = now;
     }
   }
   return missing;
 }
 
+Result<std::optional<BlobReader>> CasStore::open_blob(const BlobDigest& digest,
+                                                      std::string_view keyspace) const {
+  if (digest == empty_blob()) {
+    const int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return fail(Error::from_errno(errno, "open", "/dev/null"));
+    metrics().record_lookup(keyspace, true);
+    return std::optional<BlobReader>(BlobReader(fd, 0, nullptr, {}));
+  }
+  std::string key(key_of(digest));
+  {
+    std::lock_guard lock(m_shared->mutex);
+    ++m_shared->pins[key];  // pin before the index check: eviction skips pinned blobs
+  }
+  auto miss = [&]() -> std::optional<BlobReader> {
+    unpin(key);
+    metrics().record_lookup(keyspace, false);
+    return std::nullopt;
+  };
+  auto present = contains(digest);
+  if (!present) {
+    unpin(key);
+    return fail(std::move(present).error());
+  }
+  if (!*present) return miss();
+  const auto path = blob_path(digest);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return miss();  // indexed but gone (evicted meanwhile): a miss
+    const int saved = errno;
+    unpin(key);
+    return fail(Error::from_errno(saved, "open", path.string()));
+  }
+  {
+    std::lock_guard lock(m_shared->mutex);
+    m_shared->touched[key] = now_ns();
+  }
+  metrics().record_lookup(keyspace, true);
+  metrics().bytes_out.add(digest.size);
+  return std::optional<BlobReader>(BlobReader(fd, digest.size, this, std::move(key)));
+}
+
+void CasStore::unpin(const std::string& key) const {
+  std::lock_guard lock(m_shared->mutex);
+  auto it = m_shared->pins.find(key);
+  if (it != m_shared->pins.end() && --it->second <= 0) m_shared->pins.erase(it);
+}
+
+Result<std::optional<std::string>> CasStore::get(const BlobDigest& digest,
+                                                 std::string_view keyspace) const {
+  FORGE_TRY(auto reader, open_blob(digest, keyspace));
+  if (!reader) return std::optional<std::string>();
+  std::string content(reader->size(), '\0');
+  std::size_t done = 0;
+  while (done < content.size()) {
+    FORGE_TRY(std::size_t n,
+              reader->read(done, std::as_writable_bytes(std::span(content)).subspan(done)));
+    if (n == 0) {
+      return fail(Error(ErrorCategory::file_system,
+                        fmt::format("blob {} is shorter on disk than indexed", digest.to_string()))
+                      .with_suggestion("run `forge cache verify` to repair the store"));
+    }
+    done += n;
+  }
+  return std::optional<std::string>(std::move(content));
+}
+
+Result<CasStore::Stats> CasStore::stats() const {
+  FORGE_TRY(store::ReadTxn txn, m_env.begin_read());
+  Stats stats;
+  FORGE_TRY(auto bytes, txn.get(m_totals, "bytes"));
+  FORGE_TRY(auto entries, txn.get(m_totals, "entries"));
+  stats.bytes = read_total(bytes);
+  stats.entries = read_total(entries);
+  return stats;
+}
+
+// --- puts ---------------------------------------------------------------------------------
 Result<BlobWriter> CasStore::begin_put(std::optional<BlobDigest> expected) {
   if (expected && expected->size > m_options.max_blob_size) {
     return fail(Error(ErrorCategory::validation,
@@ -224,69 +528,253 @@ Result<BlobDigest> CasStore::finish_put(const std::filesystem::path& temp,
   std::error_code ec;
   std::filesystem::create_directories(final_path.parent_path(), ec);
   if (ec) return fail(Error::from_error_code(ec, "mkdir", final_path.parent_path().string()));
+  std::shared_lock publish(m_shared->publish);
   if (::rename(temp.c_str(), final_path.c_str()) != 0) {
     return fail(Error::from_errno(errno, "rename", final_path.string()));
   }
-  if (m_options.fsync) FORGE_TRY_VOID(fsync_dir(final_path.parent_path()));
+  if (m_options.fsync) FORGE_TRY_VOID(io::fsync_directory(final_path.parent_path()));
   const std::int64_t now = now_ns();
+  bool added = false;
+  Stats after;
   FORGE_TRY_VOID(m_env.write([&](store::WriteTxn& txn) -> Result<void> {
+    added = false;
     FORGE_TRY(auto existing, txn.get(m_blobs, key_of(actual)));
-    if (existing && existing->size() == k_blob_record_size) return ok();  // counted once
-    std::string record;
-    record.push_back(static_cast<char>(k_blob_record_version));
-    put_le(record, actual.size);
-    put_le(record, now);
-    put_le(record, now);
-    FORGE_TRY_VOID(txn.put(m_blobs, key_of(actual), record));
-    FORGE_TRY_VOID(add_total(txn, m_totals, "bytes", actual.size));
-    return add_total(txn, m_totals, "entries", 1);
+    if (existing && BlobRecord::decode(*existing)) return ok();  // counted once
+    BlobRecord record{actual.size, actual.size, now, now, 0};
+    FORGE_TRY_VOID(txn.put(m_blobs, key_of(actual), record.encode()));
+    FORGE_TRY_VOID(txn.put(m_lru, lru_key(now, key_of(actual)), {}));
+    FORGE_TRY_VOID(add_total(txn, m_totals, "bytes", static_cast<std::int64_t>(actual.size)));
+    FORGE_TRY_VOID(add_total(txn, m_totals, "entries", 1));
+    FORGE_TRY(after.bytes, [&]() -> Result<std::uint64_t> {
+      FORGE_TRY(auto v, txn.get(m_totals, "bytes"));
+      return read_total(v);
+    }());
+    FORGE_TRY(after.entries, [&]() -> Result<std::uint64_t> {
+      FORGE_TRY(auto v, txn.get(m_totals, "entries"));
+      return read_total(v);
+    }());
+    added = true;
+    return ok();
   }));
+  publish.unlock();
+  if (!added) {
+    std::lock_guard lock(m_shared->mutex);
+    m_shared->touched[std::string(key_of(actual))] = now;  // a re-upload is a use
+    return actual;
+  }
+  metrics().bytes_in.add(actual.size);
+  metrics().size.set(static_cast<std::int64_t>(after.bytes));
+  metrics().entries.set(static_cast<std::int64_t>(after.entries));
+  if (m_options.max_size > 0 && m_options.background_eviction &&
+      static_cast<double>(after.bytes) >
+          m_options.high_watermark * static_cast<double>(m_options.max_size)) {
+    std::lock_guard lock(m_shared->mutex);
+    m_shared->evict_requested = true;
+    m_shared->wake.notify_all();
+  }
   return actual;
 }
 
-Result<std::optional<BlobReader>> CasStore::open_blob(const BlobDigest& digest) const {
-  if (digest == empty_blob()) {
-    const int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return fail(Error::from_errno(errno, "open", "/dev/null"));
-    return std::optional<BlobReader>(BlobReader(fd, 0));
+// --- access times and eviction ------------------------------------------------------------
+Result<void> CasStore::flush_access_times() {
+  std::unordered_map<std::string, std::int64_t> touched;
+  {
+    std::lock_guard lock(m_shared->mutex);
+    touched.swap(m_shared->touched);
   }
-  FORGE_TRY(bool present, contains(digest));
-  if (!present) return std::optional<BlobReader>();
-  const auto path = blob_path(digest);
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return std::optional<BlobReader>();  // indexed but gone: a miss
-    return fail(Error::from_errno(errno, "open", path.string()));
-  }
-  return std::optional<BlobReader>(BlobReader(fd, digest.size));
-}
-
-Result<std::optional<std::string>> CasStore::get(const BlobDigest& digest) const {
-  FORGE_TRY(auto reader, open_blob(digest));
-  if (!reader) return std::optional<std::string>();
-  std::string content(reader->size(), '\0');
-  std::size_t done = 0;
-  while (done < content.size()) {
-    FORGE_TRY(std::size_t n,
-              reader->read(done, std::as_writable_bytes(std::span(content)).subspan(done)));
-    if (n == 0) {
-      return fail(Error(ErrorCategory::file_system,
-                        fmt::format("blob {} is shorter on disk than indexed", digest.to_string()))
-                      .with_suggestion("run `forge cache verify` to repair the store"));
+  if (touched.empty()) return ok();
+  return m_env.write([&](store::WriteTxn& txn) -> Result<void> {
+    for (const auto& [key, accessed] : touched) {
+      FORGE_TRY(auto value, txn.get(m_blobs, key));
+      auto record = value ? BlobRecord::decode(*value) : std::nullopt;
+      if (!record || record->accessed_ns >= accessed) continue;
+      FORGE_TRY_VOID(txn.erase(m_lru, lru_key(record->accessed_ns, key)));
+      record->accessed_ns = accessed;
+      FORGE_TRY_VOID(txn.put(m_blobs, key, record->encode()));
+      FORGE_TRY_VOID(txn.put(m_lru, lru_key(accessed, key), {}));
     }
-    done += n;
-  }
-  return std::optional<std::string>(std::move(content));
+    return ok();
+  });
 }
 
-Result<CasStore::Stats> CasStore::stats() const {
-  FORGE_TRY(store::ReadTxn txn, m_env.begin_read());
-  Stats stats;
-  FORGE_TRY(auto bytes, txn.get(m_totals, "bytes"));
-  FORGE_TRY(auto entries, txn.get(m_totals, "entries"));
-  if (bytes && bytes->size() == 8) stats.bytes = get_le64(*bytes, 0);
-  if (entries && entries->size() == 8) stats.entries = get_le64(*entries, 0);
-  return stats;
+Result<EvictionReport> CasStore::evict_now(std::optional<std::uint64_t> target_bytes) {
+  EvictionReport report;
+  if (!target_bytes) {
+    if (m_options.max_size == 0) return report;
+    target_bytes = static_cast<std::uint64_t>(m_options.low_watermark *
+                                              static_cast<double>(m_options.max_size));
+  }
+  FORGE_TRY_VOID(flush_access_times());
+  FORGE_TRY(Stats stats, this->stats());
+  if (stats.bytes <= *target_bytes) return report;
+  std::uint64_t excess = stats.bytes - *target_bytes;
+
+  // Candidates, oldest access first, from one snapshot.
+  struct Victim {
+    std::string lru;
+    std::string key;
+    std::uint64_t size;
+  };
+  std::vector<Victim> victims;
+  {
+    FORGE_TRY(store::ReadTxn txn, m_env.begin_read());
+    FORGE_TRY(store::Cursor cursor, txn.cursor(m_lru));
+    std::uint64_t planned = 0;
+    FORGE_TRY(auto entry, cursor.first());
+    while (entry && planned < excess) {
+      const std::string_view lru = entry->first;
+      if (lru.size() == 8 + 32) {
+        const std::string_view key = lru.substr(8);
+        FORGE_TRY(auto value, txn.get(m_blobs, key));
+        if (auto record = value ? BlobRecord::decode(*value) : std::nullopt) {
+          victims.push_back({std::string(lru), std::string(key), record->size});
+          planned += record->size;
+        }
+      }
+      FORGE_TRY(entry, cursor.next());
+    }
+  }
+  for (const Victim& victim : victims) {
+    if (report.bytes_freed >= excess) break;
+    std::unique_lock publish(m_shared->publish);
+    {
+      std::lock_guard lock(m_shared->mutex);
+      if (m_shared->pins.count(victim.key) != 0 || m_shared->touched.count(victim.key) != 0) {
+        ++report.skipped_pinned;  // being read, or used since the snapshot
+        continue;
+      }
+    }
+    bool erased = false;
+    FORGE_TRY_VOID(m_env.write([&](store::WriteTxn& txn) -> Result<void> {
+      erased = false;
+      FORGE_TRY(auto value, txn.get(m_blobs, victim.key));
+      const auto record = value ? BlobRecord::decode(*value) : std::nullopt;
+      // Re-check inside the transaction: another process may have used or removed it.
+      if (!record || lru_key(record->accessed_ns, victim.key) != victim.lru) return ok();
+      FORGE_TRY_VOID(txn.erase(m_blobs, victim.key));
+      FORGE_TRY_VOID(txn.erase(m_lru, victim.lru));
+      FORGE_TRY_VOID(add_total(txn, m_totals, "bytes", -static_cast<std::int64_t>(record->size)));
+      FORGE_TRY_VOID(add_total(txn, m_totals, "entries", -1));
+      erased = true;
+      return ok();
+    }));
+    if (!erased) continue;
+    const auto path = blob_path(BlobDigest{digest_from_key(victim.key), victim.size});
+    ::unlink(path.c_str());
+    ++report.evicted;
+    report.bytes_freed += victim.size;
+  }
+  metrics().evictions.add(report.evicted);
+  metrics().evicted_bytes.add(report.bytes_freed);
+  FORGE_TRY(Stats after, this->stats());
+  metrics().size.set(static_cast<std::int64_t>(after.bytes));
+  metrics().entries.set(static_cast<std::int64_t>(after.entries));
+  if (report.evicted > 0) {
+    support::log(spdlog::level::info, "cache: evicted least recently used blobs",
+                 {{"evicted", std::to_string(report.evicted)},
+                  {"bytes_freed", std::to_string(report.bytes_freed)},
+                  {"skipped_pinned", std::to_string(report.skipped_pinned)}});
+  }
+  return report;
+}
+
+void CasStore::eviction_loop() {
+  std::unique_lock lock(m_shared->mutex);
+  for (;;) {
+    m_shared->wake.wait(lock, [&] { return m_shared->stop || m_shared->evict_requested; });
+    if (m_shared->stop) return;
+    m_shared->evict_requested = false;
+    lock.unlock();
+    if (auto report = evict_now(); !report) {
+      support::log_error(report.error());
+    }
+    lock.lock();
+  }
+}
+
+// --- verify -------------------------------------------------------------------------------
+Result<VerifyReport> CasStore::verify() {
+  VerifyReport report;
+  FORGE_TRY_VOID(flush_access_times());
+  std::unique_lock publish(m_shared->publish);
+  const std::int64_t now = now_ns();
+  std::error_code ec;
+
+  // 1. Every file under cas/: hash it; quarantine what does not match its name, index what
+  //    the index does not know.
+  std::vector<std::pair<std::string, BlobDigest>> good;  // digest key, digest
+  for (const auto& shard : std::filesystem::directory_iterator(m_options.dir / "cas", ec)) {
+    std::error_code shard_ec;
+    for (const auto& entry : std::filesystem::directory_iterator(shard.path(), shard_ec)) {
+      const auto path = entry.path();
+      const std::string name = path.filename().string();
+      ++report.checked;
+      auto actual = hash_file(path);
+      if (!actual) return fail(std::move(actual).error());
+      if (!is_hex64(name) || actual->sha256.hex() != name ||
+          name.substr(0, 2) != shard.path().filename().string()) {
+        const auto target = m_options.dir / "quarantine" / fmt::format("{}.{}", name, now);
+        if (::rename(path.c_str(), target.c_str()) != 0) {
+          return fail(Error::from_errno(errno, "rename", target.string()));
+        }
+        ++report.quarantined;
+        support::log(spdlog::level::warn,
+                     "cache: quarantined a blob whose content does not match its name",
+                     {{"path", path.string()}, {"quarantine", target.string()}});
+        continue;
+      }
+      good.emplace_back(std::string(key_of(*actual)), *actual);
+    }
+  }
+  if (ec) return fail(Error::from_error_code(ec, "cache.verify", (m_options.dir / "cas").string()));
+
+  // 2. One transaction: add orphans, fix sizes, drop entries whose file is gone or was
+  //    quarantined, and recompute the totals from the records.
+  FORGE_TRY_VOID(m_env.write([&](store::WriteTxn& txn) -> Result<void> {
+    report.orphans_indexed = report.missing_dropped = 0;
+    std::unordered_map<std::string, std::uint64_t> on_disk;
+    on_disk.reserve(good.size());
+    for (const auto& [key, digest] : good) {
+      on_disk.emplace(key, digest.size);
+      FORGE_TRY(auto value, txn.get(m_blobs, key));
+      auto record = value ? BlobRecord::decode(*value) : std::nullopt;
+      if (record && record->size == digest.size) continue;
+      if (record) FORGE_TRY_VOID(txn.erase(m_lru, lru_key(record->accessed_ns, key)));
+      BlobRecord fresh{digest.size, digest.size, now, now, 0};
+      FORGE_TRY_VOID(txn.put(m_blobs, key, fresh.encode()));
+      FORGE_TRY_VOID(txn.put(m_lru, lru_key(now, key), {}));
+      ++report.orphans_indexed;
+    }
+    std::vector<std::pair<std::string, std::optional<BlobRecord>>> drop;
+    std::uint64_t bytes = 0, entries = 0;
+    {
+      FORGE_TRY(store::Cursor cursor, txn.cursor(m_blobs));
+      FORGE_TRY(auto entry, cursor.first());
+      while (entry) {
+        const auto record = BlobRecord::decode(entry->second);
+        if (!record || on_disk.count(std::string(entry->first)) == 0) {
+          drop.emplace_back(std::string(entry->first), record);
+        } else {
+          bytes += record->size;
+          ++entries;
+        }
+        FORGE_TRY(entry, cursor.next());
+      }
+    }
+    for (const auto& [key, record] : drop) {
+      FORGE_TRY_VOID(txn.erase(m_blobs, key));
+      if (record) FORGE_TRY_VOID(txn.erase(m_lru, lru_key(record->accessed_ns, key)));
+      ++report.missing_dropped;
+    }
+    FORGE_TRY_VOID(set_total(txn, m_totals, "bytes", bytes));
+    FORGE_TRY_VOID(set_total(txn, m_totals, "entries", entries));
+    report.bytes = bytes;
+    report.entries = entries;
+    return ok();
+  }));
+  metrics().size.set(static_cast<std::int64_t>(report.bytes));
+  metrics().entries.set(static_cast<std::int64_t>(report.entries));
+  return report;
 }
 
 }  // namespace forge::cache

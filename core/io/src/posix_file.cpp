@@ -154,14 +154,7 @@ Result<void> atomic_write(const std::filesystem::path& path, std::span<const std
     ::unlink(temp.c_str());
     return fail(Error::from_errno(saved, "rename", path.string()));
   }
-  if (sync == Sync::yes) {
-    const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir_fd < 0) return fail(Error::from_errno(errno, "open", dir.string()));
-    const int rc = ::fsync(dir_fd);
-    const int saved = errno;
-    ::close(dir_fd);
-    if (rc != 0) return fail(Error::from_errno(saved, "fsync", dir.string()));
-  }
+  if (sync == Sync::yes) return fsync_directory(dir);
   return ok();
 }
 
@@ -180,3 +173,17 @@ void parallel_for(std::size_t count, std::size_t threads,
 }
 
 }  // namespace forge::io::detail
+
+namespace forge::io {
+
+Result<void> fsync_directory(const std::filesystem::path& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return fail(Error::from_errno(errno, "open", dir.string()));
+  const int rc = ::fsync(fd);
+  const int saved = errno;
+  ::close(fd);
+  if (rc != 0) return fail(Error::from_errno(saved, "fsync", dir.string()));
+  return ok();
+}
+
+}  // namespace forge::io

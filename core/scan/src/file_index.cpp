@@ -6,27 +6,12 @@
 
 #include <fmt/format.h>
 
+#include "forge/core/store/encoding.h"
+#include "forge/core/support/paths.h"
+
 namespace forge::scan {
-namespace {
-
-template <typename T>
-void put_le(std::string& out, T value) {
-  for (std::size_t i = 0; i < sizeof(T); ++i) {
-    out.push_back(static_cast<char>((static_cast<std::uint64_t>(value) >> (8 * i)) & 0xff));
-  }
-}
-
-template <typename T>
-T get_le(std::string_view bytes, std::size_t& offset) {
-  std::uint64_t value = 0;
-  for (std::size_t i = 0; i < sizeof(T); ++i) {
-    value |= static_cast<std::uint64_t>(static_cast<unsigned char>(bytes[offset + i])) << (8 * i);
-  }
-  offset += sizeof(T);
-  return static_cast<T>(value);
-}
-
-}  // namespace
+using store::get_le;
+using store::put_le;
 
 std::string FileRecord::encode() const {
   std::string out;
@@ -164,15 +149,7 @@ Result<void> FileIndex::put_meta(store::WriteTxn& txn, store::Database meta_db,
 }
 
 std::filesystem::path default_index_dir(const std::filesystem::path& canonical_root) {
-  std::filesystem::path cache;
-  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg != nullptr && *xdg != '\0') {
-    cache = xdg;
-  } else if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
-    cache = std::filesystem::path(home) / ".cache";
-  } else {
-    cache = "/tmp";
-  }
-  return cache / "forge" / "index" / hash::xxh3_of(canonical_root.string()).hex();
+  return forge_cache_home() / "index" / hash::xxh3_of(canonical_root.string()).hex();
 }
 
 }  // namespace forge::scan

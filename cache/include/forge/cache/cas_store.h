@@ -4,10 +4,15 @@
 // Layout under StoreOptions::dir:
 //   cas/<first 2 hex>/<64 hex>   one file per blob, named by its SHA-256
 //   tmp/                         writes in progress (never visible under cas/)
+//   quarantine/                  blobs whose content did not match their name (verify)
 //   index/                       LMDB: "blobs" raw digest (32 B) -> BlobRecord,
-//                                "totals" "bytes"/"entries" -> u64 LE
+//                                "lru"   be64 accessed_ns | raw digest -> "" (eviction order),
+//                                "totals" "bytes"/"entries" -> u64 LE,
+//                                "ac"/"raw" (ActionCache) -> value digest
+//   lock, running                 unclean-shutdown detection (see below)
 // BlobRecord value (little-endian, version k_blob_record_version):
-//   u8 version | u64 size | i64 inserted_ns | i64 accessed_ns
+//   u8 version | u8 flags | u64 size | u64 stored_size | i64 inserted_ns | i64 accessed_ns
+// Version 1 records (u8 version | u64 size | i64 inserted | i64 accessed) are still read.
 //
 // Guarantees:
 // - A put streams into tmp/ while hashing, checks the claimed digest and size (mismatch →
@@ -17,7 +22,17 @@
 // - Concurrent puts of one blob all succeed and leave identical content (rename is atomic
 //   and both temps hold the same bytes); the index counts the blob once.
 // - The empty blob always exists.
-// Thread-safe: one CasStore per directory per process, shared by every thread.
+// - Eviction (max_size > 0): when the indexed bytes pass high_watermark * max_size, a
+//   background thread removes least-recently-used blobs until they are under
+//   low_watermark * max_size. A blob that is open in a BlobReader (pinned) is never removed.
+//   Reads record their access time in memory; it reaches the index before each eviction
+//   pass and when the store closes.
+// - Unclean shutdown: every process holds a shared flock on `lock` while the store is open;
+//   the last one to close removes `running`. An opener that finds `running` while nobody
+//   else holds the lock runs verify() before it returns (a crash can leave a renamed but
+//   unindexed blob, or totals that lag by one put).
+// Thread-safe: one CasStore per directory per process, shared by every thread. Several
+// processes may open one directory at once (LMDB serialises writers).
 
 #include <cstdint>
 #include <filesystem>
@@ -25,6 +40,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "forge/cache/blob_digest.h"
@@ -33,14 +49,51 @@
 
 namespace forge::cache {
 
-inline constexpr std::uint8_t k_blob_record_version = 1;
-inline constexpr std::size_t k_blob_record_size = 1 + 8 + 8 + 8;
-static_assert(k_blob_record_size == 25, "BlobRecord layout changed: bump k_blob_record_version");
+inline constexpr std::uint8_t k_blob_record_version = 2;
+inline constexpr std::size_t k_blob_record_size = 1 + 1 + 8 + 8 + 8 + 8;
+static_assert(k_blob_record_size == 34, "BlobRecord layout changed: bump k_blob_record_version");
+inline constexpr std::size_t k_blob_record_v1_size = 25;
+
+struct BlobRecord {
+  std::uint64_t size = 0;         // logical size (the digest's size)
+  std::uint64_t stored_size = 0;  // bytes on disk
+  std::int64_t inserted_ns = 0;
+  std::int64_t accessed_ns = 0;
+  std::uint8_t flags = 0;  // reserved (compression)
+
+  std::string encode() const;
+  // nullopt for an unknown version or a truncated value: treated as absent.
+  static std::optional<BlobRecord> decode(std::string_view bytes);
+};
 
 struct StoreOptions {
   std::filesystem::path dir;
   std::uint64_t max_blob_size = 4ull << 30;  // 4 GiB: larger than any build output we expect
   bool fsync = true;                         // file and directory before acknowledging
+  std::uint64_t max_size = 0;                // 0: unbounded, no eviction
+  double high_watermark = 0.95;              // start evicting above this fraction of max_size
+  double low_watermark = 0.90;               // ... and stop below this one
+  bool background_eviction = true;           // false: only evict_now() evicts (tests, gc)
+  bool verify_after_unclean_shutdown = true;
+};
+
+// Checks StoreOptions; the error names the field and the fix.
+Result<void> validate(const StoreOptions& options);
+
+struct VerifyReport {
+  std::uint64_t checked = 0;          // files hashed
+  std::uint64_t orphans_indexed = 0;  // good files that the index did not know
+  std::uint64_t missing_dropped = 0;  // index entries without a file
+  std::uint64_t quarantined = 0;      // files whose content did not match their name
+  std::uint64_t temps_removed = 0;
+  std::uint64_t entries = 0;  // totals after the repair
+  std::uint64_t bytes = 0;
+};
+
+struct EvictionReport {
+  std::uint64_t evicted = 0;
+  std::uint64_t bytes_freed = 0;
+  std::uint64_t skipped_pinned = 0;
 };
 
 class CasStore;
@@ -86,9 +139,12 @@ class BlobReader {
 
  private:
   friend class CasStore;
-  BlobReader(int fd, std::uint64_t size) : m_fd(fd), m_size(size) {}
+  BlobReader(int fd, std::uint64_t size, const CasStore* pinned_by, std::string key)
+      : m_fd(fd), m_size(size), m_store(pinned_by), m_key(std::move(key)) {}
   int m_fd;
   std::uint64_t m_size;
+  const CasStore* m_store;  // releases the pin on m_key when destroyed
+  std::string m_key;
 };
 
 class CasStore {
@@ -99,8 +155,12 @@ class CasStore {
   Result<std::vector<BlobDigest>> find_missing(std::span<const BlobDigest> digests) const;
   Result<BlobWriter> begin_put(std::optional<BlobDigest> expected);
   Result<BlobDigest> put(std::span<const std::byte> data, std::optional<BlobDigest> expected = {});
-  Result<std::optional<BlobReader>> open_blob(const BlobDigest& digest) const;
-  Result<std::optional<std::string>> get(const BlobDigest& digest) const;
+  // A hit pins the blob against eviction until the reader is destroyed and records the
+  // access for LRU. `keyspace` only labels the hit/miss metrics.
+  Result<std::optional<BlobReader>> open_blob(const BlobDigest& digest,
+                                              std::string_view keyspace = "cas") const;
+  Result<std::optional<std::string>> get(const BlobDigest& digest,
+                                         std::string_view keyspace = "cas") const;
 
   struct Stats {
     std::uint64_t entries = 0;
@@ -110,14 +170,40 @@ class CasStore {
   std::filesystem::path blob_path(const BlobDigest& digest) const;
   const StoreOptions& options() const { return m_options; }
 
+  // Flushes recorded accesses, then removes LRU blobs until the indexed bytes are at most
+  // target_bytes (default: low_watermark * max_size; with max_size 0, nothing).
+  Result<EvictionReport> evict_now(std::optional<std::uint64_t> target_bytes = {});
+  // Re-hashes every blob on disk and repairs the index (see VerifyReport). Safe to run while
+  // other threads use the store; puts that race with it are kept.
+  Result<VerifyReport> verify();
+  // The report of the verify() that open() ran after an unclean shutdown, if it ran one.
+  const std::optional<VerifyReport>& recovery() const { return m_recovery; }
+  // Writes the accesses recorded in memory to the index (done by evict_now and at close).
+  Result<void> flush_access_times();
+
+  // The LMDB environment, for the action cache's databases (opened before concurrent use).
+  store::Environment& environment() { return m_env; }
+
+  ~CasStore();
+  CasStore(const CasStore&) = delete;
+  CasStore& operator=(const CasStore&) = delete;
+
  private:
   friend class BlobWriter;
-  CasStore(StoreOptions options, store::Environment env)
-      : m_options(std::move(options)), m_env(std::move(env)) {}
+  friend class BlobReader;
+  struct Shared;  // pins, recorded accesses, eviction thread
+  CasStore(StoreOptions options, store::Environment env);
   Result<BlobDigest> finish_put(const std::filesystem::path& temp, const BlobDigest& actual);
+  void unpin(const std::string& key) const;
+  Result<void> open_lock_and_detect_crash(bool& unclean);
+  void close_lock();
+  void eviction_loop();
   StoreOptions m_options;
   mutable store::Environment m_env;
-  store::Database m_blobs, m_totals;
+  store::Database m_blobs, m_lru, m_totals;
+  std::unique_ptr<Shared> m_shared;
+  std::optional<VerifyReport> m_recovery;
+  int m_lock_fd = -1;
 };
 
 }  // namespace forge::cache

@@ -78,4 +78,8 @@ class PlatformIO {
   virtual std::vector<Result<void>> batch_write(std::span<const WriteOp> ops) = 0;
 };
 
+// fsync(2) of a directory, so that a create or rename inside it survives a power loss.
+// Errors are FileSystem errors naming the directory.
+Result<void> fsync_directory(const std::filesystem::path& dir);
+
 }  // namespace forge::io

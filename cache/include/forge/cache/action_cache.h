@@ -1,0 +1,80 @@
+#pragma once
+// ActionCache: the two key -> value keyspaces beside the CAS.
+//
+//   ac   values are serialized REAPI v2 ActionResult messages. An entry is served only when
+//        every blob it references (output files, output directory trees, stdout, stderr)
+//        is in the CAS; otherwise the lookup is a miss, never a broken hit.
+//   raw  opaque values (ccache's and sccache's entries). Never validated.
+//
+// Values are stored as CAS blobs (so they stream, are evicted by the same LRU and are
+// verified by the same `verify`); the keyspace databases map a key to the value's
+// BlobDigest. A value whose blob was evicted is a miss.
+//
+// Keys: 1 to 256 characters from [0-9A-Za-z._-] (Bazel and ccache send 64 hex digits).
+// LMDB databases "ac" and "raw" in the CasStore's environment; value encoding:
+//   u8 version (k_ac_entry_version) | 32 B sha256 | u64 LE size | i64 LE updated_ns
+// Thread-safe, like CasStore.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "forge/cache/cas_store.h"
+
+namespace forge::cache {
+
+enum class Keyspace : std::uint8_t { ac, raw };
+std::string_view keyspace_name(Keyspace keyspace);  // "ac" / "raw"
+
+inline constexpr std::uint8_t k_ac_entry_version = 1;
+inline constexpr std::size_t k_ac_entry_size = 1 + 32 + 8 + 8;
+static_assert(k_ac_entry_size == 49, "ac entry layout changed: bump k_ac_entry_version");
+
+// Every CAS digest an ActionResult references: OutputFile.digest, OutputDirectory.tree_digest,
+// stdout_digest, stderr_digest (REAPI v2 field numbers). Malformed protobuf → Validation.
+Result<std::vector<BlobDigest>> referenced_digests(std::string_view action_result);
+
+struct ActionCacheOptions {
+  bool validate_ac = true;    // false: ac entries are served without checking the CAS
+  bool validate_raw = false;  // raw values are opaque: there is nothing to check
+};
+
+// Checks a key; the error says which character or length is wrong.
+Result<void> validate_key(std::string_view key);
+
+class ActionCache {
+ public:
+  static Result<std::shared_ptr<ActionCache>> open(std::shared_ptr<CasStore> cas,
+                                                   ActionCacheOptions options = {});
+
+  // The value's digest, or nullopt on a miss (absent, value evicted, or — for validated
+  // keyspaces — a referenced blob missing or the value not a valid ActionResult).
+  Result<std::optional<BlobDigest>> lookup(Keyspace keyspace, std::string_view key) const;
+  // lookup + read the value into memory (values are small; stream big ones with
+  // lookup + CasStore::open_blob).
+  Result<std::optional<std::string>> get(Keyspace keyspace, std::string_view key) const;
+  // Stores value in the CAS, then points key at it. In ac, the value must decode as an
+  // ActionResult (Validation error otherwise); referenced blobs may arrive later.
+  Result<BlobDigest> put(Keyspace keyspace, std::string_view key, std::string_view value);
+  // Points key at a value already committed to the CAS (a streamed upload).
+  Result<void> put_digest(Keyspace keyspace, std::string_view key, const BlobDigest& value);
+
+  CasStore& cas() { return *m_cas; }
+  const ActionCacheOptions& options() const { return m_options; }
+
+ private:
+  ActionCache(std::shared_ptr<CasStore> cas, ActionCacheOptions options)
+      : m_cas(std::move(cas)), m_options(options) {}
+  store::Database db(Keyspace keyspace) const { return keyspace == Keyspace::ac ? m_ac : m_raw; }
+  bool validated(Keyspace keyspace) const {
+    return keyspace == Keyspace::ac ? m_options.validate_ac : m_options.validate_raw;
+  }
+  std::shared_ptr<CasStore> m_cas;
+  ActionCacheOptions m_options;
+  store::Database m_ac, m_raw;
+};
+
+}  // namespace forge::cache

@@ -1,0 +1,12 @@
+#pragma once
+// Where Forge keeps its per-user state when the user names no directory.
+
+#include <filesystem>
+
+namespace forge {
+
+// $XDG_CACHE_HOME/forge, else $HOME/.cache/forge, else /tmp/forge-<uid>. Never fails; the
+// directory is not created here.
+std::filesystem::path forge_cache_home();
+
+}  // namespace forge
