@@ -120,6 +120,7 @@ struct CacheMetrics {
       support::Metrics::global().gauge("cache_entries", "Blobs indexed in the CAS");
 
   void record_lookup(std::string_view keyspace, bool hit) {
+    if (keyspace.empty()) return;  // an internal read, counted by the caller
     (hit ? hits_total : misses_total).add();
     support::Metrics::global()
         .counter(

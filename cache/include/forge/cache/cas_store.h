@@ -156,7 +156,8 @@ class CasStore {
   Result<BlobWriter> begin_put(std::optional<BlobDigest> expected);
   Result<BlobDigest> put(std::span<const std::byte> data, std::optional<BlobDigest> expected = {});
   // A hit pins the blob against eviction until the reader is destroyed and records the
-  // access for LRU. `keyspace` only labels the hit/miss metrics.
+  // access for LRU. `keyspace` only labels the hit/miss metrics (empty: not counted, for
+  // reads on behalf of a caller that counts its own lookups).
   Result<std::optional<BlobReader>> open_blob(const BlobDigest& digest,
                                               std::string_view keyspace = "cas") const;
   Result<std::optional<std::string>> get(const BlobDigest& digest,
