@@ -203,6 +203,31 @@ RC_GTEST_PROP(CasStoreProperty, Property7_ConcurrentOpsOnDifferentBlobsNeverCorr
   RC_ASSERT(store->stats()->bytes == bytes_total);
 }
 
+TEST(CasStoreTest, FindByHashAloneReturnsTheIndexedSize) {
+  test::TempDir dir;
+  auto store = open_store(dir);
+  const std::string content = "named by hash only";
+  const auto digest = store->put(bytes(content)).value();
+  EXPECT_EQ(store->find(digest.sha256).value(), digest);
+  EXPECT_EQ(store->find(digest_of("absent").sha256).value(), std::nullopt);
+  EXPECT_EQ(store->find(empty_blob().sha256).value(), empty_blob());
+}
+
+TEST(CasStoreTest, HashOnlyPutChecksTheHashWhateverTheSize) {
+  test::TempDir dir;
+  auto store = open_store(dir);
+  const std::string content = "chunked upload";
+  auto writer = store->begin_put_expecting_hash(digest_of(content).sha256).value();
+  ASSERT_TRUE(writer.write(bytes(content)));
+  EXPECT_EQ(writer.commit().value(), digest_of(content));
+  auto wrong = store->begin_put_expecting_hash(digest_of("something else").sha256).value();
+  ASSERT_TRUE(wrong.write(bytes(content + "!")));
+  auto refused = wrong.commit();
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().category(), ErrorCategory::validation);
+  EXPECT_FALSE(store->contains(digest_of(content + "!")).value()) << "nothing stored";
+}
+
 // --- records, options -----------------------------------------------------------------------
 TEST(BlobRecordTest, RoundTripsAndReadsVersion1) {
   BlobRecord record{123, 100, 5, 7, 1};
