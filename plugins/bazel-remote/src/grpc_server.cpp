@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "forge/core/support/log.h"
 #include "services.h"
 
 namespace forge::bazel_remote {
@@ -63,6 +64,9 @@ Result<std::unique_ptr<GrpcServer>> GrpcServer::start(GrpcServerOptions options,
             .with_operation("grpc.listen")
             .with_suggestion("check that the port is free and the address is host:port"));
   }
+  support::log(
+      spdlog::level::info, "gRPC cache listening",
+      {{"address", address}, {"port", impl->port}, {"read_only", impl->context.options.read_only}});
   return std::unique_ptr<GrpcServer>(new GrpcServer(std::move(impl)));
 }
 

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "forge/core/support/log.h"
+
 namespace forge::bazel_remote {
 
 grpc::Status to_grpc_status(const Error& error) {
@@ -19,6 +21,8 @@ grpc::Status to_grpc_status(const Error& error) {
       break;
     default: code = grpc::StatusCode::INTERNAL; break;
   }
+  // The client's mistakes are its to report; the server's own failures are logged here.
+  if (code != grpc::StatusCode::INVALID_ARGUMENT) support::log_error(error);
   return grpc::Status(code, error.summary());
 }
 

@@ -19,6 +19,7 @@ namespace reapi = build::bazel::remote::execution::v2;
 
 // Validation → INVALID_ARGUMENT, Timeout → DEADLINE_EXCEEDED, Network → UNAVAILABLE,
 // ENOSPC/EDQUOT → RESOURCE_EXHAUSTED, anything else → INTERNAL. The message is the summary.
+// Everything but INVALID_ARGUMENT is logged (a server-side failure).
 grpc::Status to_grpc_status(const Error& error);
 grpc::Status invalid_argument(std::string message);
 grpc::Status not_found(std::string message);

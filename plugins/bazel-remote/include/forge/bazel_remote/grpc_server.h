@@ -59,7 +59,7 @@ class GrpcServer {
 
   int port() const;  // the bound port (the chosen one when the address asked for 0)
   // Stops accepting calls, waits up to `deadline` for in-flight ones, cancels the rest and
-  // returns when all have finished. Idempotent.
+  // returns when all have finished. Idempotent; not to be called from two threads at once.
   void shutdown(std::chrono::milliseconds deadline);
 
  private:
