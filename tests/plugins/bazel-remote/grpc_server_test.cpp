@@ -671,6 +671,31 @@ TEST_F(bazel_remote_GrpcServer, ResumingAfterTheUploadWasDroppedIsInvalidArgumen
   EXPECT_EQ(status.committed_size(), 500);
 }
 
+TEST_F(bazel_remote_GrpcServer, ConcurrentUploadsOfTheSameAndDistinctBlobsAllSucceed) {
+  constexpr int k_threads = 8;
+  const auto shared = pattern(300000);
+  std::vector<std::string> own;
+  for (int i = 0; i < k_threads; ++i) own.push_back(pattern(100000 + i) + std::to_string(i));
+  std::vector<grpc::Status> shared_status(k_threads), own_status(k_threads);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < k_threads; ++i) {
+    threads.emplace_back([&, i] {
+      bytestream::WriteResponse response;
+      shared_status[i] = write(upload_name(digest_proto(shared), "s" + std::to_string(i)), shared,
+                               0, true, response, 16 << 10);
+      own_status[i] = write(upload_name(digest_proto(own[i]), "o" + std::to_string(i)), own[i], 0,
+                            true, response);
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  for (int i = 0; i < k_threads; ++i) {
+    EXPECT_TRUE(shared_status[i].ok()) << shared_status[i].error_message();
+    EXPECT_TRUE(own_status[i].ok()) << own_status[i].error_message();
+    EXPECT_EQ(read(read_name(digest_proto(own[i]))).second, own[i]);
+  }
+  EXPECT_EQ(read(read_name(digest_proto(shared))).second, shared);
+}
+
 // --- metrics and lifecycle ---------------------------------------------------------------------
 
 TEST_F(bazel_remote_GrpcServer, RequestsAreCountedPerMethod) {
