@@ -113,7 +113,9 @@ grpc::Status ByteStreamService::write(grpc::ServerContext& context,
   std::unique_ptr<PendingUpload> upload;
   std::shared_ptr<ActiveUpload> active;
   {
+    std::vector<std::unique_ptr<PendingUpload>> expired;  // destroyed after the unlock
     std::lock_guard lock(m_mutex);
+    drop_expired(std::chrono::steady_clock::now(), expired);
     if (m_active.contains(key)) {
       return grpc::Status(grpc::StatusCode::ABORTED,
                           fmt::format("another Write stream is uploading '{}'", key));
@@ -217,14 +219,7 @@ void ByteStreamService::park(const std::string& key, std::unique_ptr<PendingUplo
   const auto now = std::chrono::steady_clock::now();
   std::vector<std::unique_ptr<PendingUpload>> dropped;  // destroyed (temp removed) unlocked
   std::lock_guard lock(m_mutex);
-  for (auto it = m_pending.begin(); it != m_pending.end();) {
-    if (now - it->second->touched < m_context.options.pending_upload_ttl) {
-      ++it;
-      continue;
-    }
-    dropped.push_back(std::move(it->second));
-    it = m_pending.erase(it);
-  }
+  drop_expired(now, dropped);
   while (!m_pending.empty() && m_pending.size() >= m_context.options.max_pending_uploads) {
     auto oldest = std::min_element(
         m_pending.begin(), m_pending.end(),
@@ -233,6 +228,18 @@ void ByteStreamService::park(const std::string& key, std::unique_ptr<PendingUplo
     m_pending.erase(oldest);
   }
   if (m_context.options.max_pending_uploads > 0) m_pending[key] = std::move(upload);
+}
+
+void ByteStreamService::drop_expired(std::chrono::steady_clock::time_point now,
+                                     std::vector<std::unique_ptr<PendingUpload>>& dropped) {
+  for (auto it = m_pending.begin(); it != m_pending.end();) {
+    if (now - it->second->touched < m_context.options.pending_upload_ttl) {
+      ++it;
+      continue;
+    }
+    dropped.push_back(std::move(it->second));
+    it = m_pending.erase(it);
+  }
 }
 
 void ByteStreamService::release(const std::string& key) {

@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <grpcpp/grpcpp.h>
 
@@ -125,6 +126,10 @@ class ByteStreamService final : public google::bytestream::ByteStream::Service {
   // limit, the least recently touched.
   void park(const std::string& key, std::unique_ptr<PendingUpload> upload);
   void release(const std::string& key);  // the stream on `key` ended
+  // REQUIRES: m_mutex held. Moves uploads idle for pending_upload_ttl into `dropped`, for the
+  // caller to destroy (removing their temp files) after unlocking.
+  void drop_expired(std::chrono::steady_clock::time_point now,
+                    std::vector<std::unique_ptr<PendingUpload>>& dropped);
 
   const ServiceContext& m_context;
   MethodMetrics m_read{"Read"};

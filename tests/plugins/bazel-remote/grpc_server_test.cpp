@@ -696,6 +696,22 @@ TEST_F(bazel_remote_GrpcServer, ConcurrentUploadsOfTheSameAndDistinctBlobsAllSuc
   EXPECT_EQ(read(read_name(digest_proto(shared))).second, shared);
 }
 
+TEST_F(bazel_remote_GrpcServer, IdleUploadsExpireAndTheirTempFilesGo) {
+  start({.pending_upload_ttl = std::chrono::seconds(0)});
+  const auto content = pattern(1000);
+  const auto resource = upload_name(digest_proto(content), "idle");
+  bytestream::WriteResponse response;
+  ASSERT_TRUE(write(resource, content.substr(0, 400), 0, false, response).ok());
+  // The next Write (of anything) sweeps expired uploads first.
+  const auto other = pattern(10);
+  ASSERT_TRUE(write(upload_name(digest_proto(other), "other"), other, 0, true, response).ok());
+  bytestream::QueryWriteStatusResponse status;
+  EXPECT_EQ(query(resource, status).error_code(), grpc::StatusCode::NOT_FOUND);
+  for (const auto& entry : std::filesystem::directory_iterator(m_dir / "store" / "tmp")) {
+    ADD_FAILURE() << "temp file left behind: " << entry.path();
+  }
+}
+
 // --- metrics and lifecycle ---------------------------------------------------------------------
 
 TEST_F(bazel_remote_GrpcServer, RequestsAreCountedPerMethod) {
