@@ -1,0 +1,71 @@
+#pragma once
+// GrpcServer: Forge's CAS and action cache served over the Remote Execution API v2
+// (build.bazel.remote.execution.v2: Capabilities, ActionCache, ContentAddressableStorage)
+// and google.bytestream (ByteStream Read/Write/QueryWriteStatus), so that Bazel, Buck2,
+// BuildStream, recc, ... can use it with `--remote_cache=grpc://host:port`. There is no
+// Execution service: this is a cache.
+//
+// Contract:
+// - Digests are SHA-256 only; a request naming another digest function is INVALID_ARGUMENT.
+// - Any instance name is accepted; every instance shares the one store.
+// - The action cache key is the action digest's hash (keyspace `ac`). A stored
+//   ActionResult whose referenced blobs are gone is a miss (NOT_FOUND), never a broken hit.
+// - read_only: every write (UpdateActionResult, BatchUpdateBlobs, ByteStream.Write) is
+//   PERMISSION_DENIED, and Capabilities says update_enabled = false.
+// - ByteStream writes that end without finish_write (client half-close, cancel, lost
+//   connection) stay resumable in memory: QueryWriteStatus reports committed_size and a new
+//   Write with write_offset = committed_size continues. At most max_pending_uploads are
+//   kept, each for pending_upload_ttl after its last byte; older ones are dropped (their
+//   temp files removed) and a resume after that is INVALID_ARGUMENT (client restarts at 0).
+// - Metrics: grpc_requests_total{method="..."} and grpc_request_failures_total{method="..."}
+//   in forge::support::Metrics::global().
+// Threading: RPCs run concurrently on gRPC's synchronous-server thread pool; the store is
+// thread-safe. start() returns once the port is listening. shutdown() blocks until every
+// in-flight RPC has finished (cancelling the ones still running at the deadline).
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "forge/cache/action_cache.h"
+#include "forge/core/support/error.h"
+
+namespace forge::bazel_remote {
+
+struct GrpcServerOptions {
+  std::string address = "127.0.0.1:0";  // host:port; port 0 picks a free one (see port())
+  bool read_only = false;
+  // Largest sum of blob sizes in one BatchUpdateBlobs/BatchReadBlobs, and the budget for
+  // inlined stdout/stderr/files in GetActionResult. 4 MiB is gRPC's default message limit,
+  // which clients keep unless told otherwise; bigger blobs go through ByteStream.
+  std::uint64_t max_batch_total_size_bytes = 4ull << 20;
+  // Interrupted uploads kept for resumption: each holds an open temp file, so the number is
+  // bounded; 10 minutes covers a client's retry backoff with a wide margin.
+  std::size_t max_pending_uploads = 1024;
+  std::chrono::seconds pending_upload_ttl{600};
+};
+
+class GrpcServer {
+ public:
+  // Listens on options.address and serves `cache` (and its CAS). A Network error when the
+  // address cannot be bound, Configuration for invalid options.
+  [[nodiscard]] static Result<std::unique_ptr<GrpcServer>> start(
+      GrpcServerOptions options, std::shared_ptr<cache::ActionCache> cache);
+
+  ~GrpcServer();  // shutdown(0) if still running
+  GrpcServer(const GrpcServer&) = delete;
+  GrpcServer& operator=(const GrpcServer&) = delete;
+
+  int port() const;  // the bound port (the chosen one when the address asked for 0)
+  // Stops accepting calls, waits up to `deadline` for in-flight ones, cancels the rest and
+  // returns when all have finished. Idempotent; not to be called from two threads at once.
+  void shutdown(std::chrono::milliseconds deadline);
+
+ private:
+  struct Impl;
+  explicit GrpcServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> m_impl;
+};
+
+}  // namespace forge::bazel_remote

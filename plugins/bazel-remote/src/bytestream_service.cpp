@@ -1,0 +1,250 @@
+// ByteStream service: blob reads and resumable uploads (see grpc_server.h).
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "forge/bazel_remote/resource_name.h"
+#include "services.h"
+
+namespace forge::bazel_remote {
+namespace {
+
+namespace bytestream = google::bytestream;
+
+// Read chunk: big enough that a multi-MiB blob is a handful of messages, a quarter of gRPC's
+// default 4 MiB message limit so any client accepts it.
+constexpr std::size_t k_read_chunk = 1u << 20;
+
+grpc::Status cancelled() {
+  return grpc::Status(grpc::StatusCode::CANCELLED, "the client went away");
+}
+
+}  // namespace
+
+ByteStreamService::~ByteStreamService() = default;
+
+grpc::Status ByteStreamService::Read(grpc::ServerContext* context,
+                                     const bytestream::ReadRequest* request,
+                                     grpc::ServerWriter<bytestream::ReadResponse>* writer) {
+  return m_read.count(read(*context, *request, *writer));
+}
+
+grpc::Status ByteStreamService::Write(grpc::ServerContext* context,
+                                      grpc::ServerReader<bytestream::WriteRequest>* reader,
+                                      bytestream::WriteResponse* response) {
+  return m_write.count(write(*context, *reader, *response));
+}
+
+grpc::Status ByteStreamService::QueryWriteStatus(grpc::ServerContext*,
+                                                 const bytestream::QueryWriteStatusRequest* request,
+                                                 bytestream::QueryWriteStatusResponse* response) {
+  return m_query.count(query(*request, *response));
+}
+
+grpc::Status ByteStreamService::read(grpc::ServerContext& context,
+                                     const bytestream::ReadRequest& request,
+                                     grpc::ServerWriter<bytestream::ReadResponse>& writer) {
+  auto resource = parse_read_resource(request.resource_name());
+  if (!resource) return to_grpc_status(resource.error());
+  const auto& digest = resource->digest;
+  if (request.read_offset() < 0) {
+    return grpc::Status(grpc::StatusCode::OUT_OF_RANGE, "read_offset must not be negative");
+  }
+  if (request.read_limit() < 0) return invalid_argument("read_limit must not be negative");
+  auto blob = m_context.cas().open_blob(digest);
+  if (!blob) return to_grpc_status(blob.error());
+  if (!*blob || (*blob)->size() != digest.size) {
+    return not_found(fmt::format("blob {} is not in the CAS", digest.to_string()));
+  }
+  const auto offset = static_cast<std::uint64_t>(request.read_offset());
+  if (offset > digest.size) {
+    return grpc::Status(
+        grpc::StatusCode::OUT_OF_RANGE,
+        fmt::format("read_offset {} is past the end of blob {}", offset, digest.to_string()));
+  }
+  const auto limit = static_cast<std::uint64_t>(request.read_limit());
+  const std::uint64_t end =
+      limit == 0 ? digest.size : offset + std::min(limit, digest.size - offset);
+
+  std::vector<std::byte> buffer(static_cast<std::size_t>(
+      std::min<std::uint64_t>(k_read_chunk, std::max<std::uint64_t>(end - offset, 1))));
+  bytestream::ReadResponse response;
+  for (std::uint64_t at = offset; at < end;) {
+    if (context.IsCancelled()) return cancelled();
+    const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), end - at));
+    auto got = (*blob)->read(at, std::span(buffer).first(want));
+    if (!got) return to_grpc_status(got.error());
+    if (*got == 0) {
+      return grpc::Status(grpc::StatusCode::DATA_LOSS,
+                          fmt::format("blob {} ended early at {}", digest.to_string(), at));
+    }
+    response.set_data(reinterpret_cast<const char*>(buffer.data()), *got);
+    if (!writer.Write(response)) return cancelled();
+    at += *got;
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status ByteStreamService::write(grpc::ServerContext& context,
+                                      grpc::ServerReader<bytestream::WriteRequest>& reader,
+                                      bytestream::WriteResponse& response) {
+  bytestream::WriteRequest request;
+  if (!reader.Read(&request)) return invalid_argument("empty Write stream");
+  if (auto status = m_context.check_writable(); !status.ok()) return status;
+  auto resource = parse_write_resource(request.resource_name());
+  if (!resource) return to_grpc_status(resource.error());
+  const auto digest = resource->digest;
+  const std::string key = request.resource_name();
+
+  // Already stored (by anyone): REAPI lets the server end the upload early.
+  auto present = m_context.cas().contains(digest);
+  if (!present) return to_grpc_status(present.error());
+  if (*present) {
+    std::lock_guard lock(m_mutex);
+    m_pending.erase(key);
+    response.set_committed_size(static_cast<std::int64_t>(digest.size));
+    return grpc::Status::OK;
+  }
+
+  // Claim the resource: one stream per upload at a time.
+  std::unique_ptr<PendingUpload> upload;
+  std::shared_ptr<ActiveUpload> active;
+  {
+    std::vector<std::unique_ptr<PendingUpload>> expired;  // destroyed after the unlock
+    std::lock_guard lock(m_mutex);
+    drop_expired(std::chrono::steady_clock::now(), expired);
+    if (m_active.contains(key)) {
+      return grpc::Status(grpc::StatusCode::ABORTED,
+                          fmt::format("another Write stream is uploading '{}'", key));
+    }
+    if (auto found = m_pending.find(key); found != m_pending.end()) {
+      upload = std::move(found->second);
+      m_pending.erase(found);
+    }
+    active = std::make_shared<ActiveUpload>();
+    if (upload) active->committed = upload->writer.bytes_written();
+    m_active.emplace(key, active);
+  }
+  struct Release {
+    ByteStreamService& service;
+    const std::string& key;
+    ~Release() { service.release(key); }
+  } release_on_exit{*this, key};
+
+  const auto first_offset =
+      static_cast<std::uint64_t>(std::max<std::int64_t>(request.write_offset(), 0));
+  if (upload && request.write_offset() == 0) upload.reset();  // the client starts over
+  if (!upload) {
+    if (request.write_offset() != 0) {
+      return invalid_argument(
+          fmt::format("write_offset {} for '{}', but nothing of it is committed: start at 0",
+                      request.write_offset(), key));
+    }
+    auto writer = m_context.cas().begin_put(digest);
+    if (!writer) return to_grpc_status(writer.error());
+    upload.reset(new PendingUpload{std::move(*writer), std::chrono::steady_clock::now()});
+    active->committed = 0;
+  } else if (first_offset != upload->writer.bytes_written()) {
+    const auto committed = upload->writer.bytes_written();
+    park(key, std::move(upload));
+    return invalid_argument(fmt::format("write_offset {} for '{}', but committed_size is {}",
+                                        request.write_offset(), key, committed));
+  }
+
+  bool first = true;
+  do {
+    auto& writer = upload->writer;
+    if (!first && !request.resource_name().empty() && request.resource_name() != key) {
+      return invalid_argument("resource_name changed within one Write stream");
+    }
+    if (!first && request.write_offset() != static_cast<std::int64_t>(writer.bytes_written())) {
+      return invalid_argument(fmt::format("write_offset {} but {} bytes were written",
+                                          request.write_offset(), writer.bytes_written()));
+    }
+    first = false;
+    const auto& data = request.data();
+    if (writer.bytes_written() + data.size() > digest.size) {
+      return invalid_argument(fmt::format(
+          "more than the {} bytes of '{}' were sent: nothing stored", digest.size, key));
+    }
+    if (!data.empty()) {
+      auto written = writer.write(std::as_bytes(std::span(data)));
+      if (!written) return to_grpc_status(written.error());
+      active->committed = writer.bytes_written();
+      upload->touched = std::chrono::steady_clock::now();
+    }
+    if (request.finish_write()) {
+      auto committed = writer.commit();
+      if (!committed) return to_grpc_status(committed.error());  // mismatch: nothing stored
+      response.set_committed_size(static_cast<std::int64_t>(digest.size));
+      return grpc::Status::OK;
+    }
+  } while (reader.Read(&request));
+
+  // The stream ended without finish_write: keep what arrived for a resumed Write.
+  const auto committed = upload->writer.bytes_written();
+  park(key, std::move(upload));
+  response.set_committed_size(static_cast<std::int64_t>(committed));
+  if (context.IsCancelled()) return cancelled();
+  return grpc::Status::OK;
+}
+
+grpc::Status ByteStreamService::query(const bytestream::QueryWriteStatusRequest& request,
+                                      bytestream::QueryWriteStatusResponse& response) {
+  auto resource = parse_write_resource(request.resource_name());
+  if (!resource) return to_grpc_status(resource.error());
+  auto present = m_context.cas().contains(resource->digest);
+  if (!present) return to_grpc_status(present.error());
+  if (*present) {
+    response.set_committed_size(static_cast<std::int64_t>(resource->digest.size));
+    response.set_complete(true);
+    return grpc::Status::OK;
+  }
+  std::lock_guard lock(m_mutex);
+  if (auto found = m_pending.find(request.resource_name()); found != m_pending.end()) {
+    response.set_committed_size(static_cast<std::int64_t>(found->second->writer.bytes_written()));
+    return grpc::Status::OK;
+  }
+  if (auto found = m_active.find(request.resource_name()); found != m_active.end()) {
+    response.set_committed_size(static_cast<std::int64_t>(found->second->committed.load()));
+    return grpc::Status::OK;
+  }
+  return not_found(fmt::format("no upload '{}' in progress", request.resource_name()));
+}
+
+void ByteStreamService::park(const std::string& key, std::unique_ptr<PendingUpload> upload) {
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<std::unique_ptr<PendingUpload>> dropped;  // destroyed (temp removed) unlocked
+  std::lock_guard lock(m_mutex);
+  drop_expired(now, dropped);
+  while (!m_pending.empty() && m_pending.size() >= m_context.options.max_pending_uploads) {
+    auto oldest = std::min_element(
+        m_pending.begin(), m_pending.end(),
+        [](const auto& a, const auto& b) { return a.second->touched < b.second->touched; });
+    dropped.push_back(std::move(oldest->second));
+    m_pending.erase(oldest);
+  }
+  if (m_context.options.max_pending_uploads > 0) m_pending[key] = std::move(upload);
+}
+
+void ByteStreamService::drop_expired(std::chrono::steady_clock::time_point now,
+                                     std::vector<std::unique_ptr<PendingUpload>>& dropped) {
+  for (auto it = m_pending.begin(); it != m_pending.end();) {
+    if (now - it->second->touched < m_context.options.pending_upload_ttl) {
+      ++it;
+      continue;
+    }
+    dropped.push_back(std::move(it->second));
+    it = m_pending.erase(it);
+  }
+}
+
+void ByteStreamService::release(const std::string& key) {
+  std::lock_guard lock(m_mutex);
+  m_active.erase(key);
+}
+
+}  // namespace forge::bazel_remote

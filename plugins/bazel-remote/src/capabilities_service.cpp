@@ -1,0 +1,32 @@
+#include "services.h"
+
+namespace forge::bazel_remote {
+
+grpc::Status ServiceContext::check_writable() const {
+  if (!options.read_only) return grpc::Status::OK;
+  return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                      "this Forge cache is read-only: writes are refused");
+}
+
+grpc::Status CapabilitiesService::GetCapabilities(grpc::ServerContext*,
+                                                  const reapi::GetCapabilitiesRequest*,
+                                                  reapi::ServerCapabilities* response) {
+  auto& cache = *response->mutable_cache_capabilities();
+  cache.add_digest_functions(reapi::DigestFunction::SHA256);
+  cache.mutable_action_cache_update_capabilities()->set_update_enabled(
+      !m_context.options.read_only);
+  cache.set_max_batch_total_size_bytes(
+      static_cast<std::int64_t>(m_context.options.max_batch_total_size_bytes));
+  // The store keeps symlink targets as opaque strings: absolute ones round-trip too.
+  cache.set_symlink_absolute_path_strategy(reapi::SymlinkAbsolutePathStrategy::ALLOWED);
+  // No compressors beyond IDENTITY (implicit): supported_compressors stays empty.
+  auto& low = *response->mutable_low_api_version();
+  low.set_major(2);
+  low.set_minor(0);
+  auto& high = *response->mutable_high_api_version();
+  high.set_major(2);
+  high.set_minor(3);
+  return m_get.count(grpc::Status::OK);
+}
+
+}  // namespace forge::bazel_remote

@@ -1,0 +1,745 @@
+// GrpcServer against a real store, through real gRPC clients built from the same protos.
+#include "forge/bazel_remote/grpc_server.h"
+
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <google/protobuf/util/message_differencer.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include "build/bazel/remote/execution/v2/remote_execution.grpc.pb.h"
+#include "forge/cache/action_cache.h"
+#include "forge/core/support/metrics.h"
+#include "forge/test/temp_dir.h"
+#include "google/bytestream/bytestream.grpc.pb.h"
+
+namespace forge::bazel_remote {
+namespace {
+
+namespace reapi = build::bazel::remote::execution::v2;
+namespace bytestream = google::bytestream;
+using google::protobuf::util::MessageDifferencer;
+
+reapi::Digest digest_proto(std::string_view content) {
+  const auto digest = cache::digest_of(content);
+  reapi::Digest proto;
+  proto.set_hash(digest.sha256.hex());
+  proto.set_size_bytes(static_cast<std::int64_t>(digest.size));
+  return proto;
+}
+
+std::string read_name(const reapi::Digest& digest, std::string_view instance = "") {
+  return (instance.empty() ? "" : std::string(instance) + "/") + "blobs/" + digest.hash() + "/" +
+         std::to_string(digest.size_bytes());
+}
+
+std::string upload_name(const reapi::Digest& digest, std::string_view uuid = "0b5c7a1e",
+                        std::string_view instance = "") {
+  return (instance.empty() ? "" : std::string(instance) + "/") + "uploads/" + std::string(uuid) +
+         "/blobs/" + digest.hash() + "/" + std::to_string(digest.size_bytes());
+}
+
+// Deterministic, not all one byte, so offsets show up in comparisons.
+std::string pattern(std::size_t size) {
+  std::string out(size, '\0');
+  for (std::size_t i = 0; i < size; ++i) out[i] = static_cast<char>('a' + (i * 7 + i / 251) % 26);
+  return out;
+}
+
+class GrpcServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    cache::StoreOptions options;
+    options.dir = m_dir / "store";
+    options.fsync = false;
+    auto cas = cache::CasStore::open(options);
+    ASSERT_TRUE(cas) << cas.error().to_string();
+    m_cas = *cas;
+    auto action_cache = cache::ActionCache::open(m_cas);
+    ASSERT_TRUE(action_cache) << action_cache.error().to_string();
+    m_cache = *action_cache;
+    start({});
+  }
+
+  void start(GrpcServerOptions options) {
+    m_server.reset();
+    auto server = GrpcServer::start(std::move(options), m_cache);
+    ASSERT_TRUE(server) << server.error().to_string();
+    m_server = std::move(*server);
+    ASSERT_GT(m_server->port(), 0);
+    auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(m_server->port()),
+                                       grpc::InsecureChannelCredentials());
+    m_capabilities = reapi::Capabilities::NewStub(channel);
+    m_ac = reapi::ActionCache::NewStub(channel);
+    m_cas_stub = reapi::ContentAddressableStorage::NewStub(channel);
+    m_bytestream = bytestream::ByteStream::NewStub(channel);
+  }
+
+  reapi::Digest put(std::string_view content) {
+    auto stored = m_cas->put(std::as_bytes(std::span(content)), cache::digest_of(content));
+    EXPECT_TRUE(stored) << stored.error().to_string();
+    return digest_proto(content);
+  }
+  bool stored(const reapi::Digest& digest) {
+    auto parsed = cache::parse_blob_digest(digest.hash(), digest.size_bytes());
+    return parsed && m_cas->contains(*parsed).value();
+  }
+
+  // One Write stream: `data` from `offset`, in `chunk`-byte messages, finish_write at the end
+  // if `finish`.
+  grpc::Status write(const std::string& resource, std::string_view data, std::int64_t offset,
+                     bool finish, bytestream::WriteResponse& response,
+                     std::size_t chunk = 64 << 10) {
+    grpc::ClientContext context;
+    auto stream = m_bytestream->Write(&context, &response);
+    std::size_t at = 0;
+    do {
+      bytestream::WriteRequest request;
+      if (at == 0) request.set_resource_name(resource);
+      request.set_write_offset(offset + static_cast<std::int64_t>(at));
+      const auto n = std::min(chunk, data.size() - at);
+      request.set_data(std::string(data.substr(at, n)));
+      at += n;
+      request.set_finish_write(finish && at == data.size());
+      if (!stream->Write(request)) break;  // the server ended the call early
+    } while (at < data.size());
+    stream->WritesDone();
+    return stream->Finish();
+  }
+
+  std::pair<grpc::Status, std::string> read(const std::string& resource, std::int64_t offset = 0,
+                                            std::int64_t limit = 0,
+                                            std::vector<std::size_t>* chunks = nullptr) {
+    grpc::ClientContext context;
+    bytestream::ReadRequest request;
+    request.set_resource_name(resource);
+    request.set_read_offset(offset);
+    request.set_read_limit(limit);
+    auto stream = m_bytestream->Read(&context, request);
+    std::string data;
+    bytestream::ReadResponse response;
+    while (stream->Read(&response)) {
+      data += response.data();
+      if (chunks) chunks->push_back(response.data().size());
+    }
+    return {stream->Finish(), data};
+  }
+
+  grpc::Status query(const std::string& resource, bytestream::QueryWriteStatusResponse& response) {
+    grpc::ClientContext context;
+    bytestream::QueryWriteStatusRequest request;
+    request.set_resource_name(resource);
+    return m_bytestream->QueryWriteStatus(&context, request, &response);
+  }
+
+  grpc::Status update_action(const reapi::Digest& action, const reapi::ActionResult& result,
+                             reapi::ActionResult& response) {
+    grpc::ClientContext context;
+    reapi::UpdateActionResultRequest request;
+    request.set_instance_name("main");
+    *request.mutable_action_digest() = action;
+    *request.mutable_action_result() = result;
+    return m_ac->UpdateActionResult(&context, request, &response);
+  }
+
+  grpc::Status get_action(reapi::GetActionResultRequest request, reapi::ActionResult& response) {
+    grpc::ClientContext context;
+    return m_ac->GetActionResult(&context, request, &response);
+  }
+
+  std::pair<grpc::Status, std::vector<reapi::GetTreeResponse>> get_tree(const reapi::Digest& root,
+                                                                        int page_size = 0,
+                                                                        std::string token = {}) {
+    grpc::ClientContext context;
+    reapi::GetTreeRequest request;
+    *request.mutable_root_digest() = root;
+    request.set_page_size(page_size);
+    request.set_page_token(std::move(token));
+    auto stream = m_cas_stub->GetTree(&context, request);
+    std::vector<reapi::GetTreeResponse> pages;
+    reapi::GetTreeResponse response;
+    while (stream->Read(&response)) pages.push_back(response);
+    return {stream->Finish(), pages};
+  }
+
+  test::TempDir m_dir;
+  std::shared_ptr<cache::CasStore> m_cas;
+  std::shared_ptr<cache::ActionCache> m_cache;
+  std::unique_ptr<GrpcServer> m_server;
+  std::unique_ptr<reapi::Capabilities::Stub> m_capabilities;
+  std::unique_ptr<reapi::ActionCache::Stub> m_ac;
+  std::unique_ptr<reapi::ContentAddressableStorage::Stub> m_cas_stub;
+  std::unique_ptr<bytestream::ByteStream::Stub> m_bytestream;
+};
+
+// Suite names start with bazel_remote_ so that `ctest -R bazel` selects this plugin's tests
+// (forge_add_test registers the bare gtest names).
+using bazel_remote_GrpcServer = GrpcServerTest;
+
+// --- Capabilities ------------------------------------------------------------------------
+
+TEST_F(bazel_remote_GrpcServer, CapabilitiesAdvertiseSha256UpdatesBatchLimitAndApiRange) {
+  grpc::ClientContext context;
+  reapi::GetCapabilitiesRequest request;
+  request.set_instance_name("any/instance");
+  reapi::ServerCapabilities response;
+  ASSERT_TRUE(m_capabilities->GetCapabilities(&context, request, &response).ok());
+  const auto& cache = response.cache_capabilities();
+  ASSERT_EQ(cache.digest_functions_size(), 1);
+  EXPECT_EQ(cache.digest_functions(0), reapi::DigestFunction::SHA256);
+  EXPECT_TRUE(cache.action_cache_update_capabilities().update_enabled());
+  EXPECT_EQ(cache.max_batch_total_size_bytes(), 4 << 20);
+  EXPECT_EQ(cache.supported_compressors_size(), 0);
+  EXPECT_FALSE(response.has_execution_capabilities());
+  EXPECT_EQ(response.low_api_version().major(), 2);
+  EXPECT_EQ(response.low_api_version().minor(), 0);
+  EXPECT_EQ(response.high_api_version().major(), 2);
+  EXPECT_EQ(response.high_api_version().minor(), 3);
+}
+
+TEST_F(bazel_remote_GrpcServer, ReadOnlyServerRefusesEveryWriteAndSaysSo) {
+  start({.read_only = true});
+  {
+    grpc::ClientContext context;
+    reapi::ServerCapabilities response;
+    ASSERT_TRUE(m_capabilities->GetCapabilities(&context, {}, &response).ok());
+    EXPECT_FALSE(response.cache_capabilities().action_cache_update_capabilities().update_enabled());
+  }
+  reapi::ActionResult result, response;
+  EXPECT_EQ(update_action(digest_proto("action"), result, response).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  {
+    grpc::ClientContext context;
+    reapi::BatchUpdateBlobsRequest request;
+    auto& blob = *request.add_requests();
+    *blob.mutable_digest() = digest_proto("blob");
+    blob.set_data("blob");
+    reapi::BatchUpdateBlobsResponse batch;
+    EXPECT_EQ(m_cas_stub->BatchUpdateBlobs(&context, request, &batch).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+  bytestream::WriteResponse written;
+  EXPECT_EQ(write(upload_name(digest_proto("blob")), "blob", 0, true, written).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_FALSE(stored(digest_proto("blob")));
+  // Reads still work.
+  const auto digest = put("readable");
+  EXPECT_EQ(read(read_name(digest)).second, "readable");
+}
+
+// --- ContentAddressableStorage -----------------------------------------------------------
+
+TEST_F(bazel_remote_GrpcServer, FindMissingBlobsReportsOnlyAbsentDigests) {
+  const auto present = put("present");
+  const auto absent = digest_proto("absent");
+  grpc::ClientContext context;
+  reapi::FindMissingBlobsRequest request;
+  request.set_instance_name("some/instance");
+  *request.add_blob_digests() = present;
+  *request.add_blob_digests() = absent;
+  *request.add_blob_digests() = digest_proto("");  // the empty blob always exists
+  reapi::FindMissingBlobsResponse response;
+  ASSERT_TRUE(m_cas_stub->FindMissingBlobs(&context, request, &response).ok());
+  ASSERT_EQ(response.missing_blob_digests_size(), 1);
+  EXPECT_TRUE(MessageDifferencer::Equals(response.missing_blob_digests(0), absent));
+}
+
+TEST_F(bazel_remote_GrpcServer, FindMissingBlobsRejectsMalformedDigestsAndOtherDigestFunctions) {
+  {
+    grpc::ClientContext context;
+    reapi::FindMissingBlobsRequest request;
+    request.add_blob_digests()->set_hash("not-a-sha256");
+    reapi::FindMissingBlobsResponse response;
+    EXPECT_EQ(m_cas_stub->FindMissingBlobs(&context, request, &response).error_code(),
+              grpc::StatusCode::INVALID_ARGUMENT);
+  }
+  {
+    grpc::ClientContext context;
+    reapi::FindMissingBlobsRequest request;
+    *request.add_blob_digests() = digest_proto("x");
+    request.set_digest_function(reapi::DigestFunction::BLAKE3);
+    reapi::FindMissingBlobsResponse response;
+    EXPECT_EQ(m_cas_stub->FindMissingBlobs(&context, request, &response).error_code(),
+              grpc::StatusCode::INVALID_ARGUMENT);
+  }
+}
+
+TEST_F(bazel_remote_GrpcServer, BatchUpdateBlobsStoresGoodBlobsAndRejectsMismatchesPerBlob) {
+  grpc::ClientContext context;
+  reapi::BatchUpdateBlobsRequest request;
+  auto& good = *request.add_requests();
+  *good.mutable_digest() = digest_proto("good");
+  good.set_data("good");
+  auto& lying = *request.add_requests();
+  *lying.mutable_digest() = digest_proto("claimed");
+  lying.set_data("claimes");  // same size, other content
+  auto& short_blob = *request.add_requests();
+  *short_blob.mutable_digest() = digest_proto("longer");
+  short_blob.set_data("short");
+  reapi::BatchUpdateBlobsResponse response;
+  ASSERT_TRUE(m_cas_stub->BatchUpdateBlobs(&context, request, &response).ok());
+  ASSERT_EQ(response.responses_size(), 3);
+  EXPECT_EQ(response.responses(0).status().code(), grpc::StatusCode::OK);
+  EXPECT_TRUE(MessageDifferencer::Equals(response.responses(0).digest(), digest_proto("good")));
+  EXPECT_EQ(response.responses(1).status().code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(response.responses(2).status().code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(m_cas->get(cache::digest_of("good")).value(), "good");
+  EXPECT_FALSE(stored(digest_proto("claimed")));
+  EXPECT_FALSE(stored(digest_proto("longer")));
+}
+
+TEST_F(bazel_remote_GrpcServer, BatchesOverTheSizeLimitAreInvalidArgument) {
+  start({.max_batch_total_size_bytes = 8});
+  {
+    grpc::ClientContext context;
+    reapi::BatchUpdateBlobsRequest request;
+    auto& blob = *request.add_requests();
+    *blob.mutable_digest() = digest_proto("nine bytes");
+    blob.set_data("nine bytes");
+    reapi::BatchUpdateBlobsResponse response;
+    EXPECT_EQ(m_cas_stub->BatchUpdateBlobs(&context, request, &response).error_code(),
+              grpc::StatusCode::INVALID_ARGUMENT);
+  }
+  {
+    grpc::ClientContext context;
+    reapi::BatchReadBlobsRequest request;
+    *request.add_digests() = put("0123456789");
+    reapi::BatchReadBlobsResponse response;
+    EXPECT_EQ(m_cas_stub->BatchReadBlobs(&context, request, &response).error_code(),
+              grpc::StatusCode::INVALID_ARGUMENT);
+  }
+}
+
+TEST_F(bazel_remote_GrpcServer, BatchReadBlobsReturnsDataAndNotFoundPerBlob) {
+  const auto present = put("present");
+  grpc::ClientContext context;
+  reapi::BatchReadBlobsRequest request;
+  *request.add_digests() = present;
+  *request.add_digests() = digest_proto("absent");
+  *request.add_digests() = digest_proto("");
+  reapi::BatchReadBlobsResponse response;
+  ASSERT_TRUE(m_cas_stub->BatchReadBlobs(&context, request, &response).ok());
+  ASSERT_EQ(response.responses_size(), 3);
+  EXPECT_EQ(response.responses(0).status().code(), grpc::StatusCode::OK);
+  EXPECT_EQ(response.responses(0).data(), "present");
+  EXPECT_TRUE(MessageDifferencer::Equals(response.responses(0).digest(), present));
+  EXPECT_EQ(response.responses(1).status().code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_TRUE(response.responses(1).data().empty());
+  EXPECT_EQ(response.responses(2).status().code(), grpc::StatusCode::OK);
+  EXPECT_TRUE(response.responses(2).data().empty());
+}
+
+// root -> {a, b}; a -> c; b -> c: four distinct directories, c listed once.
+struct TreeFixture {
+  reapi::Digest root, a, b, c;
+  std::vector<reapi::Directory> directories;  // root, a, b, c
+};
+
+TEST_F(bazel_remote_GrpcServer, GetTreeReturnsEveryDirectoryOnceAndPages) {
+  TreeFixture tree;
+  reapi::Directory c;
+  auto& file = *c.add_files();
+  file.set_name("leaf.txt");
+  *file.mutable_digest() = put("leaf");
+  file.set_is_executable(true);
+  tree.c = put(c.SerializeAsString());
+  reapi::Directory a, b;
+  auto& a_child = *a.add_directories();
+  a_child.set_name("c");
+  *a_child.mutable_digest() = tree.c;
+  auto& link = *a.add_symlinks();
+  link.set_name("link");
+  link.set_target("../b");
+  auto& b_child = *b.add_directories();
+  b_child.set_name("c2");
+  *b_child.mutable_digest() = tree.c;
+  tree.a = put(a.SerializeAsString());
+  tree.b = put(b.SerializeAsString());
+  reapi::Directory root;
+  for (auto [name, digest] : {std::pair{"a", tree.a}, std::pair{"b", tree.b}}) {
+    auto& node = *root.add_directories();
+    node.set_name(name);
+    *node.mutable_digest() = digest;
+  }
+  tree.root = put(root.SerializeAsString());
+  tree.directories = {root, a, b, c};
+
+  auto [status, pages] = get_tree(tree.root);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  std::vector<reapi::Directory> all;
+  for (const auto& page : pages) {
+    for (const auto& directory : page.directories()) all.push_back(directory);
+  }
+  ASSERT_EQ(all.size(), 4u);
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    EXPECT_TRUE(MessageDifferencer::Equals(all[i], tree.directories[i])) << i;
+  }
+
+  auto [first_status, first] = get_tree(tree.root, 2);
+  ASSERT_TRUE(first_status.ok());
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].directories_size(), 2);
+  ASSERT_FALSE(first[0].next_page_token().empty());
+  auto [second_status, second] = get_tree(tree.root, 2, first[0].next_page_token());
+  ASSERT_TRUE(second_status.ok());
+  ASSERT_EQ(second.size(), 1u);
+  ASSERT_EQ(second[0].directories_size(), 2);
+  EXPECT_TRUE(MessageDifferencer::Equals(second[0].directories(0), b));
+  EXPECT_TRUE(MessageDifferencer::Equals(second[0].directories(1), c));
+  EXPECT_TRUE(second[0].next_page_token().empty());
+}
+
+TEST_F(bazel_remote_GrpcServer, GetTreeOfMissingRootIsNotFoundAndMissingSubtreesAreOmitted) {
+  EXPECT_EQ(get_tree(digest_proto("no such directory")).first.error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  reapi::Directory root;
+  auto& node = *root.add_directories();
+  node.set_name("gone");
+  *node.mutable_digest() = digest_proto("never uploaded");
+  auto [status, pages] = get_tree(put(root.SerializeAsString()));
+  ASSERT_TRUE(status.ok());
+  ASSERT_EQ(pages.size(), 1u);
+  ASSERT_EQ(pages[0].directories_size(), 1);
+  EXPECT_TRUE(MessageDifferencer::Equals(pages[0].directories(0), root));
+}
+
+// --- ActionCache --------------------------------------------------------------------------
+
+reapi::ActionResult sample_result(const reapi::Digest& output, const reapi::Digest& tree,
+                                  const reapi::Digest& out, const reapi::Digest& err) {
+  reapi::ActionResult result;
+  auto& file = *result.add_output_files();
+  file.set_path("bazel-out/k8-fastbuild/bin/main.o");
+  *file.mutable_digest() = output;
+  file.set_is_executable(false);
+  auto& directory = *result.add_output_directories();
+  directory.set_path("bazel-out/k8-fastbuild/bin/gen");
+  *directory.mutable_tree_digest() = tree;
+  auto& symlink = *result.add_output_symlinks();
+  symlink.set_path("bazel-out/latest");
+  symlink.set_target("/abs/target");
+  result.set_exit_code(0);
+  *result.mutable_stdout_digest() = out;
+  *result.mutable_stderr_digest() = err;
+  result.mutable_execution_metadata()->set_worker("worker-7");
+  result.mutable_execution_metadata()->mutable_queued_timestamp()->set_seconds(1700000000);
+  return result;
+}
+
+TEST_F(bazel_remote_GrpcServer, UpdateThenGetActionResultRoundTrips) {
+  const auto result =
+      sample_result(put("object code"), put("a Tree"), put("compiled ok\n"), put(""));
+  const auto action = digest_proto("the action");
+  reapi::ActionResult echoed;
+  ASSERT_TRUE(update_action(action, result, echoed).ok());
+  EXPECT_TRUE(MessageDifferencer::Equals(echoed, result));
+
+  reapi::GetActionResultRequest request;
+  request.set_instance_name("another/instance");  // instances share the store
+  *request.mutable_action_digest() = action;
+  reapi::ActionResult fetched;
+  const auto status = get_action(request, fetched);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_TRUE(MessageDifferencer::Equals(fetched, result));
+  EXPECT_TRUE(fetched.stdout_raw().empty());  // not asked for
+}
+
+TEST_F(bazel_remote_GrpcServer, GetActionResultMissIsNotFound) {
+  reapi::GetActionResultRequest request;
+  *request.mutable_action_digest() = digest_proto("never run");
+  reapi::ActionResult response;
+  EXPECT_EQ(get_action(request, response).error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(bazel_remote_GrpcServer, GetActionResultInlinesStdoutStderrAndRequestedFiles) {
+  auto result = sample_result(put("object code"), put("a Tree"), put("out text"), put("err text"));
+  auto& other = *result.add_output_files();
+  other.set_path("not/inlined");
+  *other.mutable_digest() = put("other");
+  const auto action = digest_proto("inline action");
+  reapi::ActionResult echoed;
+  ASSERT_TRUE(update_action(action, result, echoed).ok());
+
+  reapi::GetActionResultRequest request;
+  *request.mutable_action_digest() = action;
+  request.set_inline_stdout(true);
+  request.set_inline_stderr(true);
+  request.add_inline_output_files("bazel-out/k8-fastbuild/bin/main.o");
+  reapi::ActionResult fetched;
+  ASSERT_TRUE(get_action(request, fetched).ok());
+  EXPECT_EQ(fetched.stdout_raw(), "out text");
+  EXPECT_EQ(fetched.stderr_raw(), "err text");
+  EXPECT_EQ(fetched.output_files(0).contents(), "object code");
+  EXPECT_TRUE(fetched.output_files(1).contents().empty());
+}
+
+TEST_F(bazel_remote_GrpcServer, GetActionResultIsAMissWhenAReferencedBlobIsMissing) {
+  const auto result =
+      sample_result(digest_proto("output never uploaded"), put("tree"), put("o"), put("e"));
+  const auto action = digest_proto("action with a hole");
+  reapi::ActionResult echoed;
+  ASSERT_TRUE(update_action(action, result, echoed).ok());
+  reapi::GetActionResultRequest request;
+  *request.mutable_action_digest() = action;
+  reapi::ActionResult fetched;
+  EXPECT_EQ(get_action(request, fetched).error_code(), grpc::StatusCode::NOT_FOUND);
+  // ... and a hit once the blob arrives.
+  put("output never uploaded");
+  EXPECT_TRUE(get_action(request, fetched).ok());
+}
+
+TEST_F(bazel_remote_GrpcServer, ActionCacheRejectsMalformedActionDigests) {
+  reapi::GetActionResultRequest request;
+  request.mutable_action_digest()->set_hash("xyz");
+  reapi::ActionResult response;
+  EXPECT_EQ(get_action(request, response).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  reapi::Digest bad;
+  bad.set_hash(std::string(64, 'a'));
+  bad.set_size_bytes(-1);
+  EXPECT_EQ(update_action(bad, {}, response).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+// --- ByteStream ---------------------------------------------------------------------------
+
+TEST_F(bazel_remote_GrpcServer, ReadStreamsAWholeBlobInChunksOfAtMostOneMiB) {
+  const auto content = pattern((5u << 20) / 2);  // 2.5 MiB
+  const auto digest = put(content);
+  std::vector<std::size_t> chunks;
+  auto [status, data] = read(read_name(digest, "ci/linux"), 0, 0, &chunks);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(data, content);
+  ASSERT_GE(chunks.size(), 3u);
+  for (auto size : chunks) EXPECT_LE(size, 1u << 20);
+}
+
+TEST_F(bazel_remote_GrpcServer, ReadHonoursOffsetAndLimit) {
+  const auto content = pattern(100000);
+  const auto digest = put(content);
+  EXPECT_EQ(read(read_name(digest), 1000, 5000).second, content.substr(1000, 5000));
+  EXPECT_EQ(read(read_name(digest), 99000, 5000).second, content.substr(99000));
+  EXPECT_EQ(read(read_name(digest), 42).second, content.substr(42));
+  auto [at_end, empty] = read(read_name(digest), 100000);
+  EXPECT_TRUE(at_end.ok());
+  EXPECT_TRUE(empty.empty());
+  EXPECT_EQ(read(read_name(digest), 100001).first.error_code(), grpc::StatusCode::OUT_OF_RANGE);
+  EXPECT_EQ(read(read_name(digest), -1).first.error_code(), grpc::StatusCode::OUT_OF_RANGE);
+}
+
+TEST_F(bazel_remote_GrpcServer, ReadOfMissingBlobIsNotFoundAndBadNameIsInvalidArgument) {
+  EXPECT_EQ(read(read_name(digest_proto("absent"))).first.error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  auto wrong_size = put("sized");
+  wrong_size.set_size_bytes(6);
+  EXPECT_EQ(read(read_name(wrong_size)).first.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(read("nonsense").first.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(bazel_remote_GrpcServer, WriteStoresABlobThatReadsBack) {
+  const auto content = pattern(300000);
+  const auto digest = digest_proto(content);
+  bytestream::WriteResponse response;
+  const auto status = write(upload_name(digest, "u1", "team/main"), content, 0, true, response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.committed_size(), static_cast<std::int64_t>(content.size()));
+  EXPECT_TRUE(stored(digest));
+  EXPECT_EQ(read(read_name(digest, "team/main")).second, content);
+  bytestream::QueryWriteStatusResponse query_response;
+  ASSERT_TRUE(query(upload_name(digest, "u1", "team/main"), query_response).ok());
+  EXPECT_TRUE(query_response.complete());
+  EXPECT_EQ(query_response.committed_size(), static_cast<std::int64_t>(content.size()));
+}
+
+TEST_F(bazel_remote_GrpcServer, WriteWithHashMismatchIsInvalidArgumentAndStoresNothing) {
+  const auto claimed = digest_proto(pattern(200000));
+  auto other = pattern(200000);
+  other[123456] ^= 1;
+  bytestream::WriteResponse response;
+  EXPECT_EQ(write(upload_name(claimed), other, 0, true, response).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_FALSE(stored(claimed));
+  EXPECT_FALSE(stored(digest_proto(other)));
+  // Sending more than the declared size is refused too.
+  EXPECT_EQ(write(upload_name(claimed, "u2"), pattern(200001), 0, true, response).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_FALSE(stored(claimed));
+  for (const auto& entry : std::filesystem::directory_iterator(m_dir / "store" / "tmp")) {
+    ADD_FAILURE() << "temp file left behind: " << entry.path();
+  }
+}
+
+TEST_F(bazel_remote_GrpcServer, WriteOfABlobAlreadyPresentReturnsItsSizeEarly) {
+  const auto content = pattern(500000);
+  const auto digest = put(content);
+  bytestream::WriteResponse response;
+  ASSERT_TRUE(write(upload_name(digest), content, 0, true, response).ok());
+  EXPECT_EQ(response.committed_size(), digest.size_bytes());
+}
+
+TEST_F(bazel_remote_GrpcServer, InterruptedWriteResumesFromQueryWriteStatus) {
+  const auto content = pattern(1u << 20);
+  const auto digest = digest_proto(content);
+  const auto resource = upload_name(digest, "resumable");
+  const std::size_t half = content.size() / 2;
+
+  bytestream::WriteResponse first;
+  ASSERT_TRUE(write(resource, std::string_view(content).substr(0, half), 0, false, first).ok());
+  EXPECT_EQ(first.committed_size(), static_cast<std::int64_t>(half));
+  EXPECT_FALSE(stored(digest));
+
+  bytestream::QueryWriteStatusResponse status;
+  ASSERT_TRUE(query(resource, status).ok());
+  EXPECT_FALSE(status.complete());
+  ASSERT_EQ(status.committed_size(), static_cast<std::int64_t>(half));
+
+  // A resume at the wrong offset is refused and does not lose what was committed.
+  bytestream::WriteResponse refused;
+  EXPECT_EQ(write(resource, std::string_view(content).substr(10), 10, true, refused).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  ASSERT_TRUE(query(resource, status).ok());
+  EXPECT_EQ(status.committed_size(), static_cast<std::int64_t>(half));
+
+  bytestream::WriteResponse second;
+  const auto resumed = write(resource, std::string_view(content).substr(status.committed_size()),
+                             status.committed_size(), true, second);
+  ASSERT_TRUE(resumed.ok()) << resumed.error_message();
+  EXPECT_EQ(second.committed_size(), static_cast<std::int64_t>(content.size()));
+  EXPECT_EQ(read(read_name(digest)).second, content);
+  ASSERT_TRUE(query(resource, status).ok());
+  EXPECT_TRUE(status.complete());
+}
+
+TEST_F(bazel_remote_GrpcServer, CancelledWriteResumesFromWhatTheServerReceived) {
+  const auto content = pattern(2u << 20);
+  const auto digest = digest_proto(content);
+  const auto resource = upload_name(digest, "cancelled");
+  {
+    grpc::ClientContext context;
+    bytestream::WriteResponse response;
+    auto stream = m_bytestream->Write(&context, &response);
+    for (std::size_t at = 0; at < content.size() / 2; at += 64 << 10) {
+      bytestream::WriteRequest request;
+      if (at == 0) request.set_resource_name(resource);
+      request.set_write_offset(static_cast<std::int64_t>(at));
+      request.set_data(content.substr(at, 64 << 10));
+      ASSERT_TRUE(stream->Write(request));
+    }
+    context.TryCancel();
+    EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  }
+  // The server notices the cancellation asynchronously: retry while its stream still owns
+  // the upload (ABORTED), then resume from the size it reports.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  grpc::Status resumed;
+  bytestream::WriteResponse response;
+  do {
+    bytestream::QueryWriteStatusResponse status;
+    const auto queried = query(resource, status);
+    const auto from = queried.ok() ? status.committed_size() : 0;
+    ASSERT_LE(from, static_cast<std::int64_t>(content.size() / 2));
+    resumed = write(resource, std::string_view(content).substr(from), from, true, response);
+    if (resumed.error_code() != grpc::StatusCode::ABORTED) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  } while (std::chrono::steady_clock::now() < deadline);
+  ASSERT_TRUE(resumed.ok()) << resumed.error_message();
+  EXPECT_EQ(response.committed_size(), static_cast<std::int64_t>(content.size()));
+  EXPECT_EQ(read(read_name(digest)).second, content);
+}
+
+TEST_F(bazel_remote_GrpcServer, QueryWriteStatusOfUnknownUploadIsNotFound) {
+  bytestream::QueryWriteStatusResponse response;
+  EXPECT_EQ(query(upload_name(digest_proto("nobody sent this")), response).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(query("garbage", response).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(bazel_remote_GrpcServer, ResumingAfterTheUploadWasDroppedIsInvalidArgument) {
+  start({.max_pending_uploads = 1});
+  const auto a = pattern(1000), b = pattern(2000);
+  bytestream::WriteResponse response;
+  ASSERT_TRUE(write(upload_name(digest_proto(a), "a"), a.substr(0, 500), 0, false, response).ok());
+  ASSERT_TRUE(write(upload_name(digest_proto(b), "b"), b.substr(0, 500), 0, false, response).ok());
+  bytestream::QueryWriteStatusResponse status;
+  EXPECT_EQ(query(upload_name(digest_proto(a), "a"), status).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(
+      write(upload_name(digest_proto(a), "a"), a.substr(500), 500, true, response).error_code(),
+      grpc::StatusCode::INVALID_ARGUMENT);
+  ASSERT_TRUE(query(upload_name(digest_proto(b), "b"), status).ok());
+  EXPECT_EQ(status.committed_size(), 500);
+}
+
+TEST_F(bazel_remote_GrpcServer, ConcurrentUploadsOfTheSameAndDistinctBlobsAllSucceed) {
+  constexpr int k_threads = 8;
+  const auto shared = pattern(300000);
+  std::vector<std::string> own;
+  for (int i = 0; i < k_threads; ++i) own.push_back(pattern(100000 + i) + std::to_string(i));
+  std::vector<grpc::Status> shared_status(k_threads), own_status(k_threads);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < k_threads; ++i) {
+    threads.emplace_back([&, i] {
+      bytestream::WriteResponse response;
+      shared_status[i] = write(upload_name(digest_proto(shared), "s" + std::to_string(i)), shared,
+                               0, true, response, 16 << 10);
+      own_status[i] = write(upload_name(digest_proto(own[i]), "o" + std::to_string(i)), own[i], 0,
+                            true, response);
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  for (int i = 0; i < k_threads; ++i) {
+    EXPECT_TRUE(shared_status[i].ok()) << shared_status[i].error_message();
+    EXPECT_TRUE(own_status[i].ok()) << own_status[i].error_message();
+    EXPECT_EQ(read(read_name(digest_proto(own[i]))).second, own[i]);
+  }
+  EXPECT_EQ(read(read_name(digest_proto(shared))).second, shared);
+}
+
+TEST_F(bazel_remote_GrpcServer, IdleUploadsExpireAndTheirTempFilesGo) {
+  start({.pending_upload_ttl = std::chrono::seconds(0)});
+  const auto content = pattern(1000);
+  const auto resource = upload_name(digest_proto(content), "idle");
+  bytestream::WriteResponse response;
+  ASSERT_TRUE(write(resource, content.substr(0, 400), 0, false, response).ok());
+  // The next Write (of anything) sweeps expired uploads first.
+  const auto other = pattern(10);
+  ASSERT_TRUE(write(upload_name(digest_proto(other), "other"), other, 0, true, response).ok());
+  bytestream::QueryWriteStatusResponse status;
+  EXPECT_EQ(query(resource, status).error_code(), grpc::StatusCode::NOT_FOUND);
+  for (const auto& entry : std::filesystem::directory_iterator(m_dir / "store" / "tmp")) {
+    ADD_FAILURE() << "temp file left behind: " << entry.path();
+  }
+}
+
+// --- metrics and lifecycle ---------------------------------------------------------------------
+
+TEST_F(bazel_remote_GrpcServer, RequestsAreCountedPerMethod) {
+  auto& requests =
+      support::Metrics::global().counter("grpc_requests_total{method=\"FindMissingBlobs\"}");
+  auto& failures = support::Metrics::global().counter(
+      "grpc_request_failures_total{method=\"FindMissingBlobs\"}");
+  const auto before = requests.value(), failed_before = failures.value();
+  grpc::ClientContext ok_context, bad_context;
+  reapi::FindMissingBlobsRequest request;
+  reapi::FindMissingBlobsResponse response;
+  ASSERT_TRUE(m_cas_stub->FindMissingBlobs(&ok_context, request, &response).ok());
+  request.add_blob_digests()->set_hash("bad");
+  ASSERT_FALSE(m_cas_stub->FindMissingBlobs(&bad_context, request, &response).ok());
+  EXPECT_EQ(requests.value(), before + 2);
+  EXPECT_EQ(failures.value(), failed_before + 1);
+}
+
+TEST_F(bazel_remote_GrpcServer, ShutdownIsIdempotentAndBadAddressesFailToStart) {
+  m_server->shutdown(std::chrono::milliseconds(100));
+  m_server->shutdown(std::chrono::milliseconds(100));
+  auto taken = GrpcServer::start({.address = "256.1.1.1:1"}, m_cache);
+  ASSERT_FALSE(taken);
+  EXPECT_EQ(taken.error().category(), ErrorCategory::network);
+  auto no_batch = GrpcServer::start({.max_batch_total_size_bytes = 0}, m_cache);
+  ASSERT_FALSE(no_batch);
+  EXPECT_EQ(no_batch.error().category(), ErrorCategory::configuration);
+}
+
+}  // namespace
+}  // namespace forge::bazel_remote
