@@ -6,6 +6,7 @@
 // consumed as they are asked for; finish() then reports any option nobody asked for, so a
 // typo is an error that names it, never silently ignored. Not thread-safe.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,5 +37,9 @@ class Args {
   std::vector<bool> m_consumed;
   std::size_t m_end_of_options;  // index of "--" or size()
 };
+
+// "4096", "512K", "64M", "10G", "1T" (binary multiples; an optional trailing "B" or "iB").
+// `what` names the option in the error, e.g. "--max-size".
+Result<std::uint64_t> parse_byte_size(std::string_view text, std::string_view what);
 
 }  // namespace forge::cli

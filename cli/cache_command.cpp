@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <set>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -11,6 +12,7 @@
 #include "args.h"
 #include "command.h"
 #include "forge/cache/cas_store.h"
+#include "forge/core/support/paths.h"
 
 namespace forge::cli {
 namespace {
@@ -18,22 +20,18 @@ namespace {
 constexpr std::string_view k_usage =
     "usage: forge cache put FILE... [--dir STORE]\n"
     "       forge cache get HEX/SIZE [-o FILE | --output FILE] [--dir STORE]\n"
-    "       forge cache stat [--dir STORE]\n\n"
-    "put:  stores each FILE (streamed, hashed, fsync'ed, renamed into place) and prints\n"
-    "      `HEX/SIZE  FILE`.\n"
-    "get:  writes the blob to stdout or FILE; exit 1 when it is not in the store.\n"
-    "stat: entries and bytes as JSON.\n"
+    "       forge cache stat [--dir STORE]\n"
+    "       forge cache gc --max-size SIZE [--dir STORE]\n"
+    "       forge cache verify [--dir STORE]\n\n"
+    "put:    stores each FILE (streamed, hashed, fsync'ed, renamed into place) and prints\n"
+    "        `HEX/SIZE  FILE`.\n"
+    "get:    writes the blob to stdout or FILE; exit 1 when it is not in the store.\n"
+    "stat:   entries and bytes as JSON.\n"
+    "gc:     removes least recently used blobs until the store holds at most SIZE bytes\n"
+    "        (e.g. 10G); prints what it removed as JSON.\n"
+    "verify: re-hashes every blob, quarantines corrupt ones, indexes orphans, drops\n"
+    "        entries whose file is gone, recomputes totals; prints the report as JSON.\n"
     "STORE defaults to $XDG_CACHE_HOME/forge (or ~/.cache/forge).";
-
-std::filesystem::path default_store() {
-  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg != nullptr && *xdg != '\0') {
-    return std::filesystem::path(xdg) / "forge";
-  }
-  if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
-    return std::filesystem::path(home) / ".cache" / "forge";
-  }
-  return "/tmp/forge-cache";
-}
 
 int report(const Error& error, int code) {
   fmt::print(stderr, "forge cache: {}\n", error.to_string());
@@ -69,7 +67,8 @@ Result<cache::BlobDigest> put_file(cache::CasStore& store, const std::string& fi
 }
 
 int run(std::vector<std::string> tokens) {
-  if (tokens.empty() || (tokens[0] != "put" && tokens[0] != "get" && tokens[0] != "stat")) {
+  static const std::set<std::string, std::less<>> k_actions{"put", "get", "stat", "gc", "verify"};
+  if (tokens.empty() || k_actions.count(tokens[0]) == 0) {
     fmt::print(stderr, "{}\n", k_usage);
     return k_exit_usage;
   }
@@ -80,15 +79,56 @@ int run(std::vector<std::string> tokens) {
   Args args(std::vector<std::string>(tokens.begin() + 1, tokens.end()));
   auto dir = args.option("dir");
   auto output = args.option("output");
-  if (!dir || !output) return report(!dir ? dir.error() : output.error(), k_exit_usage);
-  if (auto done = args.finish("--dir, -o/--output"); !done)
+  auto max_size = args.option("max-size");
+  if (!dir || !output || !max_size) {
+    return report(!dir ? dir.error() : !output ? output.error() : max_size.error(), k_exit_usage);
+  }
+  if (auto done = args.finish("--dir, -o/--output, --max-size"); !done)
     return report(done.error(), k_exit_usage);
   const auto positional = args.positional();
 
   cache::StoreOptions options;
-  options.dir = *dir ? std::filesystem::path(**dir) : default_store();
+  options.dir = *dir ? std::filesystem::path(**dir) : forge_cache_home();
+  options.background_eviction = false;
+  std::optional<std::uint64_t> target_bytes;
+  if (action == "gc") {
+    if (!*max_size) {
+      fmt::print(stderr, "forge cache gc: give --max-size SIZE (e.g. 10G)\n\n{}\n", k_usage);
+      return k_exit_usage;
+    }
+    auto parsed = parse_byte_size(**max_size, "--max-size");
+    if (!parsed) return report(parsed.error(), k_exit_usage);
+    target_bytes = *parsed;
+  }
   auto store = cache::CasStore::open(options);
   if (!store) return report(store.error(), k_exit_failure);
+
+  if (action == "gc") {
+    auto evicted = (*store)->evict_now(target_bytes);
+    if (!evicted) return report(evicted.error(), k_exit_failure);
+    auto stats = (*store)->stats();
+    if (!stats) return report(stats.error(), k_exit_failure);
+    fmt::print("{}\n", nlohmann::json{{"evicted", evicted->evicted},
+                                      {"bytes_freed", evicted->bytes_freed},
+                                      {"skipped_in_use", evicted->skipped_pinned},
+                                      {"entries", stats->entries},
+                                      {"bytes", stats->bytes}}
+                           .dump());
+    return k_exit_ok;
+  }
+  if (action == "verify") {
+    auto verified = (*store)->verify();
+    if (!verified) return report(verified.error(), k_exit_failure);
+    fmt::print("{}\n", nlohmann::json{{"checked", verified->checked},
+                                      {"orphans_indexed", verified->orphans_indexed},
+                                      {"missing_dropped", verified->missing_dropped},
+                                      {"quarantined", verified->quarantined},
+                                      {"entries", verified->entries},
+                                      {"bytes", verified->bytes}}
+                           .dump());
+    // Exit 1 when corruption was found, so scripts notice; the store is repaired either way.
+    return verified->quarantined == 0 ? k_exit_ok : k_exit_failure;
+  }
 
   if (action == "stat") {
     auto stats = (*store)->stats();
@@ -122,25 +162,51 @@ int run(std::vector<std::string> tokens) {
   }
   auto digest = cache::parse_blob_digest(positional[0]);
   if (!digest) return report(digest.error(), k_exit_usage);
-  auto content = (*store)->get(*digest);
-  if (!content) return report(content.error(), k_exit_failure);
-  if (!*content) {
+  auto reader = (*store)->open_blob(*digest);
+  if (!reader) return report(reader.error(), k_exit_failure);
+  if (!*reader) {
     fmt::print(stderr, "forge cache: {} is not in {}\n", digest->to_string(), options.dir.string());
     return k_exit_failure;
   }
-  std::FILE* out = *output ? std::fopen((*output)->c_str(), "wb") : stdout;
-  if (out == nullptr) return report(Error::from_errno(errno, "open", **output), k_exit_failure);
-  const bool written =
-      std::fwrite((*content)->data(), 1, (*content)->size(), out) == (*content)->size();
-  if (out != stdout) std::fclose(out);
-  if (!written)
-    return report(Error::from_errno(EIO, "write", output->value_or("stdout")), k_exit_failure);
+  // Stream in 1 MiB pieces: memory stays bounded whatever the blob size.
+  const int out = *output
+                      ? ::open((*output)->c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)
+                      : STDOUT_FILENO;
+  if (out < 0) return report(Error::from_errno(errno, "open", **output), k_exit_failure);
+  std::vector<std::byte> buffer(1 << 20);
+  std::uint64_t offset = 0;
+  Result<void> copied = ok();
+  while (copied && offset < (*reader)->size()) {
+    auto n = (*reader)->read(offset, buffer);
+    if (!n || *n == 0) {
+      copied = n ? fail(Error(ErrorCategory::file_system,
+                              fmt::format("blob {} is shorter on disk than indexed",
+                                          digest->to_string()))
+                            .with_suggestion("run `forge cache verify` to repair the store"))
+                 : fail(std::move(n).error());
+      break;
+    }
+    for (std::size_t done = 0; done < *n;) {
+      const ssize_t w = ::write(out, buffer.data() + done, *n - done);
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) {
+        copied = fail(Error::from_errno(errno, "write", output->value_or("stdout")));
+        break;
+      }
+      done += static_cast<std::size_t>(w);
+    }
+    offset += *n;
+  }
+  if (out != STDOUT_FILENO && ::close(out) != 0 && copied) {
+    copied = fail(Error::from_errno(errno, "close", **output));
+  }
+  if (!copied) return report(copied.error(), k_exit_failure);
   return k_exit_ok;
 }
 
 const CommandRegistration k_registration{Command{
     .name = "cache",
-    .summary = "put files into the content-addressed store, get blobs back, show its size",
+    .summary = "put files into the content-addressed store, get them back, stat, gc, verify",
     .usage = k_usage,
     .run = run,
 }};

@@ -239,7 +239,7 @@ Result<std::optional<BlobDigest>> ActionCache::lookup(Keyspace keyspace,
   FORGE_TRY(bool present, m_cas->contains(*value));
   if (!present) return miss();  // the value itself was evicted
   if (validated(keyspace)) {
-    FORGE_TRY(auto content, m_cas->get(*value, keyspace_name(keyspace)));
+    FORGE_TRY(auto content, m_cas->get(*value, /*keyspace=*/{}));
     if (!content) return miss();
     auto referenced = referenced_digests(*content);
     if (!referenced) return miss();  // stored before validation was on: never serve junk
@@ -253,7 +253,7 @@ Result<std::optional<BlobDigest>> ActionCache::lookup(Keyspace keyspace,
 Result<std::optional<std::string>> ActionCache::get(Keyspace keyspace, std::string_view key) const {
   FORGE_TRY(auto value, lookup(keyspace, key));
   if (!value) return std::optional<std::string>();
-  return m_cas->get(*value, keyspace_name(keyspace));
+  return m_cas->get(*value, /*keyspace=*/{});
 }
 
 Result<BlobDigest> ActionCache::put(Keyspace keyspace, std::string_view key,

@@ -120,6 +120,7 @@ struct CacheMetrics {
       support::Metrics::global().gauge("cache_entries", "Blobs indexed in the CAS");
 
   void record_lookup(std::string_view keyspace, bool hit) {
+    if (keyspace.empty()) return;  // an internal read, counted by the caller
     (hit ? hits_total : misses_total).add();
     support::Metrics::global()
         .counter(
@@ -230,6 +231,7 @@ BlobWriter::BlobWriter(BlobWriter&& other) noexcept
       m_temp(std::move(other.m_temp)),
       m_fd(std::exchange(other.m_fd, -1)),
       m_expected(std::move(other.m_expected)),
+      m_expected_size_unknown(other.m_expected_size_unknown),
       m_hasher(std::move(other.m_hasher)),
       m_written(other.m_written) {}
 
@@ -277,11 +279,16 @@ Result<BlobDigest> BlobWriter::commit() {
                     .with_suggestion("start a new put"));
   }
   const BlobDigest actual{*m_hasher.finish().sha256, m_written};
-  if (m_expected && !(*m_expected == actual)) {
+  const bool mismatch =
+      m_expected &&
+      (m_expected_size_unknown ? !(m_expected->sha256 == actual.sha256) : !(*m_expected == actual));
+  if (mismatch) {
     discard();
     return fail(Error(ErrorCategory::validation,
                       fmt::format("blob content does not match its digest: claimed {}, got {}",
-                                  m_expected->to_string(), actual.to_string()))
+                                  m_expected_size_unknown ? m_expected->sha256.hex()
+                                                          : m_expected->to_string(),
+                                  actual.to_string()))
                     .with_suggestion("the upload was corrupted or the client computed the wrong "
                                      "digest: upload it again"));
   }
@@ -513,6 +520,24 @@ Result<BlobWriter> CasStore::begin_put(std::optional<BlobDigest> expected) {
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) return fail(Error::from_errno(errno, "open", temp.string()));
   return BlobWriter(*this, temp, fd, std::move(expected));
+}
+
+Result<BlobWriter> CasStore::begin_put_expecting_hash(const hash::Digest& expected_sha256) {
+  FORGE_TRY(BlobWriter writer, begin_put(std::nullopt));
+  writer.m_expected = BlobDigest{expected_sha256, 0};
+  writer.m_expected_size_unknown = true;
+  return writer;
+}
+
+Result<std::optional<BlobDigest>> CasStore::find(const hash::Digest& sha256) const {
+  if (sha256 == empty_blob().sha256) return std::optional<BlobDigest>(empty_blob());
+  FORGE_TRY(store::ReadTxn txn, m_env.begin_read());
+  const auto raw = sha256.bytes();
+  FORGE_TRY(auto value, txn.get(m_blobs, std::string_view(reinterpret_cast<const char*>(raw.data()),
+                                                          raw.size())));
+  const auto record = value ? BlobRecord::decode(*value) : std::nullopt;
+  if (!record) return std::optional<BlobDigest>();
+  return std::optional<BlobDigest>(BlobDigest{sha256, record->size});
 }
 
 Result<BlobDigest> CasStore::put(std::span<const std::byte> data,

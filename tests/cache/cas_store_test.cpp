@@ -4,6 +4,13 @@
 #include <set>
 #include <thread>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
@@ -194,6 +201,260 @@ RC_GTEST_PROP(CasStoreProperty, Property7_ConcurrentOpsOnDifferentBlobsNeverCorr
   }
   RC_ASSERT(store->stats()->entries == entries);
   RC_ASSERT(store->stats()->bytes == bytes_total);
+}
+
+TEST(CasStoreTest, FindByHashAloneReturnsTheIndexedSize) {
+  test::TempDir dir;
+  auto store = open_store(dir);
+  const std::string content = "named by hash only";
+  const auto digest = store->put(bytes(content)).value();
+  EXPECT_EQ(store->find(digest.sha256).value(), digest);
+  EXPECT_EQ(store->find(digest_of("absent").sha256).value(), std::nullopt);
+  EXPECT_EQ(store->find(empty_blob().sha256).value(), empty_blob());
+}
+
+TEST(CasStoreTest, HashOnlyPutChecksTheHashWhateverTheSize) {
+  test::TempDir dir;
+  auto store = open_store(dir);
+  const std::string content = "chunked upload";
+  auto writer = store->begin_put_expecting_hash(digest_of(content).sha256).value();
+  ASSERT_TRUE(writer.write(bytes(content)));
+  EXPECT_EQ(writer.commit().value(), digest_of(content));
+  auto wrong = store->begin_put_expecting_hash(digest_of("something else").sha256).value();
+  ASSERT_TRUE(wrong.write(bytes(content + "!")));
+  auto refused = wrong.commit();
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().category(), ErrorCategory::validation);
+  EXPECT_FALSE(store->contains(digest_of(content + "!")).value()) << "nothing stored";
+}
+
+// --- records, options -----------------------------------------------------------------------
+TEST(BlobRecordTest, RoundTripsAndReadsVersion1) {
+  BlobRecord record{123, 100, 5, 7, 1};
+  EXPECT_EQ(record.encode().size(), k_blob_record_size);
+  auto decoded = BlobRecord::decode(record.encode());
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(decoded->size, 123u);
+  EXPECT_EQ(decoded->stored_size, 100u);
+  EXPECT_EQ(decoded->inserted_ns, 5);
+  EXPECT_EQ(decoded->accessed_ns, 7);
+  EXPECT_EQ(decoded->flags, 1);
+  // Version 1: u8 1 | u64 size | i64 inserted | i64 accessed.
+  std::string v1(1, '\x01');
+  for (std::uint64_t v : {42ull, 9ull, 11ull}) {
+    for (int i = 0; i < 8; ++i) v1.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+  }
+  auto old = BlobRecord::decode(v1);
+  ASSERT_TRUE(old);
+  EXPECT_EQ(old->size, 42u);
+  EXPECT_EQ(old->stored_size, 42u);
+  EXPECT_EQ(old->accessed_ns, 11);
+  EXPECT_FALSE(BlobRecord::decode(std::string("\x09garbage")));  // unknown version: absent
+  EXPECT_FALSE(BlobRecord::decode(""));
+}
+
+TEST(StoreOptionsTest, InconsistentWatermarksAreAConfigurationError) {
+  StoreOptions options;
+  options.dir = "/tmp/x";
+  options.low_watermark = 0.97;
+  auto checked = validate(options);
+  ASSERT_FALSE(checked);
+  EXPECT_EQ(checked.error().category(), ErrorCategory::configuration);
+  EXPECT_NE(checked.error().message().find("watermark"), std::string::npos);
+  options.low_watermark = 0.5;
+  EXPECT_TRUE(validate(options));
+  options.dir.clear();
+  EXPECT_FALSE(validate(options));
+}
+
+// --- eviction -------------------------------------------------------------------------------
+std::shared_ptr<CasStore> open_bounded(const test::TempDir& dir, std::uint64_t max_size,
+                                       bool background) {
+  StoreOptions options;
+  options.dir = dir / "store";
+  options.fsync = false;
+  options.max_size = max_size;
+  options.background_eviction = background;
+  return CasStore::open(options).value();
+}
+
+std::string sized(char fill, std::size_t size) {
+  return std::string(size, fill);
+}
+
+TEST(CasEvictionTest, EvictsLeastRecentlyUsedFirstDownToTheLowWatermark) {
+  test::TempDir dir;
+  auto store = open_bounded(dir, 10'000, /*background=*/false);
+  std::vector<BlobDigest> blobs;
+  for (char c = 'a'; c < 'a' + 10; ++c) {
+    blobs.push_back(store->put(bytes(sized(c, 1000))).value());
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));  // distinct insert times
+  }
+  // Reading the two oldest makes them the most recently used.
+  ASSERT_TRUE(store->get(blobs[0]).value());
+  ASSERT_TRUE(store->get(blobs[1]).value());
+  auto report = store->evict_now();  // low watermark: 0.90 * 10'000 = 9'000 bytes
+  ASSERT_TRUE(report) << report.error().to_string();
+  EXPECT_EQ(report->evicted, 1u);
+  EXPECT_EQ(report->bytes_freed, 1000u);
+  EXPECT_FALSE(store->contains(blobs[2]).value()) << "c was the least recently used";
+  EXPECT_FALSE(std::filesystem::exists(store->blob_path(blobs[2])));
+  EXPECT_TRUE(store->contains(blobs[0]).value());
+  EXPECT_TRUE(store->contains(blobs[1]).value());
+  EXPECT_EQ(store->stats()->bytes, 9000u);
+  EXPECT_EQ(store->stats()->entries, 9u);
+  // An explicit target evicts further, still in LRU order: d, e, f go next.
+  ASSERT_TRUE(store->evict_now(6000));
+  for (int i : {3, 4, 5}) EXPECT_FALSE(store->contains(blobs[i]).value()) << i;
+  for (int i : {0, 1, 6, 7, 8, 9}) EXPECT_TRUE(store->contains(blobs[i]).value()) << i;
+}
+
+TEST(CasEvictionTest, NeverRemovesABlobWhileItIsBeingRead) {
+  test::TempDir dir;
+  auto store = open_bounded(dir, 1000, /*background=*/false);
+  const std::string content = sized('x', 800);
+  const auto digest = store->put(bytes(content)).value();
+  auto reader = store->open_blob(digest).value();
+  ASSERT_TRUE(reader);
+  auto report = store->evict_now(0);
+  ASSERT_TRUE(report);
+  EXPECT_EQ(report->evicted, 0u);
+  EXPECT_EQ(report->skipped_pinned, 1u);
+  EXPECT_TRUE(store->contains(digest).value());
+  std::string read_back(800, '\0');
+  EXPECT_EQ(reader->read(0, std::as_writable_bytes(std::span(read_back))).value(), 800u);
+  EXPECT_EQ(read_back, content);
+  reader.reset();  // unpinned: now it can go
+  EXPECT_EQ(store->evict_now(0)->evicted, 1u);
+  EXPECT_FALSE(store->contains(digest).value());
+}
+
+TEST(CasEvictionTest, BackgroundEvictionKeepsTheStoreUnderItsLimit) {
+  test::TempDir dir;
+  auto store = open_bounded(dir, 20'000, /*background=*/true);
+  for (int i = 0; i < 60; ++i) {
+    ASSERT_TRUE(store->put(bytes(std::to_string(i) + sized('b', 1000))));
+  }
+  // The evictor runs on its own thread; wait (bounded) for it to catch up.
+  for (int i = 0; i < 500 && store->stats()->bytes > 19'000; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  const auto stats = store->stats().value();
+  EXPECT_LE(stats.bytes, 19'000u) << "above the high watermark after eviction";
+  EXPECT_GT(stats.entries, 0u);
+  std::size_t files = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir / "store" / "cas")) {
+    files += entry.is_regular_file() ? 1 : 0;
+  }
+  EXPECT_EQ(files, stats.entries) << "index and disk agree";
+}
+
+TEST(CasEvictionTest, AccessTimesPersistAcrossReopen) {
+  test::TempDir dir;
+  BlobDigest old_blob, new_blob;
+  {
+    auto store = open_bounded(dir, 2000, false);
+    old_blob = store->put(bytes(sized('o', 1000))).value();
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    new_blob = store->put(bytes(sized('n', 1000))).value();
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    ASSERT_TRUE(store->get(old_blob).value());  // recorded in memory, flushed at close
+  }
+  auto store = open_bounded(dir, 2000, false);
+  ASSERT_TRUE(store->evict_now(1000));
+  EXPECT_TRUE(store->contains(old_blob).value());
+  EXPECT_FALSE(store->contains(new_blob).value());
+}
+
+// --- verify and crash recovery --------------------------------------------------------------
+TEST(CasVerifyTest, QuarantinesCorruptBlobsIndexesOrphansDropsMissing) {
+  test::TempDir dir;
+  auto store = open_store(dir);
+  const auto good = store->put(bytes(std::string("good"))).value();
+  const auto corrupt = store->put(bytes(std::string("will rot"))).value();
+  const auto vanished = store->put(bytes(std::string("will vanish"))).value();
+  // Bit rot, a file that lost its index entry, and an entry that lost its file.
+  std::filesystem::permissions(store->blob_path(corrupt), std::filesystem::perms::owner_write,
+                               std::filesystem::perm_options::add);
+  dir.write_file("store/cas/" + corrupt.sha256.hex().substr(0, 2) + "/" + corrupt.sha256.hex(),
+                 "will rOt");
+  const std::string orphan_content = "renamed but never indexed";
+  const auto orphan = digest_of(orphan_content);
+  dir.write_file("store/cas/" + orphan.sha256.hex().substr(0, 2) + "/" + orphan.sha256.hex(),
+                 orphan_content);
+  std::filesystem::remove(store->blob_path(vanished));
+
+  auto report = store->verify();
+  ASSERT_TRUE(report) << report.error().to_string();
+  EXPECT_EQ(report->checked, 3u);
+  EXPECT_EQ(report->quarantined, 1u);
+  EXPECT_EQ(report->orphans_indexed, 1u);
+  EXPECT_EQ(report->missing_dropped, 2u);  // the vanished one and the quarantined one
+  EXPECT_EQ(report->entries, 2u);
+  EXPECT_EQ(report->bytes, good.size + orphan.size);
+  EXPECT_EQ(store->stats()->entries, 2u);
+  EXPECT_TRUE(store->contains(good).value());
+  EXPECT_TRUE(store->contains(orphan).value());
+  EXPECT_FALSE(store->contains(corrupt).value());
+  EXPECT_FALSE(store->contains(vanished).value());
+  EXPECT_EQ(files_under(dir / "store" / "quarantine"), 1u);
+  // A second pass finds nothing to do.
+  auto again = store->verify().value();
+  EXPECT_EQ(again.quarantined + again.orphans_indexed + again.missing_dropped, 0u);
+}
+
+TEST(CasVerifyTest, CleanCloseSkipsVerifyButACrashedOwnerTriggersIt) {
+  test::TempDir dir;
+  StoreOptions options;
+  options.dir = dir / "store";
+  options.fsync = false;
+  {
+    auto store = CasStore::open(options).value();
+    EXPECT_FALSE(store->recovery());
+    ASSERT_TRUE(store->put(bytes(std::string("kept"))));
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir / "store" / "running"));
+  EXPECT_FALSE(CasStore::open(options).value()->recovery()) << "clean close: no verify";
+
+  // A child opens the store, leaves an unindexed blob (as a crash between rename and the
+  // index commit would) and dies without closing.
+  const std::string orphan = "crashed before indexing";
+  const pid_t child = fork();
+  ASSERT_NE(child, -1);
+  if (child == 0) {
+    auto store = CasStore::open(options);
+    if (!store) _exit(3);
+    const auto digest = digest_of(orphan);
+    std::filesystem::create_directories((*store)->blob_path(digest).parent_path());
+    FILE* file = std::fopen((*store)->blob_path(digest).c_str(), "w");
+    std::fputs(orphan.c_str(), file);
+    std::fclose(file);
+    ::kill(::getpid(), SIGKILL);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(status));
+  auto store = CasStore::open(options).value();
+  ASSERT_TRUE(store->recovery()) << "the running marker of a dead owner must trigger verify";
+  EXPECT_EQ(store->recovery()->orphans_indexed, 1u);
+  EXPECT_TRUE(store->contains(digest_of(orphan)).value());
+  EXPECT_EQ(store->stats()->entries, 2u);
+}
+
+TEST(CasVerifyTest, SecondOpenerDoesNotMistakeALiveOwnerForACrash) {
+  test::TempDir dir;
+  StoreOptions options;
+  options.dir = dir / "store";
+  options.fsync = false;
+  auto first = CasStore::open(options).value();
+  auto writer = first->begin_put(std::nullopt).value();  // an upload in flight
+  ASSERT_TRUE(writer.write(bytes(std::string("in flight"))));
+  auto second = CasStore::open(options).value();
+  EXPECT_FALSE(second->recovery());
+  EXPECT_EQ(files_under(dir / "store" / "tmp"), 1u) << "a live owner's temp must survive";
+  second.reset();
+  EXPECT_TRUE(std::filesystem::exists(dir / "store" / "running")) << "first is still open";
+  EXPECT_TRUE(writer.commit());
 }
 
 }  // namespace

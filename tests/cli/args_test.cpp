@@ -37,5 +37,23 @@ TEST(ArgsTest, DashIsPositionalAndDoubleDashEndsOptions) {
   EXPECT_TRUE(args.finish(""));
 }
 
+TEST(ParseByteSizeTest, AcceptsPlainAndSuffixedSizes) {
+  EXPECT_EQ(parse_byte_size("4096", "--max-size").value(), 4096u);
+  EXPECT_EQ(parse_byte_size("512K", "--max-size").value(), 512u << 10);
+  EXPECT_EQ(parse_byte_size("64m", "--max-size").value(), 64u << 20);
+  EXPECT_EQ(parse_byte_size("10GiB", "--max-size").value(), 10ull << 30);
+  EXPECT_EQ(parse_byte_size("1T", "--max-size").value(), 1ull << 40);
+  EXPECT_EQ(parse_byte_size("100B", "--max-size").value(), 100u);
+}
+
+TEST(ParseByteSizeTest, RejectsJunkNamingTheOption) {
+  for (const char* bad : {"", "G", "10X", "10GG", "-1", "99999999999T"}) {
+    auto size = parse_byte_size(bad, "--max-size");
+    ASSERT_FALSE(size) << bad;
+    EXPECT_NE(size.error().message().find("--max-size"), std::string::npos);
+    EXPECT_EQ(size.error().category(), ErrorCategory::validation);
+  }
+}
+
 }  // namespace
 }  // namespace forge::cli

@@ -1,4 +1,6 @@
 // `forge cache` through the real binary.
+#include <filesystem>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -39,6 +41,79 @@ TEST(CacheCommandTest, MissingAndMalformedDigestsFailClearly) {
   const auto malformed = test::run_shell(forge + " cache get nothex/5" + store);
   EXPECT_EQ(malformed.exit_code, 2);
   EXPECT_NE(malformed.err.find("malformed"), std::string::npos);
+}
+
+TEST(CacheCommandTest, GcTrimsToMaxSizeAndVerifyRepairs) {
+  test::TempDir dir;
+  const std::string forge = shell_quote(test::forge_binary().string());
+  const std::string store = " --dir " + shell_quote((dir / "store").string());
+  std::vector<std::string> digests;
+  for (int i = 0; i < 4; ++i) {
+    const auto file = dir.write_file("f" + std::to_string(i), std::string(1000, 'a' + i));
+    const auto put = test::run_shell(forge + " cache put " + shell_quote(file.string()) + store);
+    ASSERT_EQ(put.exit_code, 0) << put.err;
+    digests.push_back(put.out.substr(0, put.out.find(' ')));
+  }
+  const auto gc = test::run_shell(forge + " cache gc --max-size 2K" + store);
+  ASSERT_EQ(gc.exit_code, 0) << gc.err;
+  const auto report = nlohmann::json::parse(gc.out);
+  EXPECT_EQ(report["evicted"], 2);
+  EXPECT_EQ(report["bytes"], 2000);
+  EXPECT_EQ(test::run_shell(forge + " cache get " + digests[0] + store).exit_code, 1)
+      << "the oldest blob goes first";
+  EXPECT_EQ(test::run_shell(forge + " cache get " + digests[3] + store).exit_code, 0);
+
+  // Corrupt the newest blob on disk: verify quarantines it and exits 1.
+  const std::string hex = digests[3].substr(0, 64);
+  const auto blob = dir / "store" / "cas" / hex.substr(0, 2) / hex;
+  std::filesystem::permissions(blob, std::filesystem::perms::owner_write,
+                               std::filesystem::perm_options::add);
+  dir.write_file("store/cas/" + hex.substr(0, 2) + "/" + hex, "rotten");
+  const auto verify = test::run_shell(forge + " cache verify" + store);
+  EXPECT_EQ(verify.exit_code, 1) << verify.err;
+  const auto verified = nlohmann::json::parse(verify.out);
+  EXPECT_EQ(verified["quarantined"], 1);
+  EXPECT_EQ(verified["entries"], 1);
+  EXPECT_EQ(test::run_shell(forge + " cache verify" + store).exit_code, 0) << "repaired";
+}
+
+TEST(CacheCommandTest, GcNeedsAValidMaxSize) {
+  test::TempDir dir;
+  const std::string forge = shell_quote(test::forge_binary().string());
+  const std::string store = " --dir " + shell_quote((dir / "store").string());
+  const auto missing = test::run_shell(forge + " cache gc" + store);
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("--max-size"), std::string::npos);
+  const auto junk = test::run_shell(forge + " cache gc --max-size lots" + store);
+  EXPECT_EQ(junk.exit_code, 2);
+  EXPECT_NE(junk.err.find("'lots' is not a size"), std::string::npos);
+}
+
+// A real full disk: a 1 MiB tmpfs mounted inside a user + mount namespace (no root needed).
+TEST(CacheCommandTest, DiskFullIsAClearErrorLeavesNothingIndexedAndTheStoreRecovers) {
+  test::TempDir dir;
+  if (test::run_shell("unshare -Urm true").exit_code != 0) {
+    GTEST_SKIP() << "user namespaces are not available: cannot mount a small tmpfs";
+  }
+  dir.write_file("big", std::string(2 << 20, 'x'));
+  dir.write_file("small", "fits easily\n");
+  const std::string forge = shell_quote(test::forge_binary().string());
+  const std::string mnt = shell_quote((dir / "mnt").string());
+  const std::string store = " --dir " + mnt + "/store";
+  const std::string script =
+      "set -u; mkdir -p " + mnt + " && mount -t tmpfs -o size=1m tmpfs " + mnt + " || exit 90\n" +
+      forge + " cache put " + shell_quote((dir / "big").string()) + store + "; echo big=$?\n" +
+      "echo tmp=$(ls " + mnt + "/store/tmp | wc -l)\n" + forge + " cache stat" + store + "\n" +
+      forge + " cache put " + shell_quote((dir / "small").string()) + store +
+      " >/dev/null; echo small=$?\n" + forge + " cache stat" + store + "\n";
+  const auto run = test::run_shell("unshare -Urm sh -c " + shell_quote(script));
+  if (run.exit_code == 90) GTEST_SKIP() << "cannot mount tmpfs here: " << run.err;
+  EXPECT_NE(run.out.find("big=1"), std::string::npos) << run.out << run.err;
+  EXPECT_NE(run.err.find("No space left on device"), std::string::npos) << run.err;
+  EXPECT_NE(run.out.find("tmp=0"), std::string::npos) << "the failed temp must be removed";
+  EXPECT_NE(run.out.find("\"entries\":0"), std::string::npos) << "nothing indexed: " << run.out;
+  EXPECT_NE(run.out.find("small=0"), std::string::npos) << "store must keep working: " << run.err;
+  EXPECT_NE(run.out.find("\"entries\":1"), std::string::npos) << run.out;
 }
 
 }  // namespace

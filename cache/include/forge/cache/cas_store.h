@@ -120,6 +120,7 @@ class BlobWriter {
   std::filesystem::path m_temp;
   int m_fd;
   std::optional<BlobDigest> m_expected;
+  bool m_expected_size_unknown = false;  // only m_expected->sha256 is checked
   hash::MultiHasher m_hasher{hash::AlgorithmSet{true, false}};
   std::uint64_t m_written = 0;
 };
@@ -154,9 +155,16 @@ class CasStore {
   Result<bool> contains(const BlobDigest& digest) const;
   Result<std::vector<BlobDigest>> find_missing(std::span<const BlobDigest> digests) const;
   Result<BlobWriter> begin_put(std::optional<BlobDigest> expected);
+  // A put whose size is not known in advance (HTTP chunked uploads): only the hash is
+  // checked at commit.
+  Result<BlobWriter> begin_put_expecting_hash(const hash::Digest& expected_sha256);
+  // The indexed digest (with its size) of a blob known only by its hash (the HTTP cache
+  // protocol names blobs without their size); nullopt when absent.
+  Result<std::optional<BlobDigest>> find(const hash::Digest& sha256) const;
   Result<BlobDigest> put(std::span<const std::byte> data, std::optional<BlobDigest> expected = {});
   // A hit pins the blob against eviction until the reader is destroyed and records the
-  // access for LRU. `keyspace` only labels the hit/miss metrics.
+  // access for LRU. `keyspace` only labels the hit/miss metrics (empty: not counted, for
+  // reads on behalf of a caller that counts its own lookups).
   Result<std::optional<BlobReader>> open_blob(const BlobDigest& digest,
                                               std::string_view keyspace = "cas") const;
   Result<std::optional<std::string>> get(const BlobDigest& digest,
