@@ -96,18 +96,14 @@ grpc::Status ByteStreamService::read(grpc::ServerContext& context,
   return grpc::Status::OK;
 }
 
-// Offsets: the first request's write_offset is where the client resumes in the (uncompressed)
-// blob; later ones are that plus the bytes the client sent since (compressed bytes for a
-// compressed upload, as REAPI specifies). A resume may start before committed_size: the bytes
-// the server already has are skipped (a client that raced with its own cancelled stream
-// re-sends them), and the final hash check catches a client that sends different ones.
 // The blob from `offset` (uncompressed) as one zstd frame, in messages of at most
 // k_read_chunk bytes.
 grpc::Status ByteStreamService::read_compressed(
     grpc::ServerContext& context, const cache::BlobReader& blob, std::uint64_t offset,
     grpc::ServerWriter<bytestream::ReadResponse>& writer) {
   ZstdCompressor compressor;
-  std::vector<std::byte> buffer(k_read_chunk);
+  std::vector<std::byte> buffer(static_cast<std::size_t>(
+      std::min<std::uint64_t>(k_read_chunk, std::max<std::uint64_t>(blob.size() - offset, 1))));
   std::string compressed;
   bytestream::ReadResponse response;
   const auto send = [&](bool all) {
@@ -141,6 +137,11 @@ grpc::Status ByteStreamService::read_compressed(
   return grpc::Status::OK;
 }
 
+// Offsets: the first request's write_offset is where the client resumes in the (uncompressed)
+// blob; later ones are that plus the bytes the client sent since (compressed bytes for a
+// compressed upload, as REAPI specifies). A resume may start before committed_size: the bytes
+// the server already has are skipped (a client that raced with its own cancelled stream
+// re-sends them), and the final hash check catches a client that sends different ones.
 grpc::Status ByteStreamService::write(grpc::ServerContext& context,
                                       grpc::ServerReader<bytestream::WriteRequest>& reader,
                                       bytestream::WriteResponse& response) {
@@ -213,6 +214,7 @@ grpc::Status ByteStreamService::write(grpc::ServerContext& context,
   std::uint64_t position = first_offset;
   const auto consume = [&](std::span<const std::byte> bytes) -> Result<void> {
     auto& writer = upload->writer;
+    // position <= bytes_written() always: a stream starts at or before committed_size.
     const auto overlap = std::min<std::uint64_t>(bytes.size(), writer.bytes_written() - position);
     position += bytes.size();
     bytes = bytes.subspan(static_cast<std::size_t>(overlap));
@@ -251,8 +253,8 @@ grpc::Status ByteStreamService::write(grpc::ServerContext& context,
       }
       auto committed = upload->writer.commit();
       if (!committed) return to_grpc_status(committed.error());  // mismatch: nothing stored
-      response.set_committed_size(compressed ? stream_offset
-                                             : static_cast<std::int64_t>(digest.size));
+      response.set_committed_size(
+          static_cast<std::int64_t>(compressed ? stream_offset : digest.size));
       return grpc::Status::OK;
     }
   } while (reader.Read(&request));
