@@ -1,6 +1,7 @@
 // ByteStream service: blob reads and resumable uploads (see grpc_server.h).
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -8,6 +9,7 @@
 
 #include "forge/bazel_remote/resource_name.h"
 #include "services.h"
+#include "zstd_stream.h"
 
 namespace forge::bazel_remote {
 namespace {
@@ -65,6 +67,12 @@ grpc::Status ByteStreamService::read(grpc::ServerContext& context,
         grpc::StatusCode::OUT_OF_RANGE,
         fmt::format("read_offset {} is past the end of blob {}", offset, digest.to_string()));
   }
+  if (resource->compression == Compression::zstd) {
+    if (request.read_limit() != 0) {
+      return invalid_argument("read_limit must be 0 when reading compressed-blobs");
+    }
+    return read_compressed(context, **blob, offset, writer);
+  }
   const auto limit = static_cast<std::uint64_t>(request.read_limit());
   const std::uint64_t end =
       limit == 0 ? digest.size : offset + std::min(limit, digest.size - offset);
@@ -88,6 +96,52 @@ grpc::Status ByteStreamService::read(grpc::ServerContext& context,
   return grpc::Status::OK;
 }
 
+// The blob from `offset` (uncompressed) as one zstd frame, in messages of at most
+// k_read_chunk bytes.
+grpc::Status ByteStreamService::read_compressed(
+    grpc::ServerContext& context, const cache::BlobReader& blob, std::uint64_t offset,
+    grpc::ServerWriter<bytestream::ReadResponse>& writer) {
+  ZstdCompressor compressor;
+  std::vector<std::byte> buffer(static_cast<std::size_t>(
+      std::min<std::uint64_t>(k_read_chunk, std::max<std::uint64_t>(blob.size() - offset, 1))));
+  std::string compressed;
+  bytestream::ReadResponse response;
+  const auto send = [&](bool all) {
+    std::size_t sent = 0;
+    while (compressed.size() - sent >= (all ? 1 : k_read_chunk)) {
+      const auto n = std::min(k_read_chunk, compressed.size() - sent);
+      response.set_data(compressed.data() + sent, n);
+      if (!writer.Write(response)) return false;
+      sent += n;
+    }
+    compressed.erase(0, sent);
+    return true;
+  };
+  std::uint64_t at = offset;
+  do {
+    if (context.IsCancelled()) return cancelled();
+    const auto want =
+        static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), blob.size() - at));
+    auto got = blob.read(at, std::span(buffer).first(want));
+    if (!got) return to_grpc_status(got.error());
+    if (*got == 0 && want > 0) {
+      return grpc::Status(grpc::StatusCode::DATA_LOSS, fmt::format("blob ended early at {}", at));
+    }
+    at += *got;
+    const bool end = at == blob.size();
+    auto done = compressor.compress(std::span(buffer).first(*got), end, compressed);
+    if (!done) return to_grpc_status(done.error());
+    if (!send(end)) return cancelled();
+    if (end) break;
+  } while (true);
+  return grpc::Status::OK;
+}
+
+// Offsets: the first request's write_offset is where the client resumes in the (uncompressed)
+// blob; later ones are that plus the bytes the client sent since (compressed bytes for a
+// compressed upload, as REAPI specifies). A resume may start before committed_size: the bytes
+// the server already has are skipped (a client that raced with its own cancelled stream
+// re-sends them), and the final hash check catches a client that sends different ones.
 grpc::Status ByteStreamService::write(grpc::ServerContext& context,
                                       grpc::ServerReader<bytestream::WriteRequest>& reader,
                                       bytestream::WriteResponse& response) {
@@ -97,15 +151,17 @@ grpc::Status ByteStreamService::write(grpc::ServerContext& context,
   auto resource = parse_write_resource(request.resource_name());
   if (!resource) return to_grpc_status(resource.error());
   const auto digest = resource->digest;
+  const bool compressed = resource->compression == Compression::zstd;
   const std::string key = request.resource_name();
 
-  // Already stored (by anyone): REAPI lets the server end the upload early.
+  // Already stored (by anyone): REAPI lets the server end the upload early, reporting the
+  // full size, or -1 for a compressed upload.
   auto present = m_context.cas().contains(digest);
   if (!present) return to_grpc_status(present.error());
   if (*present) {
     std::lock_guard lock(m_mutex);
     m_pending.erase(key);
-    response.set_committed_size(static_cast<std::int64_t>(digest.size));
+    response.set_committed_size(compressed ? -1 : static_cast<std::int64_t>(digest.size));
     return grpc::Status::OK;
   }
 
@@ -134,57 +190,77 @@ grpc::Status ByteStreamService::write(grpc::ServerContext& context,
     ~Release() { service.release(key); }
   } release_on_exit{*this, key};
 
-  const auto first_offset =
-      static_cast<std::uint64_t>(std::max<std::int64_t>(request.write_offset(), 0));
-  if (upload && request.write_offset() == 0) upload.reset();  // the client starts over
+  if (request.write_offset() < 0) return invalid_argument("write_offset must not be negative");
+  const auto first_offset = static_cast<std::uint64_t>(request.write_offset());
+  if (upload && first_offset == 0) upload.reset();  // the client starts over
   if (!upload) {
-    if (request.write_offset() != 0) {
+    if (first_offset != 0) {
       return invalid_argument(
           fmt::format("write_offset {} for '{}', but nothing of it is committed: start at 0",
-                      request.write_offset(), key));
+                      first_offset, key));
     }
     auto writer = m_context.cas().begin_put(digest);
     if (!writer) return to_grpc_status(writer.error());
     upload.reset(new PendingUpload{std::move(*writer), std::chrono::steady_clock::now()});
     active->committed = 0;
-  } else if (first_offset != upload->writer.bytes_written()) {
+  } else if (first_offset > upload->writer.bytes_written()) {
     const auto committed = upload->writer.bytes_written();
     park(key, std::move(upload));
     return invalid_argument(fmt::format("write_offset {} for '{}', but committed_size is {}",
-                                        request.write_offset(), key, committed));
+                                        first_offset, key, committed));
   }
 
+  // Uncompressed bytes at blob offset `position` onwards, in order.
+  std::uint64_t position = first_offset;
+  const auto consume = [&](std::span<const std::byte> bytes) -> Result<void> {
+    auto& writer = upload->writer;
+    // position <= bytes_written() always: a stream starts at or before committed_size.
+    const auto overlap = std::min<std::uint64_t>(bytes.size(), writer.bytes_written() - position);
+    position += bytes.size();
+    bytes = bytes.subspan(static_cast<std::size_t>(overlap));
+    if (bytes.empty()) return ok();
+    if (writer.bytes_written() + bytes.size() > digest.size) {
+      return fail(Error(ErrorCategory::validation,
+                        fmt::format("more than the {} bytes of '{}' were sent: nothing stored",
+                                    digest.size, key)));
+    }
+    FORGE_TRY_VOID(writer.write(bytes));
+    active->committed = writer.bytes_written();
+    upload->touched = std::chrono::steady_clock::now();
+    return ok();
+  };
+  std::optional<ZstdDecompressor> decompressor;
+  if (compressed) decompressor.emplace();
+
+  std::uint64_t stream_offset = first_offset;  // what the next write_offset must be
   bool first = true;
   do {
-    auto& writer = upload->writer;
     if (!first && !request.resource_name().empty() && request.resource_name() != key) {
       return invalid_argument("resource_name changed within one Write stream");
     }
-    if (!first && request.write_offset() != static_cast<std::int64_t>(writer.bytes_written())) {
-      return invalid_argument(fmt::format("write_offset {} but {} bytes were written",
-                                          request.write_offset(), writer.bytes_written()));
+    if (!first && request.write_offset() != static_cast<std::int64_t>(stream_offset)) {
+      return invalid_argument(fmt::format("write_offset {} where {} was expected",
+                                          request.write_offset(), stream_offset));
     }
     first = false;
-    const auto& data = request.data();
-    if (writer.bytes_written() + data.size() > digest.size) {
-      return invalid_argument(fmt::format(
-          "more than the {} bytes of '{}' were sent: nothing stored", digest.size, key));
-    }
-    if (!data.empty()) {
-      auto written = writer.write(std::as_bytes(std::span(data)));
-      if (!written) return to_grpc_status(written.error());
-      active->committed = writer.bytes_written();
-      upload->touched = std::chrono::steady_clock::now();
-    }
+    const auto data = std::as_bytes(std::span(request.data()));
+    stream_offset += data.size();
+    auto fed = decompressor ? decompressor->feed(data, consume) : consume(data);
+    if (!fed) return to_grpc_status(fed.error());  // nothing stored: the temp goes
     if (request.finish_write()) {
-      auto committed = writer.commit();
+      if (decompressor && !decompressor->at_frame_end()) {
+        return invalid_argument(fmt::format("the zstd stream of '{}' is truncated", key));
+      }
+      auto committed = upload->writer.commit();
       if (!committed) return to_grpc_status(committed.error());  // mismatch: nothing stored
-      response.set_committed_size(static_cast<std::int64_t>(digest.size));
+      response.set_committed_size(
+          static_cast<std::int64_t>(compressed ? stream_offset : digest.size));
       return grpc::Status::OK;
     }
   } while (reader.Read(&request));
 
-  // The stream ended without finish_write: keep what arrived for a resumed Write.
+  // The stream ended without finish_write: keep what arrived for a resumed Write (a
+  // compressed one restarts with a new frame at the uncompressed committed_size).
   const auto committed = upload->writer.bytes_written();
   park(key, std::move(upload));
   response.set_committed_size(static_cast<std::int64_t>(committed));

@@ -19,7 +19,9 @@ grpc::Status CapabilitiesService::GetCapabilities(grpc::ServerContext*,
       static_cast<std::int64_t>(m_context.options.max_batch_total_size_bytes));
   // The store keeps symlink targets as opaque strings: absolute ones round-trip too.
   cache.set_symlink_absolute_path_strategy(reapi::SymlinkAbsolutePathStrategy::ALLOWED);
-  // No compressors beyond IDENTITY (implicit): supported_compressors stays empty.
+  // zstd for ByteStream compressed-blobs and batch uploads (IDENTITY is implicit).
+  cache.add_supported_compressors(reapi::Compressor::ZSTD);
+  cache.add_supported_batch_update_compressors(reapi::Compressor::ZSTD);
   auto& low = *response->mutable_low_api_version();
   low.set_major(2);
   low.set_minor(0);

@@ -3,12 +3,14 @@
 #include <cstdint>
 #include <deque>
 #include <string>
+#include <string_view>
 #include <unordered_set>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "services.h"
+#include "zstd_stream.h"
 
 namespace forge::bazel_remote {
 namespace {
@@ -79,16 +81,28 @@ grpc::Status CasService::batch_update(const reapi::BatchUpdateBlobsRequest& requ
     auto& entry = *response.add_responses();
     *entry.mutable_digest() = blob.digest();
     auto status = [&]() -> grpc::Status {
-      if (blob.compressor() != reapi::Compressor::IDENTITY) {
-        return invalid_argument("compressed uploads are not supported (no compressor advertised)");
-      }
       auto digest = from_proto(blob.digest());
       if (!digest) return to_grpc_status(digest.error());
-      if (digest->size != blob.data().size()) {
-        return invalid_argument(
-            fmt::format("blob {} carries {} bytes", digest->to_string(), blob.data().size()));
+      std::string decompressed;
+      std::string_view data = blob.data();
+      switch (blob.compressor()) {
+        case reapi::Compressor::IDENTITY: break;
+        case reapi::Compressor::ZSTD: {
+          auto decoded = zstd_decompress(data, digest->size);
+          if (!decoded) return to_grpc_status(decoded.error());
+          decompressed = std::move(*decoded);
+          data = decompressed;
+          break;
+        }
+        default:
+          return invalid_argument(fmt::format("compressor {} is not served: only zstd",
+                                              reapi::Compressor::Value_Name(blob.compressor())));
       }
-      auto stored = m_context.cas().put(std::as_bytes(std::span(blob.data())), *digest);
+      if (digest->size != data.size()) {
+        return invalid_argument(
+            fmt::format("blob {} carries {} bytes", digest->to_string(), data.size()));
+      }
+      auto stored = m_context.cas().put(std::as_bytes(std::span(data)), *digest);
       if (!stored) return to_grpc_status(stored.error());
       return grpc::Status::OK;
     }();

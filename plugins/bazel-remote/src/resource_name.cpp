@@ -55,29 +55,55 @@ Result<cache::BlobDigest> digest_from(std::string_view name, std::string_view ha
   return digest;
 }
 
+Result<Compression> compression_from(std::string_view name, std::string_view compressor) {
+  if (compressor == "zstd") return Compression::zstd;
+  return fail(Error(ErrorCategory::validation,
+                    fmt::format("compressor '{}' in resource name '{}' is not served: only zstd",
+                                compressor.substr(0, 32), name.substr(0, 200)))
+                  .with_suggestion("use a compressor listed in the server's capabilities"));
+}
+
 }  // namespace
 
 Result<ReadResource> parse_read_resource(std::string_view name) {
-  constexpr std::string_view k_expected = "[instance/]blobs/{hash}/{size}";
+  constexpr std::string_view k_expected =
+      "[instance/]blobs/{hash}/{size} or [instance/]compressed-blobs/zstd/{hash}/{size}";
   const auto segments = split(name);
-  // blobs/{hash}/{size} are the last three segments.
-  if (segments.size() < 3 || segments[segments.size() - 3] != "blobs") {
-    return fail(malformed(name, k_expected));
+  const std::size_t n = segments.size();
+  // blobs/{hash}/{size} or compressed-blobs/{compressor}/{hash}/{size} end the name.
+  if (n >= 3 && segments[n - 3] == "blobs") {
+    FORGE_TRY(auto digest, digest_from(name, segments[n - 2], segments[n - 1], k_expected));
+    return ReadResource{join(std::span(segments).first(n - 3)), digest, Compression::identity};
   }
-  const std::size_t at = segments.size() - 3;
-  FORGE_TRY(auto digest, digest_from(name, segments[at + 1], segments[at + 2], k_expected));
-  return ReadResource{join(std::span(segments).first(at)), digest};
+  if (n >= 4 && segments[n - 4] == "compressed-blobs") {
+    FORGE_TRY(auto compression, compression_from(name, segments[n - 3]));
+    FORGE_TRY(auto digest, digest_from(name, segments[n - 2], segments[n - 1], k_expected));
+    return ReadResource{join(std::span(segments).first(n - 4)), digest, compression};
+  }
+  return fail(malformed(name, k_expected));
 }
 
 Result<WriteResource> parse_write_resource(std::string_view name) {
-  constexpr std::string_view k_expected = "[instance/]uploads/{uuid}/blobs/{hash}/{size}[/...]";
+  constexpr std::string_view k_expected =
+      "[instance/]uploads/{uuid}/blobs/{hash}/{size}[/...] or "
+      "[instance/]uploads/{uuid}/compressed-blobs/zstd/{hash}/{size}[/...]";
   const auto segments = split(name);
-  for (std::size_t at = 0; at + 4 < segments.size(); ++at) {
-    if (segments[at] != "uploads" || segments[at + 2] != "blobs") continue;
-    if (segments[at + 1].empty()) return fail(malformed(name, k_expected));
-    FORGE_TRY(auto digest, digest_from(name, segments[at + 3], segments[at + 4], k_expected));
-    return WriteResource{join(std::span(segments).first(at)), std::string(segments[at + 1]),
-                         digest};
+  for (std::size_t at = 0; at + 2 < segments.size(); ++at) {
+    if (segments[at] != "uploads") continue;
+    const auto uuid = segments[at + 1];
+    if (uuid.empty()) return fail(malformed(name, k_expected));
+    const auto instance = join(std::span(segments).first(at));
+    const auto rest = std::span(segments).subspan(at + 2);
+    if (rest.size() >= 3 && rest[0] == "blobs") {
+      FORGE_TRY(auto digest, digest_from(name, rest[1], rest[2], k_expected));
+      return WriteResource{instance, std::string(uuid), digest, Compression::identity};
+    }
+    if (rest.size() >= 4 && rest[0] == "compressed-blobs") {
+      FORGE_TRY(auto compression, compression_from(name, rest[1]));
+      FORGE_TRY(auto digest, digest_from(name, rest[2], rest[3], k_expected));
+      return WriteResource{instance, std::string(uuid), digest, compression};
+    }
+    return fail(malformed(name, k_expected));
   }
   return fail(malformed(name, k_expected));
 }

@@ -117,6 +117,9 @@ class ByteStreamService final : public google::bytestream::ByteStream::Service {
 
   grpc::Status read(grpc::ServerContext& context, const google::bytestream::ReadRequest& request,
                     grpc::ServerWriter<google::bytestream::ReadResponse>& writer);
+  grpc::Status read_compressed(grpc::ServerContext& context, const cache::BlobReader& blob,
+                               std::uint64_t offset,
+                               grpc::ServerWriter<google::bytestream::ReadResponse>& writer);
   grpc::Status write(grpc::ServerContext& context,
                      grpc::ServerReader<google::bytestream::WriteRequest>& reader,
                      google::bytestream::WriteResponse& response);

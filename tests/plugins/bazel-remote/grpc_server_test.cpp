@@ -9,6 +9,7 @@
 #include <google/protobuf/util/message_differencer.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <zstd.h>
 
 #include "build/bazel/remote/execution/v2/remote_execution.grpc.pb.h"
 #include "forge/cache/action_cache.h"
@@ -34,6 +35,32 @@ reapi::Digest digest_proto(std::string_view content) {
 std::string read_name(const reapi::Digest& digest, std::string_view instance = "") {
   return (instance.empty() ? "" : std::string(instance) + "/") + "blobs/" + digest.hash() + "/" +
          std::to_string(digest.size_bytes());
+}
+
+std::string compressed_read_name(const reapi::Digest& digest) {
+  return "compressed-blobs/zstd/" + digest.hash() + "/" + std::to_string(digest.size_bytes());
+}
+
+std::string compressed_upload_name(const reapi::Digest& digest, std::string_view uuid) {
+  return "uploads/" + std::string(uuid) + "/compressed-blobs/zstd/" + digest.hash() + "/" +
+         std::to_string(digest.size_bytes());
+}
+
+// libzstd directly, independent of the server's streaming code.
+std::string compress(std::string_view data, int level = 3) {
+  std::string out(ZSTD_compressBound(data.size()), '\0');
+  const auto size = ZSTD_compress(out.data(), out.size(), data.data(), data.size(), level);
+  EXPECT_FALSE(ZSTD_isError(size));
+  out.resize(size);
+  return out;
+}
+
+std::string decompress(std::string_view data, std::size_t size) {
+  std::string out(size, '\0');
+  const auto got = ZSTD_decompress(out.data(), out.size(), data.data(), data.size());
+  EXPECT_FALSE(ZSTD_isError(got)) << ZSTD_getErrorName(got);
+  EXPECT_EQ(got, size);
+  return out;
 }
 
 std::string upload_name(const reapi::Digest& digest, std::string_view uuid = "0b5c7a1e",
@@ -192,7 +219,10 @@ TEST_F(bazel_remote_GrpcServer, CapabilitiesAdvertiseSha256UpdatesBatchLimitAndA
   EXPECT_EQ(cache.digest_functions(0), reapi::DigestFunction::SHA256);
   EXPECT_TRUE(cache.action_cache_update_capabilities().update_enabled());
   EXPECT_EQ(cache.max_batch_total_size_bytes(), 4 << 20);
-  EXPECT_EQ(cache.supported_compressors_size(), 0);
+  ASSERT_EQ(cache.supported_compressors_size(), 1);
+  EXPECT_EQ(cache.supported_compressors(0), reapi::Compressor::ZSTD);
+  ASSERT_EQ(cache.supported_batch_update_compressors_size(), 1);
+  EXPECT_EQ(cache.supported_batch_update_compressors(0), reapi::Compressor::ZSTD);
   EXPECT_FALSE(response.has_execution_capabilities());
   EXPECT_EQ(response.low_api_version().major(), 2);
   EXPECT_EQ(response.low_api_version().minor(), 0);
@@ -594,9 +624,10 @@ TEST_F(bazel_remote_GrpcServer, InterruptedWriteResumesFromQueryWriteStatus) {
   EXPECT_FALSE(status.complete());
   ASSERT_EQ(status.committed_size(), static_cast<std::int64_t>(half));
 
-  // A resume at the wrong offset is refused and does not lose what was committed.
+  // A resume beyond committed_size is refused and does not lose what was committed.
   bytestream::WriteResponse refused;
-  EXPECT_EQ(write(resource, std::string_view(content).substr(10), 10, true, refused).error_code(),
+  EXPECT_EQ(write(resource, std::string_view(content).substr(half + 10), half + 10, true, refused)
+                .error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
   ASSERT_TRUE(query(resource, status).ok());
   EXPECT_EQ(status.committed_size(), static_cast<std::int64_t>(half));
@@ -646,6 +677,137 @@ TEST_F(bazel_remote_GrpcServer, CancelledWriteResumesFromWhatTheServerReceived) 
   ASSERT_TRUE(resumed.ok()) << resumed.error_message();
   EXPECT_EQ(response.committed_size(), static_cast<std::int64_t>(content.size()));
   EXPECT_EQ(read(read_name(digest)).second, content);
+}
+
+// --- zstd ------------------------------------------------------------------------------
+
+TEST_F(bazel_remote_GrpcServer, CompressedWriteStoresTheBlobForPlainAndCompressedReads) {
+  const auto content = pattern(3u << 20);
+  const auto digest = digest_proto(content);
+  const auto compressed = compress(content);
+  ASSERT_LT(compressed.size(), content.size());
+  bytestream::WriteResponse response;
+  const auto status =
+      write(compressed_upload_name(digest, "z"), compressed, 0, true, response, 4096);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  // REAPI: the sum of the first write_offset and the compressed bytes sent.
+  EXPECT_EQ(response.committed_size(), static_cast<std::int64_t>(compressed.size()));
+  EXPECT_EQ(read(read_name(digest)).second, content);
+
+  std::vector<std::size_t> chunks;
+  auto [read_status, data] = read(compressed_read_name(digest), 0, 0, &chunks);
+  ASSERT_TRUE(read_status.ok()) << read_status.error_message();
+  EXPECT_EQ(decompress(data, content.size()), content);
+  for (auto size : chunks) EXPECT_LE(size, 1u << 20);
+  // read_offset counts uncompressed bytes; read_limit must be 0.
+  auto [offset_status, tail] = read(compressed_read_name(digest), 1234567);
+  ASSERT_TRUE(offset_status.ok());
+  EXPECT_EQ(decompress(tail, content.size() - 1234567), content.substr(1234567));
+  EXPECT_EQ(read(compressed_read_name(digest), 0, 10).first.error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  auto [end_status, empty_frame] = read(compressed_read_name(digest), content.size());
+  ASSERT_TRUE(end_status.ok());
+  EXPECT_EQ(decompress(empty_frame, 0), "");
+}
+
+TEST_F(bazel_remote_GrpcServer, CompressedWritesThatDoNotMatchStoreNothing) {
+  const auto content = pattern(100000);
+  const auto digest = digest_proto(content);
+  bytestream::WriteResponse response;
+  auto other = content;
+  other[5] = '#';
+  EXPECT_EQ(
+      write(compressed_upload_name(digest, "a"), compress(other), 0, true, response).error_code(),
+      grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(write(compressed_upload_name(digest, "b"), "definitely not zstd", 0, true, response)
+                .error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  const auto frame = compress(content);
+  EXPECT_EQ(write(compressed_upload_name(digest, "c"), frame.substr(0, frame.size() - 3), 0, true,
+                  response)
+                .error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(write(compressed_upload_name(digest, "d"), compress(content + "x"), 0, true, response)
+                .error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_FALSE(stored(digest));
+  for (const auto& entry : std::filesystem::directory_iterator(m_dir / "store" / "tmp")) {
+    ADD_FAILURE() << "temp file left behind: " << entry.path();
+  }
+}
+
+TEST_F(bazel_remote_GrpcServer, CompressedWriteOfAPresentBlobReturnsMinusOne) {
+  const auto content = pattern(50000);
+  const auto digest = put(content);
+  bytestream::WriteResponse response;
+  ASSERT_TRUE(
+      write(compressed_upload_name(digest, "p"), compress(content), 0, true, response).ok());
+  EXPECT_EQ(response.committed_size(), -1);
+}
+
+TEST_F(bazel_remote_GrpcServer, InterruptedCompressedWriteResumesWithANewFrame) {
+  const auto content = pattern(2u << 20);
+  const auto digest = digest_proto(content);
+  const auto resource = compressed_upload_name(digest, "zr");
+  const auto frame = compress(content, 1);
+  bytestream::WriteResponse first;
+  ASSERT_TRUE(write(resource, frame.substr(0, frame.size() / 2), 0, false, first, 8192).ok());
+  bytestream::QueryWriteStatusResponse status;
+  ASSERT_TRUE(query(resource, status).ok());
+  EXPECT_FALSE(status.complete());
+  const auto committed = static_cast<std::size_t>(status.committed_size());
+  EXPECT_EQ(first.committed_size(), status.committed_size());
+  ASSERT_GT(committed, 0u);
+  ASSERT_LT(committed, content.size());
+  const auto rest = compress(std::string_view(content).substr(committed), 1);
+  bytestream::WriteResponse second;
+  const auto resumed = write(resource, rest, static_cast<std::int64_t>(committed), true, second);
+  ASSERT_TRUE(resumed.ok()) << resumed.error_message();
+  EXPECT_EQ(second.committed_size(), static_cast<std::int64_t>(committed + rest.size()));
+  EXPECT_EQ(read(read_name(digest)).second, content);
+}
+
+TEST_F(bazel_remote_GrpcServer, BatchUpdateBlobsAcceptsZstd) {
+  grpc::ClientContext context;
+  reapi::BatchUpdateBlobsRequest request;
+  const auto content = pattern(20000);
+  auto& good = *request.add_requests();
+  *good.mutable_digest() = digest_proto(content);
+  good.set_data(compress(content));
+  good.set_compressor(reapi::Compressor::ZSTD);
+  auto& bad = *request.add_requests();
+  *bad.mutable_digest() = digest_proto("short");
+  bad.set_data(compress("shorter"));
+  bad.set_compressor(reapi::Compressor::ZSTD);
+  auto& deflate = *request.add_requests();
+  *deflate.mutable_digest() = digest_proto("x");
+  deflate.set_data("x");
+  deflate.set_compressor(reapi::Compressor::DEFLATE);
+  reapi::BatchUpdateBlobsResponse response;
+  ASSERT_TRUE(m_cas_stub->BatchUpdateBlobs(&context, request, &response).ok());
+  ASSERT_EQ(response.responses_size(), 3);
+  EXPECT_EQ(response.responses(0).status().code(), grpc::StatusCode::OK);
+  EXPECT_EQ(response.responses(1).status().code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(response.responses(2).status().code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(m_cas->get(cache::digest_of(content)).value(), content);
+  EXPECT_FALSE(stored(digest_proto("short")));
+}
+
+TEST_F(bazel_remote_GrpcServer, AResumeBeforeCommittedSizeSkipsWhatTheServerHas) {
+  const auto content = pattern(300000);
+  const auto digest = digest_proto(content);
+  const auto resource = upload_name(digest, "overlap");
+  bytestream::WriteResponse response;
+  ASSERT_TRUE(write(resource, content.substr(0, 200000), 0, false, response).ok());
+  // The client thinks only 150000 arrived and re-sends from there.
+  ASSERT_TRUE(write(resource, content.substr(150000), 150000, true, response).ok());
+  EXPECT_EQ(read(read_name(digest)).second, content);
+  // ... but never from beyond what the server has.
+  const auto other = pattern(5000) + "!";
+  const auto other_resource = upload_name(digest_proto(other), "gap");
+  ASSERT_TRUE(write(other_resource, other.substr(0, 1000), 0, false, response).ok());
+  EXPECT_EQ(write(other_resource, other.substr(2000), 2000, true, response).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 TEST_F(bazel_remote_GrpcServer, QueryWriteStatusOfUnknownUploadIsNotFound) {

@@ -32,16 +32,34 @@ TEST(bazel_remote_ResourceName, WriteNameParsesUuidAndIgnoresTrailingMetadata) {
   EXPECT_EQ(parsed->digest, cache::digest_of("hello"));
 }
 
+TEST(bazel_remote_ResourceName, CompressedNamesCarryTheCompressorAndTheUncompressedDigest) {
+  auto read = parse_read_resource("main/compressed-blobs/zstd/" + k_hash + "/5");
+  ASSERT_TRUE(read) << read.error().to_string();
+  EXPECT_EQ(read->instance_name, "main");
+  EXPECT_EQ(read->compression, Compression::zstd);
+  EXPECT_EQ(read->digest, cache::digest_of("hello"));
+  auto write = parse_write_resource("uploads/u-1/compressed-blobs/zstd/" + k_hash + "/5/meta");
+  ASSERT_TRUE(write) << write.error().to_string();
+  EXPECT_EQ(write->instance_name, "");
+  EXPECT_EQ(write->uuid, "u-1");
+  EXPECT_EQ(write->compression, Compression::zstd);
+  EXPECT_EQ(write->digest, cache::digest_of("hello"));
+  auto plain = parse_write_resource("uploads/u-1/blobs/" + k_hash + "/5");
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->compression, Compression::identity);
+}
+
 TEST(bazel_remote_ResourceName, MalformedNamesAreValidationErrors) {
   for (const std::string& name : std::vector<std::string>{
            std::string(""),
-           "blobs/" + k_hash,                         // no size
-           "blobs/" + k_hash + "/-1",                 // negative size
-           "blobs/" + k_hash + "/5x",                 // junk after the size
-           "blobs/abc/5",                             // short hash
-           "blobs/" + std::string(64, 'g') + "/5",    // not hex
-           "compressed-blobs/zstd/" + k_hash + "/5",  // no compressors
-           "blobs/" + k_hash + "/5/extra",            // reads end at the size
+           "blobs/" + k_hash,                           // no size
+           "blobs/" + k_hash + "/-1",                   // negative size
+           "blobs/" + k_hash + "/5x",                   // junk after the size
+           "blobs/abc/5",                               // short hash
+           "blobs/" + std::string(64, 'g') + "/5",      // not hex
+           "compressed-blobs/brotli/" + k_hash + "/5",  // not served
+           "compressed-blobs/" + k_hash + "/5",         // no compressor
+           "blobs/" + k_hash + "/5/extra",              // reads end at the size
        }) {
     auto parsed = parse_read_resource(name);
     ASSERT_FALSE(parsed) << name;
@@ -52,6 +70,7 @@ TEST(bazel_remote_ResourceName, MalformedNamesAreValidationErrors) {
            "uploads//blobs/" + k_hash + "/5",  // empty uuid
            "uploads/u/blobs/" + k_hash,        // no size
            "uploads/u/objects/" + k_hash + "/5",
+           "uploads/u/compressed-blobs/deflate/" + k_hash + "/5",
        }) {
     auto parsed = parse_write_resource(name);
     ASSERT_FALSE(parsed) << name;

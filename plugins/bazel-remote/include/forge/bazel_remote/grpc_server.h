@@ -8,6 +8,9 @@
 // Contract:
 // - Digests are SHA-256 only; a request naming another digest function is INVALID_ARGUMENT.
 // - Any instance name is accepted; every instance shares the one store.
+// - Compression: zstd for ByteStream `compressed-blobs` reads and writes and for
+//   BatchUpdateBlobs (the store keeps blobs uncompressed; reads are compressed on the fly).
+//   BatchReadBlobs always answers uncompressed, which REAPI allows.
 // - The action cache key is the action digest's hash (keyspace `ac`). A stored
 //   ActionResult whose referenced blobs are gone is a miss (NOT_FOUND), never a broken hit.
 // - read_only: every write (UpdateActionResult, BatchUpdateBlobs, ByteStream.Write) is
