@@ -23,7 +23,9 @@ namespace {
 constexpr std::string_view k_usage =
     "usage: forge serve [--dir STORE] [--address ADDR] [--http-port N] [--grpc-port N]\n"
     "                   [--no-grpc] [--max-size SIZE] [--max-blob-size SIZE] [--read-only]\n"
-    "                   [--ac-raw] [--threads N] [--no-fsync] [--port-file FILE]\n\n"
+    "                   [--ac-raw] [--threads N] [--no-fsync] [--port-file FILE]\n"
+    "                   [--htpasswd FILE] [--tokens FILE] [--anonymous-read]\n"
+    "                   [--tls-cert FILE --tls-key FILE]\n\n"
     "Serves STORE (default $XDG_CACHE_HOME/forge or ~/.cache/forge) as a remote cache:\n"
     "  HTTP  http://ADDR:HTTP_PORT   (default 127.0.0.1:8080) /ac/, /cas/, /status, /metrics,\n"
     "                                /healthz; for bazel --remote_cache=http://... and ccache\n"
@@ -36,6 +38,10 @@ constexpr std::string_view k_usage =
     "--ac-raw          serve HTTP /ac/ from the unvalidated raw keyspace: ccache and sccache\n"
     "                  store their own entries there, which are not REAPI ActionResults\n"
     "--no-fsync        acknowledge uploads before they reach the disk (faster, less safe)\n"
+    "--htpasswd FILE   require HTTP Basic credentials from an htpasswd file (htpasswd -B)\n"
+    "--tokens FILE     accept `Authorization: Bearer TOKEN` for the tokens in FILE\n"
+    "--anonymous-read  with --htpasswd/--tokens: reads need no credentials, writes do\n"
+    "--tls-cert/--tls-key  serve HTTPS with these PEM files\n"
     "SIGINT/SIGTERM: stop accepting, finish in-flight requests (30 s at most), exit 0.";
 
 int report(const Error& error, int code) {
@@ -56,8 +62,8 @@ Result<std::uint16_t> parse_port(const std::optional<std::string>& text, std::ui
   return static_cast<std::uint16_t>(value);
 }
 
-int run(std::vector<std::string> tokens) {
-  Args args(std::move(tokens));
+int run(std::vector<std::string> arguments) {
+  Args args(std::move(arguments));
   auto dir = args.option("dir");
   auto address = args.option("address");
   auto http_port_text = args.option("http-port");
@@ -66,22 +72,29 @@ int run(std::vector<std::string> tokens) {
   auto max_blob_text = args.option("max-blob-size");
   auto threads_text = args.option("threads");
   auto port_file = args.option("port-file");
+  auto htpasswd = args.option("htpasswd");
+  auto tokens = args.option("tokens");
+  auto tls_cert = args.option("tls-cert");
+  auto tls_key = args.option("tls-key");
+  const bool anonymous_read = args.flag("anonymous-read");
   const bool no_grpc = args.flag("no-grpc");
   const bool read_only = args.flag("read-only");
   const bool ac_raw = args.flag("ac-raw");
   const bool no_fsync = args.flag("no-fsync");
   const bool help = args.flag("help");
-  for (auto* option : {&dir, &address, &http_port_text, &grpc_port_text, &max_size_text,
-                       &max_blob_text, &threads_text, &port_file}) {
+  for (auto* option :
+       {&dir, &address, &http_port_text, &grpc_port_text, &max_size_text, &max_blob_text,
+        &threads_text, &port_file, &htpasswd, &tokens, &tls_cert, &tls_key}) {
     if (!*option) return report(option->error(), k_exit_usage);
   }
   if (help) {
     fmt::print("{}\n", k_usage);
     return k_exit_ok;
   }
-  if (auto done = args.finish("--dir --address --http-port --grpc-port --no-grpc --max-size "
-                              "--max-blob-size --read-only --ac-raw --threads --no-fsync "
-                              "--port-file");
+  if (auto done =
+          args.finish("--dir --address --http-port --grpc-port --no-grpc --max-size "
+                      "--max-blob-size --read-only --ac-raw --threads --no-fsync "
+                      "--port-file --htpasswd --tokens --anonymous-read --tls-cert --tls-key");
       !done) {
     return report(done.error(), k_exit_usage);
   }
@@ -120,6 +133,13 @@ int run(std::vector<std::string> tokens) {
     threads = static_cast<unsigned>(*parsed);
   }
 
+  bazel_remote::AuthOptions auth_options;
+  if (*htpasswd) auth_options.htpasswd_file = **htpasswd;
+  if (*tokens) auth_options.tokens_file = **tokens;
+  auth_options.anonymous_read = anonymous_read;
+  auto auth = bazel_remote::Authenticator::load(auth_options);
+  if (!auth) return report(auth.error(), k_exit_usage);
+
   support::Lifecycle lifecycle;
   if (auto installed = lifecycle.install_signal_handlers(); !installed) {
     return report(installed.error(), k_exit_failure);
@@ -148,6 +168,9 @@ int run(std::vector<std::string> tokens) {
   http_options.ac_uses_raw = ac_raw;
   http_options.max_body_size = store_options.max_blob_size;
   if (grpc) http_options.grpc_address = fmt::format("{}:{}", host, grpc->port());
+  if ((*auth)->mode() != bazel_remote::AuthMode::off) http_options.auth = *auth;
+  if (*tls_cert) http_options.tls_cert_file = **tls_cert;
+  if (*tls_key) http_options.tls_key_file = **tls_key;
   auto http = bazel_remote::HttpServer::start(http_options, *action_cache);
   if (!http) return report(http.error(), k_exit_failure);
 
@@ -158,7 +181,8 @@ int run(std::vector<std::string> tokens) {
     std::ofstream(temp) << ports.dump() << "\n";
     std::filesystem::rename(temp, **port_file);
   }
-  fmt::print(stderr, "forge serve: http://{}:{}{} store {}\n", host, (*http)->port(),
+  fmt::print(stderr, "forge serve: {}://{}:{}{} store {}\n", *tls_cert ? "https" : "http", host,
+             (*http)->port(),
              grpc ? fmt::format(" grpc://{}:{}", host, grpc->port()) : std::string(),
              store_options.dir.string());
   if (const auto& recovered = (*store)->recovery()) {

@@ -248,5 +248,81 @@ TEST_F(HttpCacheTest, PortInUseIsAClearErrorAndExitOne) {
   EXPECT_NE(second.err.find("--http-port"), std::string::npos) << second.err;
 }
 
+TEST_F(HttpCacheTest, BasicAuthAndBearerTokensGuardEveryRouteButHealthz) {
+  TempDir secrets;
+  // SHA-512-crypt entry made by the openssl CLI, as an operator would.
+  const auto hashed = run_shell("openssl passwd -6 -salt forgesalt s3cret");
+  ASSERT_EQ(hashed.exit_code, 0) << hashed.err;
+  secrets.write_file("htpasswd", "ci:" + hashed.out);
+  secrets.write_file("tokens", "tok-0123456789abcdef\n");
+  ServeFixture server(
+      {"--htpasswd", (secrets / "htpasswd").string(), "--tokens", (secrets / "tokens").string()});
+  ASSERT_TRUE(server.started()) << server.log();
+  const std::string content = "guarded";
+  const std::string path = "/cas/" + sha256_hex(content);
+  EXPECT_EQ(put_file(server, path, content), "401");
+  EXPECT_EQ(put_file(server, path, content, "-u ci:wrong"), "401");
+  EXPECT_EQ(put_file(server, path, content, "-u ci:s3cret"), "200");
+  EXPECT_EQ(curl("-o /dev/null " + server.url() + path).out, "401");
+  EXPECT_EQ(curl("-H 'Authorization: Bearer tok-0123456789abcdef' " + server.url() + path).out,
+            content + "200");
+  EXPECT_EQ(curl("-o /dev/null " + server.url() + "/status").out, "401");
+  EXPECT_EQ(curl(server.url() + "/healthz").out, "ok\n200");
+  const auto challenge = run_shell("curl -sI " + server.url() + path);
+  EXPECT_NE(challenge.out.find("WWW-Authenticate: Basic realm=\"forge\""), std::string::npos)
+      << challenge.out;
+}
+
+TEST_F(HttpCacheTest, AnonymousReadAuthenticatedWrite) {
+  TempDir secrets;
+  secrets.write_file("tokens", "tok-0123456789abcdef\n");
+  ServeFixture server({"--tokens", (secrets / "tokens").string(), "--anonymous-read"});
+  ASSERT_TRUE(server.started()) << server.log();
+  const std::string content = "public read";
+  const std::string path = "/cas/" + sha256_hex(content);
+  EXPECT_EQ(put_file(server, path, content), "401");
+  EXPECT_EQ(put_file(server, path, content, "-H 'Authorization: Bearer tok-0123456789abcdef'"),
+            "200");
+  EXPECT_EQ(curl(server.url() + path).out, content + "200");
+}
+
+TEST_F(HttpCacheTest, TlsWithACertificateAndKey) {
+  TempDir secrets;
+  const auto made = run_shell(
+      "cd " + shell_quote(secrets.path().string()) +
+      " && openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem -days 1 "
+      "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>&1");
+  ASSERT_EQ(made.exit_code, 0) << made.out;
+  ServeFixture server(
+      {"--tls-cert", (secrets / "cert.pem").string(), "--tls-key", (secrets / "key.pem").string()});
+  ASSERT_TRUE(server.started()) << server.log();
+  const std::string https = "https://127.0.0.1:" + std::to_string(server.http_port());
+  const std::string ca = "--cacert " + shell_quote((secrets / "cert.pem").string()) + " ";
+  const std::string content = "over TLS";
+  const auto file = server.dir().write_file("tls-body", content);
+  EXPECT_EQ(curl(ca + "-o /dev/null -X PUT --data-binary @" + shell_quote(file.string()) + " " +
+                 https + "/cas/" + sha256_hex(content))
+                .out,
+            "200");
+  EXPECT_EQ(curl(ca + https + "/cas/" + sha256_hex(content)).out, content + "200");
+  EXPECT_NE(curl(server.url() + "/healthz").out, "ok\n200") << "plain HTTP must not be served";
+  EXPECT_EQ(server.stop(), 0) << server.log();
+}
+
+TEST_F(HttpCacheTest, BadAuthOrTlsFilesStopTheServerWithAClearError) {
+  TempDir secrets;
+  secrets.write_file("htpasswd", "dave:$apr1$x$y\n");
+  const auto forge = shell_quote(forge_binary().string());
+  const auto store = " --dir " + shell_quote((secrets / "store").string());
+  const auto apr1 = run_shell(forge + " serve --no-grpc --http-port 0" + store + " --htpasswd " +
+                              shell_quote((secrets / "htpasswd").string()));
+  EXPECT_EQ(apr1.exit_code, 2);
+  EXPECT_NE(apr1.err.find("htpasswd -B"), std::string::npos) << apr1.err;
+  const auto half_tls =
+      run_shell(forge + " serve --no-grpc --http-port 0" + store + " --tls-cert /nonexistent.pem");
+  EXPECT_EQ(half_tls.exit_code, 1);
+  EXPECT_NE(half_tls.err.find("--tls-key"), std::string::npos) << half_tls.err;
+}
+
 }  // namespace
 }  // namespace forge::test

@@ -18,10 +18,12 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <nlohmann/json.hpp>
 
 #include "forge/core/support/log.h"
@@ -125,13 +127,14 @@ struct HttpServer::Impl {
   tcp::acceptor acceptor{ioc};
   std::vector<std::thread> threads;
   std::uint16_t bound_port = 0;
+  std::optional<asio::ssl::context> tls;  // set when a certificate and key were given
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
   // Live connections, so shutdown can close idle ones and wait for busy ones.
   struct Connection {
     asio::any_io_executor strand;
-    beast::tcp_stream* stream = nullptr;  // touched only on `strand`
-    bool idle = true;                     // touched only on `strand`
+    tcp::socket* socket = nullptr;  // touched only on `strand`
+    bool idle = true;               // touched only on `strand`
   };
   std::mutex mutex;
   std::condition_variable drained;
@@ -145,26 +148,31 @@ struct HttpServer::Impl {
 
   awaitable<void> accept_loop();
   awaitable<void> session(tcp::socket socket);
-  awaitable<Outcome> handle(beast::tcp_stream& stream, beast::flat_buffer& buffer, Parser& parser);
-  awaitable<Outcome> handle_get(beast::tcp_stream& stream, const RequestInfo& request,
-                                const Route& route, bool head);
-  awaitable<Outcome> handle_put(beast::tcp_stream& stream, beast::flat_buffer& buffer,
-                                Parser& parser, const Route& route);
+  template <typename Stream>
+  awaitable<void> serve_requests(Stream& stream, Connection& connection, const std::string& remote);
+  template <typename Stream>
+  awaitable<Outcome> handle(Stream& stream, beast::flat_buffer& buffer, Parser& parser);
+  template <typename Stream>
+  awaitable<Outcome> handle_get(Stream& stream, const RequestInfo& request, const Route& route,
+                                bool head);
+  template <typename Stream>
+  awaitable<Outcome> handle_put(Stream& stream, beast::flat_buffer& buffer, Parser& parser,
+                                const Route& route);
   nlohmann::json status_json();
 };
 
 namespace {
 
-template <typename Body>
-awaitable<beast::error_code> write_message(beast::tcp_stream& stream,
-                                           http::response<Body>& response) {
+template <typename Stream, typename Body>
+awaitable<beast::error_code> write_message(Stream& stream, http::response<Body>& response) {
   beast::error_code ec;
   co_await http::async_write(stream, response, asio::redirect_error(asio::use_awaitable, ec));
   co_return ec;
 }
 
-awaitable<Outcome> send_text(beast::tcp_stream& stream, const RequestInfo& request,
-                             http::status status, std::string body, bool keep_alive,
+template <typename Stream>
+awaitable<Outcome> send_text(Stream& stream, const RequestInfo& request, http::status status,
+                             std::string body, bool keep_alive,
                              std::string_view content_type = "text/plain; charset=utf-8") {
   http::response<http::string_body> response{status, request.version};
   response.set(http::field::server, "forge");
@@ -182,10 +190,9 @@ awaitable<Outcome> send_text(beast::tcp_stream& stream, const RequestInfo& reque
 
 // Reads the rest of the body, handing each piece to sink (returns false to stop early).
 // Returns the transport error, if any; `complete` says whether the body was read entirely.
-template <typename Sink>
-awaitable<beast::error_code> read_body(beast::tcp_stream& stream, beast::flat_buffer& buffer,
-                                       Parser& parser, Sink&& sink, bool& complete,
-                                       std::uint64_t& bytes) {
+template <typename Stream, typename Sink>
+awaitable<beast::error_code> read_body(Stream& stream, beast::flat_buffer& buffer, Parser& parser,
+                                       Sink&& sink, bool& complete, std::uint64_t& bytes) {
   std::vector<char> chunk(k_chunk_size);
   beast::error_code ec;
   complete = false;
@@ -236,56 +243,32 @@ awaitable<void> HttpServer::Impl::session(tcp::socket socket) {
     const auto endpoint = socket.remote_endpoint(ec);
     if (!ec) remote = fmt::format("{}:{}", endpoint.address().to_string(), endpoint.port());
   }
-  beast::tcp_stream stream(std::move(socket));
-  connection->stream = &stream;
-  beast::flat_buffer buffer;
+  beast::tcp_stream plain(std::move(socket));
+  connection->socket = &plain.socket();
   try {
-    while (!stopping) {
-      Parser parser;
-      parser.body_limit(std::numeric_limits<std::uint64_t>::max());  // checked per route
-      parser.header_limit(64 * 1024);
-      connection->idle = true;
-      stream.expires_after(options.idle_timeout);
+    if (tls) {
+      beast::ssl_stream<beast::tcp_stream&> secure(plain, *tls);
+      plain.expires_after(options.request_timeout);
       beast::error_code ec;
-      co_await http::async_read_header(stream, buffer, parser,
-                                       asio::redirect_error(asio::use_awaitable, ec));
-      if (ec) break;  // closed, idle timeout, cancelled by shutdown, or garbage
-      connection->idle = false;
-      stream.expires_after(options.request_timeout);
-      const auto begin = std::chrono::steady_clock::now();
-      const auto& request = parser.get();
-      const std::string method(view(request.method_string()));
-      const std::string target(view(request.target()));
-      const Route route = parse_route(target);
-      Outcome outcome = co_await handle(stream, buffer, parser);
-      const auto elapsed = std::chrono::steady_clock::now() - begin;
-      auto& metrics = support::Metrics::global();
-      metrics.counter(fmt::format("http_requests_total{{endpoint=\"{}\"}}", route.endpoint)).add();
-      metrics.histogram(fmt::format("http_request_duration{{endpoint=\"{}\"}}", route.endpoint))
-          .record(std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed));
-      metrics
-          .counter(fmt::format("http_responses_total{{code=\"{}\"}}",
-                               static_cast<unsigned>(outcome.status)))
-          .add();
-      metrics.counter("http_bytes_in_total", "HTTP request body bytes").add(outcome.bytes_in);
-      metrics.counter("http_bytes_out_total", "HTTP response body bytes").add(outcome.bytes_out);
-      support::log(
-          spdlog::level::info, "http request",
-          {{"method", method},
-           {"target", target},
-           {"status", static_cast<unsigned>(outcome.status)},
-           {"bytes_in", outcome.bytes_in},
-           {"bytes_out", outcome.bytes_out},
-           {"duration_us", std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count()},
-           {"remote", remote}});
-      if (!outcome.keep_alive) break;
+      co_await secure.async_handshake(asio::ssl::stream_base::server,
+                                      asio::redirect_error(asio::use_awaitable, ec));
+      if (!ec) {
+        co_await serve_requests(secure, *connection, remote);
+        plain.expires_after(std::chrono::seconds(5));
+        co_await secure.async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
+      } else {
+        support::log(spdlog::level::warn, "http: TLS handshake failed",
+                     {{"remote", remote}, {"error", ec.message()}});
+      }
+    } else {
+      co_await serve_requests(plain, *connection, remote);
     }
   } catch (const std::exception& e) {
     support::log(spdlog::level::err, "http: connection failed", {{"error", e.what()}});
   }
   beast::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-  connection->stream = nullptr;
+  plain.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  connection->socket = nullptr;
   {
     std::lock_guard lock(mutex);
     connections.erase(id);
@@ -293,7 +276,55 @@ awaitable<void> HttpServer::Impl::session(tcp::socket socket) {
   drained.notify_all();
 }
 
-awaitable<Outcome> HttpServer::Impl::handle(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+template <typename Stream>
+awaitable<void> HttpServer::Impl::serve_requests(Stream& stream, Connection& connection,
+                                                 const std::string& remote) {
+  beast::flat_buffer buffer;
+  auto& lowest = beast::get_lowest_layer(stream);
+  while (!stopping) {
+    Parser parser;
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());  // checked per route
+    parser.header_limit(64 * 1024);
+    connection.idle = true;
+    lowest.expires_after(options.idle_timeout);
+    beast::error_code ec;
+    co_await http::async_read_header(stream, buffer, parser,
+                                     asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) break;  // closed, idle timeout, cancelled by shutdown, or garbage
+    connection.idle = false;
+    lowest.expires_after(options.request_timeout);
+    const auto begin = std::chrono::steady_clock::now();
+    const auto& request = parser.get();
+    const std::string method(view(request.method_string()));
+    const std::string target(view(request.target()));
+    const Route route = parse_route(target);
+    Outcome outcome = co_await handle(stream, buffer, parser);
+    const auto elapsed = std::chrono::steady_clock::now() - begin;
+    auto& metrics = support::Metrics::global();
+    metrics.counter(fmt::format("http_requests_total{{endpoint=\"{}\"}}", route.endpoint)).add();
+    metrics.histogram(fmt::format("http_request_duration{{endpoint=\"{}\"}}", route.endpoint))
+        .record(std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed));
+    metrics
+        .counter(fmt::format("http_responses_total{{code=\"{}\"}}",
+                             static_cast<unsigned>(outcome.status)))
+        .add();
+    metrics.counter("http_bytes_in_total", "HTTP request body bytes").add(outcome.bytes_in);
+    metrics.counter("http_bytes_out_total", "HTTP response body bytes").add(outcome.bytes_out);
+    support::log(
+        spdlog::level::info, "http request",
+        {{"method", method},
+         {"target", target},
+         {"status", static_cast<unsigned>(outcome.status)},
+         {"bytes_in", outcome.bytes_in},
+         {"bytes_out", outcome.bytes_out},
+         {"duration_us", std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count()},
+         {"remote", remote}});
+    if (!outcome.keep_alive) break;
+  }
+}
+
+template <typename Stream>
+awaitable<Outcome> HttpServer::Impl::handle(Stream& stream, beast::flat_buffer& buffer,
                                             Parser& parser) {
   const auto& message = parser.get();
   const RequestInfo request{message.version(), message.keep_alive(),
@@ -301,6 +332,24 @@ awaitable<Outcome> HttpServer::Impl::handle(beast::tcp_stream& stream, beast::fl
   const Route route = parse_route(view(message.target()));
   const bool body_pending = !parser.is_done();
   const bool keep = !body_pending && !stopping;  // unread bodies cannot be skipped safely
+  if (options.auth && route.kind != RouteKind::healthz) {
+    const bool write = message.method() == http::verb::put;
+    const auto verdict = options.auth->check(view(message[http::field::authorization]), write);
+    if (verdict != AuthResult::allowed) {
+      http::response<http::string_body> response{http::status::unauthorized, request.version};
+      response.set(http::field::server, "forge");
+      response.set(http::field::www_authenticate, "Basic realm=\"forge\"");
+      response.set(http::field::content_type, "text/plain; charset=utf-8");
+      response.keep_alive(keep && request.keep_alive);
+      response.body() = verdict == AuthResult::missing_credentials
+                            ? "credentials required: send Authorization: Basic or Bearer\n"
+                            : "invalid credentials\n";
+      response.prepare_payload();
+      Outcome outcome{http::status::unauthorized, 0, response.body().size(), response.keep_alive()};
+      if (auto ec = co_await write_message(stream, response); ec) outcome.keep_alive = false;
+      co_return outcome;
+    }
+  }
   switch (route.kind) {
     case RouteKind::healthz:
       co_return co_await send_text(stream, request, http::status::ok, "ok\n", keep);
@@ -337,9 +386,9 @@ awaitable<Outcome> HttpServer::Impl::handle(beast::tcp_stream& stream, beast::fl
   }
 }
 
-awaitable<Outcome> HttpServer::Impl::handle_get(beast::tcp_stream& stream,
-                                                const RequestInfo& request, const Route& route,
-                                                bool head) {
+template <typename Stream>
+awaitable<Outcome> HttpServer::Impl::handle_get(Stream& stream, const RequestInfo& request,
+                                                const Route& route, bool head) {
   const bool keep = !stopping;
   std::string lower(route.hash);
   for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -432,9 +481,9 @@ awaitable<Outcome> HttpServer::Impl::handle_get(beast::tcp_stream& stream,
   co_return outcome;
 }
 
-awaitable<Outcome> HttpServer::Impl::handle_put(beast::tcp_stream& stream,
-                                                beast::flat_buffer& buffer, Parser& parser,
-                                                const Route& route) {
+template <typename Stream>
+awaitable<Outcome> HttpServer::Impl::handle_put(Stream& stream, beast::flat_buffer& buffer,
+                                                Parser& parser, const Route& route) {
   const auto& message = parser.get();
   const RequestInfo request{message.version(), message.keep_alive(), false};
   const auto length = parser.content_length();  // none for chunked bodies
@@ -562,6 +611,10 @@ nlohmann::json HttpServer::Impl::status_json() {
       {"read_only", options.read_only},
       {"ac_uses_raw", options.ac_uses_raw},
       {"http", fmt::format("{}:{}", options.address, bound_port)},
+      {"tls", tls.has_value()},
+      {"auth", std::string(!options.auth                                  ? "off"
+                           : options.auth->mode() == AuthMode::write_only ? "write_only"
+                                                                          : "all")},
   };
   if (!options.grpc_address.empty()) status["grpc"] = options.grpc_address;
   if (auto stats = cache->cas().stats()) {
@@ -605,6 +658,26 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(HttpServerOptions options,
                     .with_suggestion("use an address such as 127.0.0.1 or 0.0.0.0"));
   }
   auto impl = std::make_unique<Impl>(options, std::move(cache));
+  if (options.tls_cert_file || options.tls_key_file) {
+    if (!options.tls_cert_file || !options.tls_key_file) {
+      return fail(Error(ErrorCategory::configuration, "TLS needs both a certificate and a key")
+                      .with_suggestion("give --tls-cert FILE and --tls-key FILE together"));
+    }
+    impl->tls.emplace(asio::ssl::context::tls_server);
+    impl->tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                           asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                           asio::ssl::context::no_tlsv1_1);
+    impl->tls->use_certificate_chain_file(options.tls_cert_file->string(), ec);
+    if (!ec)
+      impl->tls->use_private_key_file(options.tls_key_file->string(), asio::ssl::context::pem, ec);
+    if (ec) {
+      return fail(Error(ErrorCategory::configuration,
+                        fmt::format("cannot load TLS certificate {} / key {}: {}",
+                                    options.tls_cert_file->string(), options.tls_key_file->string(),
+                                    ec.message()))
+                      .with_suggestion("give PEM files; the key must match the certificate"));
+    }
+  }
   const tcp::endpoint endpoint(address, options.port);
   auto bind_error = [&](std::string_view step) {
     return fail(
@@ -644,10 +717,10 @@ bool HttpServer::shutdown(std::chrono::milliseconds deadline) {
     std::lock_guard lock(impl.mutex);
     for (auto& [id, connection] : impl.connections) {
       asio::post(connection->strand, [connection, idle_only] {
-        if (connection->stream == nullptr || (idle_only && !connection->idle)) return;
+        if (connection->socket == nullptr || (idle_only && !connection->idle)) return;
         beast::error_code ignored;
-        connection->stream->socket().cancel(ignored);
-        connection->stream->socket().close(ignored);
+        connection->socket->cancel(ignored);
+        connection->socket->close(ignored);
       });
     }
   };

@@ -34,9 +34,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "forge/bazel_remote/auth.h"
 #include "forge/cache/action_cache.h"
 #include "forge/core/support/error.h"
 
@@ -53,6 +56,12 @@ struct HttpServerOptions {
   std::chrono::seconds request_timeout{300};     // a 4 GiB upload at ~15 MB/s
   std::chrono::seconds idle_timeout{120};        // keep-alive connections without a request
   std::string grpc_address;                      // shown in /status when a gRPC server runs
+  // Null: no authentication. Otherwise every route but /healthz asks it (401 with
+  // `WWW-Authenticate: Basic` when refused).
+  std::shared_ptr<const Authenticator> auth;
+  // Both set: HTTPS only (TLS 1.2+), PEM files.
+  std::optional<std::filesystem::path> tls_cert_file;
+  std::optional<std::filesystem::path> tls_key_file;
 };
 
 class HttpServer {
