@@ -85,7 +85,7 @@ TEST_P(BazelIntegrationTest, AfterCleanEveryActionIsARemoteCacheHit) {
   const auto second = run_shell(build);
   ASSERT_EQ(second.exit_code, 0) << second.out;
   // genrule x2, compile, link: every spawned action comes from the cache.
-  EXPECT_EQ(remote_cache_hits(second.out), 4) << second.out;
+  EXPECT_EQ(remote_cache_hits(second.out), 4) << second.out << server.log();
   std::smatch summary;
   ASSERT_TRUE(
       std::regex_search(second.out, summary, std::regex(R"(INFO: \d+ processes: ([^\n]*))")));

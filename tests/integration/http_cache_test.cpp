@@ -232,7 +232,7 @@ TEST_F(HttpCacheTest, SigtermFinishesTheUploadInFlightAndExitsZero) {
                              std::to_string(server.pid()) + "; wait";
   const auto upload = run_shell(script);
   EXPECT_EQ(upload.out, "200") << "the upload in flight must complete: " << server.log();
-  EXPECT_EQ(server.stop(), 0) << server.log();
+  EXPECT_EQ(server.wait_for_exit(), 0) << server.log();
   EXPECT_NE(server.log().find("stopped (SIGTERM)"), std::string::npos) << server.log();
 }
 

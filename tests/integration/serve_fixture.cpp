@@ -44,6 +44,10 @@ int ServeFixture::stop() {
   return m_process->stop(SIGTERM, std::chrono::seconds(40));
 }
 
+int ServeFixture::wait_for_exit() {
+  return m_process->stop(0, std::chrono::seconds(40));  // signal 0: only waits
+}
+
 ProcessResult curl(const std::string& args) {
   return run_shell("curl -s -w '%{http_code}' " + args);
 }

@@ -25,6 +25,8 @@ class ServeFixture {
   std::string log() const;
   pid_t pid() const { return m_process ? m_process->pid() : -1; }
   int stop();  // SIGTERM; the exit code (-1 on timeout)
+  // Waits for an exit that something else caused (no signal sent); the exit code.
+  int wait_for_exit();
 
  private:
   TempDir m_dir;

@@ -63,7 +63,7 @@ BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv,
 }
 
 BackgroundProcess::~BackgroundProcess() {
-  if (m_pid > 0 && running()) stop(SIGKILL, std::chrono::seconds(10));
+  if (m_pid > 0) stop(running() ? SIGKILL : 0, std::chrono::seconds(10));  // always reaped
 }
 
 bool BackgroundProcess::running() {

@@ -33,8 +33,8 @@ class BackgroundProcess {
 
   pid_t pid() const { return m_pid; }
   bool running();
-  // Sends `signal`, waits up to `timeout` for the exit; returns the exit code, 128 + signal
-  // if killed by a signal, or -1 on timeout (the child is then SIGKILLed).
+  // Sends `signal` (0: none, only wait), waits up to `timeout` for the exit; returns the exit
+  // code, 128 + signal if killed by a signal, or -1 on timeout (the child is then SIGKILLed).
   int stop(int signal, std::chrono::milliseconds timeout);
 
  private:
