@@ -892,6 +892,49 @@ TEST_F(bazel_remote_GrpcServer, RequestsAreCountedPerMethod) {
   EXPECT_EQ(failures.value(), failed_before + 1);
 }
 
+TEST_F(bazel_remote_GrpcServer, ShutdownCancelsAnOpenStreamAndKeepsItsUploadUntilTheEnd) {
+  const auto content = pattern(100000);
+  grpc::ClientContext context;
+  bytestream::WriteResponse response;
+  auto stream = m_bytestream->Write(&context, &response);
+  bytestream::WriteRequest request;
+  request.set_resource_name(upload_name(digest_proto(content), "open"));
+  request.set_data(content.substr(0, 1000));
+  ASSERT_TRUE(stream->Write(request));
+  // Wait until the server has the bytes, so the stream is really open on its side.
+  bytestream::QueryWriteStatusResponse status;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline &&
+         !(query(request.resource_name(), status).ok() && status.committed_size() == 1000)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(status.committed_size(), 1000);
+  const auto started = std::chrono::steady_clock::now();
+  m_server->shutdown(std::chrono::milliseconds(200));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+  EXPECT_FALSE(stream->Finish().ok());
+}
+
+TEST_F(bazel_remote_GrpcServer, DigestFunctionsOtherThanSha256AreRefusedEverywhere) {
+  reapi::GetActionResultRequest get;
+  *get.mutable_action_digest() = digest_proto("a");
+  get.set_digest_function(reapi::DigestFunction::SHA1);
+  reapi::ActionResult result;
+  EXPECT_EQ(get_action(get, result).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  get.set_digest_function(reapi::DigestFunction::SHA256);
+  EXPECT_EQ(get_action(get, result).error_code(), grpc::StatusCode::NOT_FOUND);
+
+  grpc::ClientContext context;
+  reapi::BatchReadBlobsRequest read_request;
+  *read_request.add_digests() = digest_proto("a");
+  read_request.set_digest_function(reapi::DigestFunction::MD5);
+  reapi::BatchReadBlobsResponse read_response;
+  EXPECT_EQ(m_cas_stub->BatchReadBlobs(&context, read_request, &read_response).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(get_tree(digest_proto("a"), 0, "not a token").first.error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
 TEST_F(bazel_remote_GrpcServer, ShutdownIsIdempotentAndBadAddressesFailToStart) {
   m_server->shutdown(std::chrono::milliseconds(100));
   m_server->shutdown(std::chrono::milliseconds(100));
