@@ -436,6 +436,32 @@ TEST_F(bazel_remote_GrpcServer, GetTreeOfMissingRootIsNotFoundAndMissingSubtrees
   EXPECT_TRUE(MessageDifferencer::Equals(pages[0].directories(0), root));
 }
 
+TEST_F(bazel_remote_GrpcServer, GetTreeSplitsALargeTreeIntoMessagesUnderTheLimit) {
+  // 150 directories of 200 file entries each: ~3 MiB of Directory protos in one tree.
+  reapi::Directory root;
+  for (int d = 0; d < 150; ++d) {
+    reapi::Directory child;
+    for (int f = 0; f < 200; ++f) {
+      auto& file = *child.add_files();
+      file.set_name("file_" + std::to_string(d) + "_" + std::to_string(f) + ".o");
+      *file.mutable_digest() = digest_proto(std::to_string(d * 1000 + f));
+    }
+    auto& node = *root.add_directories();
+    node.set_name("dir" + std::to_string(d));
+    *node.mutable_digest() = put(child.SerializeAsString());
+  }
+  auto [status, pages] = get_tree(put(root.SerializeAsString()));
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_GE(pages.size(), 2u);
+  int directories = 0;
+  for (const auto& page : pages) {
+    EXPECT_LT(page.ByteSizeLong(), 4u << 20);
+    EXPECT_TRUE(page.next_page_token().empty());
+    directories += page.directories_size();
+  }
+  EXPECT_EQ(directories, 151);
+}
+
 // --- ActionCache --------------------------------------------------------------------------
 
 reapi::ActionResult sample_result(const reapi::Digest& output, const reapi::Digest& tree,
