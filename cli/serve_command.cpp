@@ -1,0 +1,231 @@
+// `forge serve`: the store as a Bazel remote cache (HTTP cache protocol and gRPC REAPI v2),
+// also usable by ccache (`remote_storage = http://HOST:PORT/|layout=bazel`, with --ac-raw)
+// and sccache. Runs until SIGINT/SIGTERM, then drains in-flight requests and exits 0.
+#include <charconv>
+#include <cstdio>
+#include <fstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "args.h"
+#include "command.h"
+#include "forge/bazel_remote/grpc_server.h"
+#include "forge/bazel_remote/http_server.h"
+#include "forge/cache/action_cache.h"
+#include "forge/core/support/lifecycle.h"
+#include "forge/core/support/log.h"
+#include "forge/core/support/paths.h"
+
+namespace forge::cli {
+namespace {
+
+constexpr std::string_view k_usage =
+    "usage: forge serve [--dir STORE] [--address ADDR] [--http-port N] [--grpc-port N]\n"
+    "                   [--no-grpc] [--max-size SIZE] [--max-blob-size SIZE] [--read-only]\n"
+    "                   [--ac-raw] [--threads N] [--no-fsync] [--port-file FILE]\n"
+    "                   [--htpasswd FILE] [--tokens FILE] [--anonymous-read]\n"
+    "                   [--tls-cert FILE --tls-key FILE]\n\n"
+    "Serves STORE (default $XDG_CACHE_HOME/forge or ~/.cache/forge) as a remote cache:\n"
+    "  HTTP  http://ADDR:HTTP_PORT   (default 127.0.0.1:8080) /ac/, /cas/, /status, /metrics,\n"
+    "                                /healthz; for bazel --remote_cache=http://... and ccache\n"
+    "  gRPC  grpc://ADDR:GRPC_PORT   (default 127.0.0.1:9092) REAPI v2 cache services and\n"
+    "                                ByteStream; for bazel --remote_cache=grpc://...\n"
+    "Port 0 picks a free port; --port-file writes {\"http\":N,\"grpc\":N} once listening.\n"
+    "--max-size SIZE   evict least recently used blobs above SIZE (e.g. 50G; default: never)\n"
+    "--max-blob-size   refuse larger uploads (default 4G)\n"
+    "--read-only       refuse every upload (403 / PERMISSION_DENIED)\n"
+    "--ac-raw          serve HTTP /ac/ from the unvalidated raw keyspace: ccache and sccache\n"
+    "                  store their own entries there, which are not REAPI ActionResults\n"
+    "--no-fsync        acknowledge uploads before they reach the disk (faster, less safe)\n"
+    "--htpasswd FILE   require HTTP Basic credentials from an htpasswd file (htpasswd -B)\n"
+    "--tokens FILE     accept `Authorization: Bearer TOKEN` for the tokens in FILE\n"
+    "--anonymous-read  with --htpasswd/--tokens: reads need no credentials, writes do\n"
+    "--tls-cert/--tls-key  serve HTTPS with these PEM files\n"
+    "SIGINT/SIGTERM: stop accepting, finish in-flight requests (30 s at most), exit 0.";
+
+int report(const Error& error, int code) {
+  fmt::print(stderr, "forge serve: {}\n", error.to_string());
+  return code;
+}
+
+Result<std::uint16_t> parse_port(const std::optional<std::string>& text, std::uint16_t fallback,
+                                 std::string_view option) {
+  if (!text) return fallback;
+  unsigned value = 0;
+  const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (ec != std::errc() || end != text->data() + text->size() || value > 65535) {
+    return fail(
+        Error(ErrorCategory::validation, fmt::format("{} '{}' is not a port", option, *text))
+            .with_suggestion("use a number from 0 (any free port) to 65535"));
+  }
+  return static_cast<std::uint16_t>(value);
+}
+
+int run(std::vector<std::string> arguments) {
+  Args args(std::move(arguments));
+  auto dir = args.option("dir");
+  auto address = args.option("address");
+  auto http_port_text = args.option("http-port");
+  auto grpc_port_text = args.option("grpc-port");
+  auto max_size_text = args.option("max-size");
+  auto max_blob_text = args.option("max-blob-size");
+  auto threads_text = args.option("threads");
+  auto port_file = args.option("port-file");
+  auto htpasswd = args.option("htpasswd");
+  auto tokens = args.option("tokens");
+  auto tls_cert = args.option("tls-cert");
+  auto tls_key = args.option("tls-key");
+  const bool anonymous_read = args.flag("anonymous-read");
+  const bool no_grpc = args.flag("no-grpc");
+  const bool read_only = args.flag("read-only");
+  const bool ac_raw = args.flag("ac-raw");
+  const bool no_fsync = args.flag("no-fsync");
+  const bool help = args.flag("help");
+  for (auto* option :
+       {&dir, &address, &http_port_text, &grpc_port_text, &max_size_text, &max_blob_text,
+        &threads_text, &port_file, &htpasswd, &tokens, &tls_cert, &tls_key}) {
+    if (!*option) return report(option->error(), k_exit_usage);
+  }
+  if (help) {
+    fmt::print("{}\n", k_usage);
+    return k_exit_ok;
+  }
+  if (auto done =
+          args.finish("--dir --address --http-port --grpc-port --no-grpc --max-size "
+                      "--max-blob-size --read-only --ac-raw --threads --no-fsync "
+                      "--port-file --htpasswd --tokens --anonymous-read --tls-cert --tls-key");
+      !done) {
+    return report(done.error(), k_exit_usage);
+  }
+  if (!args.positional().empty()) {
+    fmt::print(stderr, "forge serve: unexpected argument '{}'\n\n{}\n", args.positional()[0],
+               k_usage);
+    return k_exit_usage;
+  }
+  auto http_port = parse_port(*http_port_text, 8080, "--http-port");
+  auto grpc_port = parse_port(*grpc_port_text, 9092, "--grpc-port");
+  if (!http_port) return report(http_port.error(), k_exit_usage);
+  if (!grpc_port) return report(grpc_port.error(), k_exit_usage);
+
+  cache::StoreOptions store_options;
+  store_options.dir = *dir ? std::filesystem::path(**dir) : forge_cache_home();
+  store_options.fsync = !no_fsync;
+  if (*max_size_text) {
+    auto size = parse_byte_size(**max_size_text, "--max-size");
+    if (!size) return report(size.error(), k_exit_usage);
+    store_options.max_size = *size;
+  }
+  if (*max_blob_text) {
+    auto size = parse_byte_size(**max_blob_text, "--max-blob-size");
+    if (!size) return report(size.error(), k_exit_usage);
+    store_options.max_blob_size = *size;
+  }
+  unsigned threads = 0;
+  if (*threads_text) {
+    auto parsed = parse_byte_size(**threads_text, "--threads");
+    if (!parsed || *parsed == 0 || *parsed > 1024) {
+      return report(Error(ErrorCategory::validation,
+                          fmt::format("--threads '{}' is not a thread count", **threads_text))
+                        .with_suggestion("use 1 to 1024, or omit it for one per CPU"),
+                    k_exit_usage);
+    }
+    threads = static_cast<unsigned>(*parsed);
+  }
+
+  bazel_remote::AuthOptions auth_options;
+  if (*htpasswd) auth_options.htpasswd_file = **htpasswd;
+  if (*tokens) auth_options.tokens_file = **tokens;
+  auth_options.anonymous_read = anonymous_read;
+  auto auth = bazel_remote::Authenticator::load(auth_options);
+  if (!auth) return report(auth.error(), k_exit_usage);
+
+  support::Lifecycle lifecycle;
+  if (auto installed = lifecycle.install_signal_handlers(); !installed) {
+    return report(installed.error(), k_exit_failure);
+  }
+  auto store = cache::CasStore::open(store_options);
+  if (!store) return report(store.error(), k_exit_failure);
+  cache::ActionCacheOptions cache_options;
+  auto action_cache = cache::ActionCache::open(*store, cache_options);
+  if (!action_cache) return report(action_cache.error(), k_exit_failure);
+
+  const std::string host = address->value_or("127.0.0.1");
+  std::unique_ptr<bazel_remote::GrpcServer> grpc;
+  if (!no_grpc) {
+    bazel_remote::GrpcServerOptions grpc_options;
+    grpc_options.address = fmt::format("{}:{}", host, *grpc_port);
+    grpc_options.read_only = read_only;
+    auto started = bazel_remote::GrpcServer::start(grpc_options, *action_cache);
+    if (!started) return report(started.error(), k_exit_failure);
+    grpc = std::move(*started);
+  }
+  bazel_remote::HttpServerOptions http_options;
+  http_options.address = host;
+  http_options.port = *http_port;
+  http_options.threads = threads;
+  http_options.read_only = read_only;
+  http_options.ac_uses_raw = ac_raw;
+  http_options.max_body_size = store_options.max_blob_size;
+  if (grpc) http_options.grpc_address = fmt::format("{}:{}", host, grpc->port());
+  if ((*auth)->mode() != bazel_remote::AuthMode::off) http_options.auth = *auth;
+  if (*tls_cert) http_options.tls_cert_file = **tls_cert;
+  if (*tls_key) http_options.tls_key_file = **tls_key;
+  auto http = bazel_remote::HttpServer::start(http_options, *action_cache);
+  if (!http) return report(http.error(), k_exit_failure);
+
+  const nlohmann::json ports{{"http", (*http)->port()}, {"grpc", grpc ? grpc->port() : 0}};
+  if (*port_file) {
+    // Written whole, then renamed: a reader never sees a partial file.
+    const std::string temp = **port_file + ".tmp";
+    std::ofstream(temp) << ports.dump() << "\n";
+    std::filesystem::rename(temp, **port_file);
+  }
+  fmt::print(stderr, "forge serve: {}://{}:{}{} store {}\n", *tls_cert ? "https" : "http", host,
+             (*http)->port(),
+             grpc ? fmt::format(" grpc://{}:{}", host, grpc->port()) : std::string(),
+             store_options.dir.string());
+  if (const auto& recovered = (*store)->recovery()) {
+    fmt::print(stderr,
+               "forge serve: the store was not shut down cleanly; verified it: {} checked, {} "
+               "re-indexed, {} dropped, {} quarantined\n",
+               recovered->checked, recovered->orphans_indexed, recovered->missing_dropped,
+               recovered->quarantined);
+  }
+
+  // Shutdown hooks run in reverse: stop HTTP, stop gRPC, then close the store.
+  lifecycle.add_hook("close store", [&]() -> Result<void> {
+    action_cache->reset();
+    auto flushed = (*store)->flush_access_times();
+    store->reset();
+    return flushed;
+  });
+  if (grpc) {
+    lifecycle.add_hook("stop grpc", [&]() -> Result<void> {
+      grpc->shutdown(std::chrono::seconds(25));
+      return ok();
+    });
+  }
+  lifecycle.add_hook("stop http", [&]() -> Result<void> {
+    if ((*http)->shutdown(std::chrono::seconds(25))) return ok();
+    return fail(Error(ErrorCategory::timeout, "HTTP requests were still running at the deadline")
+                    .with_suggestion("clients saw their connection closed; they will retry"));
+  });
+  lifecycle.wait_for_shutdown();
+  const auto result = lifecycle.shutdown(std::chrono::seconds(30));
+  for (const auto& failure : result.failures) {
+    fmt::print(stderr, "forge serve: {}\n", failure.summary());
+  }
+  fmt::print(stderr, "forge serve: stopped ({}) in {} ms\n", result.reason, result.took.count());
+  return lifecycle.exit_code();
+}
+
+const CommandRegistration k_registration{Command{
+    .name = "serve",
+    .summary = "serve the store as a Bazel/ccache remote cache over HTTP and gRPC",
+    .usage = k_usage,
+    .run = run,
+}};
+
+}  // namespace
+}  // namespace forge::cli

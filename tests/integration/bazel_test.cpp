@@ -1,0 +1,104 @@
+// Bazel from Debian (bazel-bootstrap) against a real `forge serve`: a workspace with two
+// genrules and a cc_binary is built with --remote_cache over HTTP and over gRPC; after
+// `bazel clean` every action is a remote cache hit.
+//
+// Offline: Debian's Bazel 4.2 fetches @rules_cc and @rules_java from GitHub for its builtin
+// toolchains. The workspace points both at local stub repositories that re-export the
+// native rules, so nothing is downloaded.
+#include <regex>
+
+#include <gtest/gtest.h>
+
+#include "serve_fixture.h"
+
+namespace forge::test {
+namespace {
+
+void write_workspace(const TempDir& dir) {
+  dir.write_file("ws/WORKSPACE",
+                 "workspace(name = \"forge_smoke\")\n"
+                 "local_repository(name = \"rules_cc\", path = \"third_party/rules_cc\")\n"
+                 "local_repository(name = \"rules_java\", path = \"third_party/rules_java\")\n");
+  dir.write_file("ws/.bazelignore", "third_party\n");
+  dir.write_file("ws/BUILD",
+                 "genrule(name = \"gen_header\", outs = [\"generated.h\"],\n"
+                 "        cmd = \"echo '#define GREETING \\\"hello from a genrule\\\"' > $@\")\n"
+                 "genrule(name = \"gen_data\", srcs = [\"data.txt\"], outs = [\"data.upper\"],\n"
+                 "        cmd = \"tr a-z A-Z < $< > $@\")\n"
+                 "cc_binary(name = \"hello\", srcs = [\"hello.c\", \":gen_header\"])\n");
+  dir.write_file("ws/data.txt", "some data\n");
+  dir.write_file("ws/hello.c",
+                 "#include <stdio.h>\n#include \"generated.h\"\n"
+                 "int main(void) { puts(GREETING); return 0; }\n");
+  dir.write_file("ws/third_party/rules_cc/WORKSPACE", "");
+  dir.write_file("ws/third_party/rules_cc/BUILD", "");
+  dir.write_file("ws/third_party/rules_cc/cc/BUILD",
+                 "package(default_visibility = [\"//visibility:public\"])\n"
+                 "alias(name = \"toolchain_type\", actual = "
+                 "\"@bazel_tools//tools/cpp:toolchain_type\")\n");
+  std::string cc_defs;
+  for (const char* rule : {"cc_binary", "cc_library", "cc_test", "cc_import", "cc_toolchain",
+                           "cc_toolchain_suite", "objc_library", "cc_proto_library"}) {
+    cc_defs += std::string(rule) + " = native." + rule + "\n";
+  }
+  dir.write_file("ws/third_party/rules_cc/cc/defs.bzl", cc_defs);
+  dir.write_file("ws/third_party/rules_java/WORKSPACE", "");
+  dir.write_file("ws/third_party/rules_java/BUILD", "");
+  dir.write_file("ws/third_party/rules_java/java/BUILD",
+                 "package(default_visibility = [\"//visibility:public\"])\n");
+  std::string java_defs;
+  for (const char* rule :
+       {"java_import", "java_runtime", "java_toolchain", "java_binary", "java_library"}) {
+    java_defs += std::string(rule) + " = native." + rule + "\n";
+  }
+  dir.write_file("ws/third_party/rules_java/java/defs.bzl", java_defs);
+}
+
+// "INFO: 8 processes: 4 remote cache hit, 4 internal." -> 4
+int remote_cache_hits(const std::string& output) {
+  std::smatch match;
+  if (!std::regex_search(output, match, std::regex(R"((\d+) remote cache hit)"))) return 0;
+  return std::stoi(match[1]);
+}
+
+class BazelIntegrationTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(BazelIntegrationTest, AfterCleanEveryActionIsARemoteCacheHit) {
+  if (run_shell("bazel --version").exit_code != 0) {
+    GTEST_SKIP() << "bazel is not installed (Debian package bazel-bootstrap)";
+  }
+  ServeFixture server;
+  ASSERT_TRUE(server.started()) << server.log();
+  const auto& dir = server.dir();
+  write_workspace(dir);
+  const std::string remote = GetParam() == "http"
+                                 ? server.url()
+                                 : "grpc://127.0.0.1:" + std::to_string(server.grpc_port());
+  const std::string bazel =
+      "cd " + shell_quote((dir / "ws").string()) +
+      " && bazel --batch --output_user_root=" + shell_quote((dir / "bazel-root").string());
+  const std::string build = bazel + " build --remote_cache=" + remote + " //... 2>&1";
+  const auto first = run_shell(build);
+  ASSERT_EQ(first.exit_code, 0) << first.out << server.log();
+  EXPECT_EQ(remote_cache_hits(first.out), 0) << first.out;
+  ASSERT_EQ(run_shell(bazel + " clean 2>&1").exit_code, 0);
+  const auto second = run_shell(build);
+  ASSERT_EQ(second.exit_code, 0) << second.out;
+  // genrule x2, compile, link: every spawned action comes from the cache.
+  EXPECT_EQ(remote_cache_hits(second.out), 4) << second.out;
+  std::smatch summary;
+  ASSERT_TRUE(
+      std::regex_search(second.out, summary, std::regex(R"(INFO: \d+ processes: ([^\n]*))")));
+  EXPECT_EQ(summary[1].str().find("sandbox"), std::string::npos)
+      << "an action ran locally: " << summary[0];
+  EXPECT_EQ(summary[1].str().find("local"), std::string::npos)
+      << "an action ran locally: " << summary[0];
+  const auto hello = run_shell(shell_quote((dir / "ws/bazel-bin/hello").string()));
+  EXPECT_EQ(hello.out, "hello from a genrule\n");
+  EXPECT_EQ(server.stop(), 0) << server.log();
+}
+
+INSTANTIATE_TEST_SUITE_P(Protocols, BazelIntegrationTest, ::testing::Values("http", "grpc"));
+
+}  // namespace
+}  // namespace forge::test

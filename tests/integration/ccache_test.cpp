@@ -1,0 +1,58 @@
+// ccache from Debian against a real `forge serve --ac-raw` (ccache's `layout=bazel` keeps its
+// own entries under /ac/): compile a small C project, wipe the local cache, compile again:
+// the second round must be all remote hits.
+#include <gtest/gtest.h>
+
+#include "serve_fixture.h"
+
+namespace forge::test {
+namespace {
+
+// ccache --print-stats: "<key>\t<value>" lines.
+long stat_value(const std::string& stats, const std::string& key) {
+  const auto at = stats.find("\n" + key + "\t");
+  if (at == std::string::npos) return -1;
+  return std::stol(stats.substr(at + key.size() + 2));
+}
+
+TEST(CcacheIntegrationTest, SecondBuildAfterWipingTheLocalCacheIsAllRemoteHits) {
+  if (run_shell("ccache --version && cc --version").exit_code != 0) {
+    GTEST_SKIP() << "ccache or cc is not installed (scripts/install-deps.sh installs them)";
+  }
+  ServeFixture server({"--ac-raw"});
+  ASSERT_TRUE(server.started()) << server.log();
+  const auto& dir = server.dir();
+  constexpr int k_files = 6;
+  for (int i = 0; i < k_files; ++i) {
+    dir.write_file("src/unit" + std::to_string(i) + ".c",
+                   "#include <stdio.h>\nint unit" + std::to_string(i) +
+                       "(int x) { printf(\"%d\\n\", x); return x * " + std::to_string(i + 2) +
+                       "; }\n");
+  }
+  const std::string env = "export CCACHE_DIR=" + shell_quote((dir / "ccache").string()) +
+                          " CCACHE_REMOTE_STORAGE=" + shell_quote(server.url() + "/|layout=bazel") +
+                          " CCACHE_CONFIGPATH=/dev/null CCACHE_NOHASHDIR=1; cd " +
+                          shell_quote((dir / "src").string()) + "; ";
+  const std::string build =
+      "for f in unit*.c; do ccache cc -O2 -c $f -o ${f%.c}.o || exit 1; done; ";
+  const auto first = run_shell(env + "ccache -z >/dev/null; " + build + "ccache --print-stats");
+  ASSERT_EQ(first.exit_code, 0) << first.err << server.log();
+  const std::string first_stats = "\n" + first.out;
+  EXPECT_EQ(stat_value(first_stats, "cache_miss"), k_files) << first.out;
+  EXPECT_EQ(stat_value(first_stats, "remote_storage_error"), 0) << first.out << server.log();
+
+  const auto second = run_shell(env + "rm -rf " + shell_quote((dir / "ccache").string()) +
+                                " *.o; ccache -z >/dev/null; " + build + "ccache --print-stats");
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  const std::string stats = "\n" + second.out;
+  EXPECT_EQ(stat_value(stats, "cache_miss"), 0) << second.out;
+  EXPECT_EQ(stat_value(stats, "remote_storage_hit"), k_files) << second.out;
+  EXPECT_EQ(stat_value(stats, "remote_storage_error"), 0) << second.out;
+  for (int i = 0; i < k_files; ++i) {
+    EXPECT_TRUE(std::filesystem::exists(dir / ("src/unit" + std::to_string(i) + ".o")));
+  }
+  EXPECT_EQ(server.stop(), 0) << server.log();
+}
+
+}  // namespace
+}  // namespace forge::test

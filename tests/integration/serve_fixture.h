@@ -1,0 +1,39 @@
+#pragma once
+// A real `forge serve` process on 127.0.0.1 with ports picked by the kernel, over a store in
+// a temp dir. Stopped with SIGTERM by stop() (which returns the exit code) or the destructor.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "forge/test/process.h"
+#include "forge/test/temp_dir.h"
+
+namespace forge::test {
+
+class ServeFixture {
+ public:
+  explicit ServeFixture(const std::vector<std::string>& extra_args = {});
+  ~ServeFixture();
+
+  bool started() const { return m_http_port > 0; }
+  int http_port() const { return m_http_port; }
+  int grpc_port() const { return m_grpc_port; }
+  std::string url() const;  // http://127.0.0.1:PORT
+  const TempDir& dir() const { return m_dir; }
+  std::filesystem::path store() const { return m_dir / "store"; }
+  std::string log() const;
+  pid_t pid() const { return m_process ? m_process->pid() : -1; }
+  int stop();  // SIGTERM; the exit code (-1 on timeout)
+
+ private:
+  TempDir m_dir;
+  std::unique_ptr<BackgroundProcess> m_process;
+  int m_http_port = 0;
+  int m_grpc_port = 0;
+};
+
+// `curl -s` with `args`, returning "<http code>" on stdout (body to `body_file` if given).
+ProcessResult curl(const std::string& args);
+
+}  // namespace forge::test
