@@ -14,6 +14,7 @@
 #include "build/bazel/remote/execution/v2/remote_execution.grpc.pb.h"
 #include "forge/cache/action_cache.h"
 #include "forge/core/support/metrics.h"
+#include "forge/test/process.h"
 #include "forge/test/temp_dir.h"
 #include "google/bytestream/bytestream.grpc.pb.h"
 
@@ -898,6 +899,102 @@ TEST_F(bazel_remote_GrpcServer, IdleUploadsExpireAndTheirTempFilesGo) {
   for (const auto& entry : std::filesystem::directory_iterator(m_dir / "store" / "tmp")) {
     ADD_FAILURE() << "temp file left behind: " << entry.path();
   }
+}
+
+// --- authentication and TLS ------------------------------------------------------------
+
+std::shared_ptr<const Authenticator> token_auth(const test::TempDir& dir, bool anonymous_read) {
+  AuthOptions options;
+  options.tokens_file = dir.write_file("tokens", "# CI\ntok-0123456789abcdef\n");
+  options.anonymous_read = anonymous_read;
+  auto auth = Authenticator::load(options);
+  EXPECT_TRUE(auth) << auth.error().to_string();
+  return *auth;
+}
+
+grpc::Status find_missing_with(reapi::ContentAddressableStorage::Stub& stub,
+                               std::string_view authorization) {
+  grpc::ClientContext context;
+  if (!authorization.empty()) context.AddMetadata("authorization", std::string(authorization));
+  reapi::FindMissingBlobsRequest request;
+  *request.add_blob_digests() = digest_proto("x");
+  reapi::FindMissingBlobsResponse response;
+  return stub.FindMissingBlobs(&context, request, &response);
+}
+
+grpc::Status batch_update_with(reapi::ContentAddressableStorage::Stub& stub,
+                               std::string_view authorization, std::string_view content) {
+  grpc::ClientContext context;
+  if (!authorization.empty()) context.AddMetadata("authorization", std::string(authorization));
+  reapi::BatchUpdateBlobsRequest request;
+  auto& blob = *request.add_requests();
+  *blob.mutable_digest() = digest_proto(content);
+  blob.set_data(std::string(content));
+  reapi::BatchUpdateBlobsResponse response;
+  return stub.BatchUpdateBlobs(&context, request, &response);
+}
+
+TEST_F(bazel_remote_GrpcServer, AnonymousReadAuthenticatedWrite) {
+  start({.auth = token_auth(m_dir, /*anonymous_read=*/true)});
+  EXPECT_TRUE(find_missing_with(*m_cas_stub, "").ok());
+  EXPECT_EQ(batch_update_with(*m_cas_stub, "", "anonymous").error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(batch_update_with(*m_cas_stub, "Bearer wrong-token", "wrong").error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_TRUE(batch_update_with(*m_cas_stub, "Bearer tok-0123456789abcdef", "ci").ok());
+  EXPECT_FALSE(stored(digest_proto("anonymous")));
+  EXPECT_TRUE(stored(digest_proto("ci")));
+  // ByteStream and the action cache follow the same rule.
+  bytestream::WriteResponse written;
+  EXPECT_EQ(write(upload_name(digest_proto("bs")), "bs", 0, true, written).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  reapi::ActionResult result;
+  EXPECT_EQ(update_action(digest_proto("action"), {}, result).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(read(read_name(digest_proto("ci"))).second, "ci");
+}
+
+TEST_F(bazel_remote_GrpcServer, AuthenticationForEverythingCoversCapabilities) {
+  start({.auth = token_auth(m_dir, /*anonymous_read=*/false)});
+  EXPECT_EQ(find_missing_with(*m_cas_stub, "").error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_TRUE(find_missing_with(*m_cas_stub, "Bearer tok-0123456789abcdef").ok());
+  grpc::ClientContext context;
+  reapi::ServerCapabilities capabilities;
+  EXPECT_EQ(m_capabilities->GetCapabilities(&context, {}, &capabilities).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+}
+
+TEST_F(bazel_remote_GrpcServer, ServesTlsWithACertificateAndKey) {
+  test::TempDir secrets;
+  const auto made = test::run_shell(
+      "cd " + test::shell_quote(secrets.path().string()) +
+      " && openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem -days 1 "
+      "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>&1");
+  if (made.exit_code != 0) GTEST_SKIP() << "openssl could not make a certificate: " << made.out;
+  start({.tls_cert_file = secrets / "cert.pem", .tls_key_file = secrets / "key.pem"});
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = secrets.read_file("cert.pem");
+  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(m_server->port()),
+                                     grpc::SslCredentials(ssl));
+  auto stub = reapi::ContentAddressableStorage::NewStub(channel);
+  EXPECT_TRUE(batch_update_with(*stub, "", "over tls").ok());
+  EXPECT_TRUE(stored(digest_proto("over tls")));
+  // A plaintext client gets nowhere.
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  reapi::FindMissingBlobsRequest request;
+  reapi::FindMissingBlobsResponse response;
+  EXPECT_FALSE(m_cas_stub->FindMissingBlobs(&context, request, &response).ok());
+}
+
+TEST_F(bazel_remote_GrpcServer, TlsNeedsBothReadableFiles) {
+  auto only_cert = GrpcServer::start({.tls_cert_file = m_dir / "cert.pem"}, m_cache);
+  ASSERT_FALSE(only_cert);
+  EXPECT_EQ(only_cert.error().category(), ErrorCategory::configuration);
+  auto missing = GrpcServer::start(
+      {.tls_cert_file = m_dir / "none.pem", .tls_key_file = m_dir / "none.key"}, m_cache);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().category(), ErrorCategory::configuration);
 }
 
 // --- metrics and lifecycle ---------------------------------------------------------------------

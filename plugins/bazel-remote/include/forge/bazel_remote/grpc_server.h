@@ -13,6 +13,12 @@
 //   BatchReadBlobs always answers uncompressed, which REAPI allows.
 // - The action cache key is the action digest's hash (keyspace `ac`). A stored
 //   ActionResult whose referenced blobs are gone is a miss (NOT_FOUND), never a broken hit.
+// - Authentication (options.auth, shared with the HTTP front end): credentials come from the
+//   `authorization` metadata entry ("Basic ..." or "Bearer ..."; Bazel: --remote_header).
+//   Missing or bad credentials are UNAUTHENTICATED. Writes are UpdateActionResult,
+//   BatchUpdateBlobs, ByteStream Write and QueryWriteStatus; everything else is a read
+//   (GetCapabilities included, so AuthMode::all hides even the capabilities).
+// - TLS when tls_cert_file and tls_key_file (PEM) are given; otherwise plaintext.
 // - read_only: every write (UpdateActionResult, BatchUpdateBlobs, ByteStream.Write) is
 //   PERMISSION_DENIED, and Capabilities says update_enabled = false.
 // - ByteStream writes that end without finish_write (client half-close, cancel, lost
@@ -28,9 +34,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "forge/bazel_remote/auth.h"
 #include "forge/cache/action_cache.h"
 #include "forge/core/support/error.h"
 
@@ -47,12 +56,16 @@ struct GrpcServerOptions {
   // bounded; 10 minutes covers a client's retry backoff with a wide margin.
   std::size_t max_pending_uploads = 1024;
   std::chrono::seconds pending_upload_ttl{600};
+  std::shared_ptr<const Authenticator> auth;           // null: no authentication
+  std::optional<std::filesystem::path> tls_cert_file;  // both or neither
+  std::optional<std::filesystem::path> tls_key_file;
 };
 
 class GrpcServer {
  public:
   // Listens on options.address and serves `cache` (and its CAS). A Network error when the
-  // address cannot be bound, Configuration for invalid options.
+  // address cannot be bound, Configuration for invalid options (including a TLS file that
+  // cannot be read, or only one of the two).
   [[nodiscard]] static Result<std::unique_ptr<GrpcServer>> start(
       GrpcServerOptions options, std::shared_ptr<cache::ActionCache> cache);
 
