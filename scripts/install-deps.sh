@@ -9,7 +9,7 @@ packages=(
   libspdlog-dev libfmt-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
   libzstd-dev libboost-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  curl ccache bazel-bootstrap
+  curl ccache bazel-bootstrap zstd
 )
 
 missing=()

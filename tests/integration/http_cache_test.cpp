@@ -324,5 +324,37 @@ TEST_F(HttpCacheTest, BadAuthOrTlsFilesStopTheServerWithAClearError) {
   EXPECT_NE(half_tls.err.find("--tls-key"), std::string::npos) << half_tls.err;
 }
 
+TEST_F(HttpCacheTest, ZstdUploadsAndDownloadsForCas) {
+  ServeFixture server;
+  ASSERT_TRUE(server.started()) << server.log();
+  std::string text;
+  for (int i = 0; i < 20000; ++i) text += "line " + std::to_string(i % 97) + " of a build log\n";
+  const std::string hash = sha256_hex(text);
+  const auto plain = server.dir().write_file("text", text);
+  const auto packed = server.dir() / "text.zst";
+  ASSERT_EQ(
+      run_shell("zstd -q -f " + shell_quote(plain.string()) + " -o " + shell_quote(packed.string()))
+          .exit_code,
+      0);
+  EXPECT_EQ(curl("-o /dev/null -X PUT -H 'Content-Encoding: zstd' --data-binary @" +
+                 shell_quote(packed.string()) + " " + server.url() + "/cas/" + hash)
+                .out,
+            "200");
+  // A zstd body that decodes to other content is a mismatch like any other.
+  const auto wrong =
+      curl("-o /dev/null -X PUT -H 'Content-Encoding: zstd' --data-binary @" +
+           shell_quote(packed.string()) + " " + server.url() + "/cas/" + sha256_hex("other"));
+  EXPECT_EQ(wrong.out, "400");
+  const auto got = server.dir() / "got.zst";
+  const auto headers = run_shell("curl -s -D - -o " + shell_quote(got.string()) +
+                                 " -H 'Accept-Encoding: zstd' " + server.url() + "/cas/" + hash);
+  EXPECT_NE(headers.out.find("Content-Encoding: zstd"), std::string::npos) << headers.out;
+  const auto decoded = run_shell("zstd -d -q -c " + shell_quote(got.string()));
+  EXPECT_EQ(decoded.out, text);
+  EXPECT_LT(std::filesystem::file_size(got), text.size() / 4) << "it was not compressed";
+  // Without Accept-Encoding the bytes come back as stored.
+  EXPECT_EQ(curl(server.url() + "/cas/" + hash).out, text + "200");
+}
+
 }  // namespace
 }  // namespace forge::test

@@ -28,6 +28,7 @@
 
 #include "forge/core/support/log.h"
 #include "forge/core/support/metrics.h"
+#include "zstd_stream.h"
 
 namespace forge::bazel_remote {
 namespace {
@@ -111,7 +112,23 @@ struct RequestInfo {
   unsigned version = 11;
   bool keep_alive = true;
   bool head = false;
+  bool accepts_zstd = false;  // Accept-Encoding lists zstd
 };
+
+bool lists_zstd(std::string_view accept_encoding) {
+  // "gzip, zstd;q=0.9" -> true; "zstd;q=0" -> false.
+  std::size_t pos = 0;
+  while ((pos = accept_encoding.find("zstd", pos)) != std::string_view::npos) {
+    auto rest = accept_encoding.substr(pos + 4);
+    const auto end = rest.find(',');
+    rest = rest.substr(0, end);
+    if (rest.find("q=0") == std::string_view::npos || rest.find("q=0.") != std::string_view::npos) {
+      return true;
+    }
+    pos += 4;
+  }
+  return false;
+}
 
 std::string_view view(beast::string_view text) {
   return {text.data(), text.size()};
@@ -209,6 +226,64 @@ awaitable<beast::error_code> read_body(Stream& stream, beast::flat_buffer& buffe
   }
   complete = true;
   co_return ec;
+}
+
+// Sends a blob zstd-compressed on the fly as a chunked response: memory stays at one chunk.
+template <typename Stream>
+awaitable<Outcome> send_zstd(Stream& stream, const RequestInfo& request,
+                             const cache::BlobReader& reader, bool keep) {
+  http::response<http::buffer_body> response{http::status::ok, request.version};
+  response.set(http::field::server, "forge");
+  response.set(http::field::content_type, "application/octet-stream");
+  response.set(http::field::content_encoding, "zstd");
+  response.keep_alive(keep && request.keep_alive);
+  response.chunked(true);
+  response.body().data = nullptr;
+  response.body().more = true;
+  http::response_serializer<http::buffer_body> serializer(response);
+  Outcome outcome{http::status::ok, 0, 0, response.keep_alive()};
+  beast::error_code ec;
+  co_await http::async_write_header(stream, serializer,
+                                    asio::redirect_error(asio::use_awaitable, ec));
+  ZstdCompressor compressor;
+  std::vector<std::byte> chunk(k_chunk_size);
+  std::string packed;
+  std::uint64_t offset = 0;
+  bool end = reader.size() == 0;
+  while (!ec) {
+    packed.clear();
+    if (!end) {
+      auto n = reader.read(offset, chunk);
+      if (!n || *n == 0) {
+        outcome.keep_alive = false;  // cannot report an error inside a 200: cut the stream
+        co_return outcome;
+      }
+      offset += *n;
+      end = offset >= reader.size();
+      if (!compressor.compress(std::span(chunk).first(*n), end, packed)) {
+        outcome.keep_alive = false;
+        co_return outcome;
+      }
+    } else if (!compressor.compress({}, true, packed)) {
+      outcome.keep_alive = false;
+      co_return outcome;
+    }
+    outcome.bytes_out += packed.size();
+    response.body().data = packed.data();
+    response.body().size = packed.size();
+    response.body().more = true;
+    co_await http::async_write(stream, serializer, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec == http::error::need_buffer) ec = {};
+    if (end) break;
+  }
+  if (!ec) {
+    response.body().data = nullptr;
+    response.body().size = 0;
+    response.body().more = false;
+    co_await http::async_write(stream, serializer, asio::redirect_error(asio::use_awaitable, ec));
+  }
+  if (ec && ec != http::error::end_of_stream) outcome.keep_alive = false;
+  co_return outcome;
 }
 
 }  // namespace
@@ -328,7 +403,8 @@ awaitable<Outcome> HttpServer::Impl::handle(Stream& stream, beast::flat_buffer& 
                                             Parser& parser) {
   const auto& message = parser.get();
   const RequestInfo request{message.version(), message.keep_alive(),
-                            message.method() == http::verb::head};
+                            message.method() == http::verb::head,
+                            lists_zstd(view(message[http::field::accept_encoding]))};
   const Route route = parse_route(view(message.target()));
   const bool body_pending = !parser.is_done();
   const bool keep = !body_pending && !stopping;  // unread bodies cannot be skipped safely
@@ -425,6 +501,9 @@ awaitable<Outcome> HttpServer::Impl::handle_get(Stream& stream, const RequestInf
         keep);
   }
   const std::uint64_t size = reader->size();
+  if (request.accepts_zstd && route.kind == RouteKind::cas && !head) {
+    co_return co_await send_zstd(stream, request, *reader, keep);
+  }
   if (head) {
     http::response<http::empty_body> response{http::status::ok, request.version};
     response.set(http::field::server, "forge");
@@ -560,11 +639,16 @@ awaitable<Outcome> HttpServer::Impl::handle_put(Stream& stream, beast::flat_buff
   }
 
   // Stream into the store: CAS bodies are checked against their name, raw values are not.
+  // A zstd body (Content-Encoding: zstd) is decoded as it arrives; its Content-Length is the
+  // compressed size, so only the hash can be checked.
+  const bool compressed = beast::iequals(message[http::field::content_encoding], "zstd");
   Result<cache::BlobWriter> writer =
       route.kind == RouteKind::ac
           ? cache->cas().begin_put(std::nullopt)
-          : (length ? cache->cas().begin_put(cache::BlobDigest{*sha, *length})
-                    : cache->cas().begin_put_expecting_hash(*sha));
+          : (length && !compressed ? cache->cas().begin_put(cache::BlobDigest{*sha, *length})
+                                   : cache->cas().begin_put_expecting_hash(*sha));
+  std::optional<ZstdDecompressor> decompressor;
+  if (compressed) decompressor.emplace();
   if (!writer) {
     co_return co_await send_text(stream, request, status_for(writer.error()),
                                  error_body(writer.error()), false);
@@ -573,7 +657,11 @@ awaitable<Outcome> HttpServer::Impl::handle_put(Stream& stream, beast::flat_buff
   auto ec = co_await read_body(
       stream, buffer, parser,
       [&](std::span<const char> piece) {
-        auto written = writer->write(std::as_bytes(piece));
+        auto written = decompressor ? decompressor->feed(std::as_bytes(piece),
+                                                         [&](std::span<const std::byte> plain) {
+                                                           return writer->write(plain);
+                                                         })
+                                    : writer->write(std::as_bytes(piece));
         if (!written) write_error = std::move(written).error();
         return written.has_value();
       },
@@ -584,6 +672,10 @@ awaitable<Outcome> HttpServer::Impl::handle_put(Stream& stream, beast::flat_buff
                                    error_body(*write_error), false);
     sent.bytes_in = outcome.bytes_in;
     co_return sent;
+  }
+  if (decompressor && !decompressor->at_frame_end()) {
+    co_return co_await send_text(stream, request, http::status::bad_request,
+                                 "the zstd body ends in the middle of a frame\n", !stopping);
   }
   auto committed = writer->commit();
   Result<void> indexed = ok();
