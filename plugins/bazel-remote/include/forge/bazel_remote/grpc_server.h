@@ -23,9 +23,10 @@
 //   PERMISSION_DENIED, and Capabilities says update_enabled = false.
 // - ByteStream writes that end without finish_write (client half-close, cancel, lost
 //   connection) stay resumable in memory: QueryWriteStatus reports committed_size and a new
-//   Write with write_offset = committed_size continues. At most max_pending_uploads are
-//   kept, each for pending_upload_ttl after its last byte; older ones are dropped (their
-//   temp files removed) and a resume after that is INVALID_ARGUMENT (client restarts at 0).
+//   Write with write_offset = committed_size continues (an offset below it is accepted and
+//   the bytes already held are skipped; above it is INVALID_ARGUMENT). At most max_pending_uploads
+//   are kept, each for pending_upload_ttl after its last byte; older ones are dropped (their temp
+//   files removed) and a resume after that is INVALID_ARGUMENT (client restarts at 0).
 // - Metrics: grpc_requests_total{method="..."} and grpc_request_failures_total{method="..."}
 //   in forge::support::Metrics::global().
 // Threading: RPCs run concurrently on gRPC's synchronous-server thread pool; the store is
