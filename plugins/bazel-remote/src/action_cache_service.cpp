@@ -30,16 +30,18 @@ grpc::Status inline_blob(const cache::CasStore& cas, const reapi::Digest& proto,
 
 }  // namespace
 
-grpc::Status ActionCacheService::GetActionResult(grpc::ServerContext*,
+grpc::Status ActionCacheService::GetActionResult(grpc::ServerContext* context,
                                                  const reapi::GetActionResultRequest* request,
                                                  reapi::ActionResult* response) {
-  return m_get.count(get(*request, *response));
+  return m_get.count(
+      m_context.guarded(*context, Access::read, [&] { return get(*request, *response); }));
 }
 
-grpc::Status ActionCacheService::UpdateActionResult(grpc::ServerContext*,
+grpc::Status ActionCacheService::UpdateActionResult(grpc::ServerContext* context,
                                                     const reapi::UpdateActionResultRequest* request,
                                                     reapi::ActionResult* response) {
-  return m_update.count(update(*request, *response));
+  return m_update.count(
+      m_context.guarded(*context, Access::write, [&] { return update(*request, *response); }));
 }
 
 grpc::Status ActionCacheService::get(const reapi::GetActionResultRequest& request,

@@ -31,19 +31,22 @@ ByteStreamService::~ByteStreamService() = default;
 grpc::Status ByteStreamService::Read(grpc::ServerContext* context,
                                      const bytestream::ReadRequest* request,
                                      grpc::ServerWriter<bytestream::ReadResponse>* writer) {
-  return m_read.count(read(*context, *request, *writer));
+  return m_read.count(
+      m_context.guarded(*context, Access::read, [&] { return read(*context, *request, *writer); }));
 }
 
 grpc::Status ByteStreamService::Write(grpc::ServerContext* context,
                                       grpc::ServerReader<bytestream::WriteRequest>* reader,
                                       bytestream::WriteResponse* response) {
-  return m_write.count(write(*context, *reader, *response));
+  return m_write.count(m_context.guarded(*context, Access::write,
+                                         [&] { return write(*context, *reader, *response); }));
 }
 
-grpc::Status ByteStreamService::QueryWriteStatus(grpc::ServerContext*,
+grpc::Status ByteStreamService::QueryWriteStatus(grpc::ServerContext* context,
                                                  const bytestream::QueryWriteStatusRequest* request,
                                                  bytestream::QueryWriteStatusResponse* response) {
-  return m_query.count(query(*request, *response));
+  return m_query.count(
+      m_context.guarded(*context, Access::write, [&] { return query(*request, *response); }));
 }
 
 grpc::Status ByteStreamService::read(grpc::ServerContext& context,

@@ -1,3 +1,5 @@
+#include <string_view>
+
 #include "services.h"
 
 namespace forge::bazel_remote {
@@ -8,9 +10,30 @@ grpc::Status ServiceContext::check_writable() const {
                       "this Forge cache is read-only: writes are refused");
 }
 
-grpc::Status CapabilitiesService::GetCapabilities(grpc::ServerContext*,
+grpc::Status ServiceContext::authorize(const grpc::ServerContext& context, Access access) const {
+  if (!options.auth) return grpc::Status::OK;
+  const auto& metadata = context.client_metadata();
+  const auto found = metadata.find("authorization");
+  const std::string_view authorization =
+      found == metadata.end() ? std::string_view()
+                              : std::string_view(found->second.data(), found->second.size());
+  switch (options.auth->check(authorization, access == Access::write)) {
+    case AuthResult::allowed: return grpc::Status::OK;
+    case AuthResult::missing_credentials:
+      return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                          "credentials required: send an `authorization` header (Basic or Bearer)");
+    case AuthResult::bad_credentials:
+      return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "the credentials were not accepted");
+    default: return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "not authorized");
+  }
+}
+
+grpc::Status CapabilitiesService::GetCapabilities(grpc::ServerContext* context,
                                                   const reapi::GetCapabilitiesRequest*,
                                                   reapi::ServerCapabilities* response) {
+  if (auto status = m_context.authorize(*context, Access::read); !status.ok()) {
+    return m_get.count(status);
+  }
   auto& cache = *response->mutable_cache_capabilities();
   cache.add_digest_functions(reapi::DigestFunction::SHA256);
   cache.mutable_action_cache_update_capabilities()->set_update_enabled(

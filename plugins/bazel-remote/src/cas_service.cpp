@@ -28,27 +28,31 @@ grpc::Status check_batch_size(std::uint64_t total, std::uint64_t limit) {
 
 }  // namespace
 
-grpc::Status CasService::FindMissingBlobs(grpc::ServerContext*,
+grpc::Status CasService::FindMissingBlobs(grpc::ServerContext* context,
                                           const reapi::FindMissingBlobsRequest* request,
                                           reapi::FindMissingBlobsResponse* response) {
-  return m_find_missing.count(find_missing(*request, *response));
+  return m_find_missing.count(
+      m_context.guarded(*context, Access::read, [&] { return find_missing(*request, *response); }));
 }
 
-grpc::Status CasService::BatchUpdateBlobs(grpc::ServerContext*,
+grpc::Status CasService::BatchUpdateBlobs(grpc::ServerContext* context,
                                           const reapi::BatchUpdateBlobsRequest* request,
                                           reapi::BatchUpdateBlobsResponse* response) {
-  return m_batch_update.count(batch_update(*request, *response));
+  return m_batch_update.count(m_context.guarded(*context, Access::write,
+                                                [&] { return batch_update(*request, *response); }));
 }
 
-grpc::Status CasService::BatchReadBlobs(grpc::ServerContext*,
+grpc::Status CasService::BatchReadBlobs(grpc::ServerContext* context,
                                         const reapi::BatchReadBlobsRequest* request,
                                         reapi::BatchReadBlobsResponse* response) {
-  return m_batch_read.count(batch_read(*request, *response));
+  return m_batch_read.count(
+      m_context.guarded(*context, Access::read, [&] { return batch_read(*request, *response); }));
 }
 
 grpc::Status CasService::GetTree(grpc::ServerContext* context, const reapi::GetTreeRequest* request,
                                  grpc::ServerWriter<reapi::GetTreeResponse>* writer) {
-  return m_get_tree.count(get_tree(*context, *request, *writer));
+  return m_get_tree.count(m_context.guarded(*context, Access::read,
+                                            [&] { return get_tree(*context, *request, *writer); }));
 }
 
 grpc::Status CasService::find_missing(const reapi::FindMissingBlobsRequest& request,

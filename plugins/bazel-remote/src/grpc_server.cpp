@@ -1,5 +1,7 @@
 #include "forge/bazel_remote/grpc_server.h"
 
+#include <fstream>
+#include <iterator>
 #include <limits>
 
 #include <fmt/format.h>
@@ -23,6 +25,38 @@ struct GrpcServer::Impl {
   std::unique_ptr<grpc::Server> server;  // declared last: stops before the services die
   int port = 0;
 };
+
+namespace {
+
+Result<std::string> read_pem(const std::filesystem::path& path, std::string_view what) {
+  std::ifstream in(path, std::ios::binary);
+  std::string content{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  if (!in.good() && !in.eof()) content.clear();
+  if (content.empty()) {
+    return fail(Error(ErrorCategory::configuration,
+                      fmt::format("cannot read the TLS {} '{}'", what, path.string()))
+                    .with_file(path.string())
+                    .with_suggestion("give a readable PEM file"));
+  }
+  return content;
+}
+
+Result<std::shared_ptr<grpc::ServerCredentials>> server_credentials(
+    const GrpcServerOptions& options) {
+  if (!options.tls_cert_file && !options.tls_key_file) return grpc::InsecureServerCredentials();
+  if (!options.tls_cert_file || !options.tls_key_file) {
+    return fail(
+        Error(ErrorCategory::configuration, "gRPC TLS needs both a certificate and a private key")
+            .with_suggestion("give both tls_cert_file and tls_key_file, or neither"));
+  }
+  FORGE_TRY(auto cert, read_pem(*options.tls_cert_file, "certificate"));
+  FORGE_TRY(auto key, read_pem(*options.tls_key_file, "private key"));
+  grpc::SslServerCredentialsOptions ssl;
+  ssl.pem_key_cert_pairs.push_back({std::move(key), std::move(cert)});
+  return grpc::SslServerCredentials(ssl);
+}
+
+}  // namespace
 
 GrpcServer::GrpcServer(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
 
@@ -50,8 +84,9 @@ Result<std::unique_ptr<GrpcServer>> GrpcServer::start(GrpcServerOptions options,
   const std::string address = options.address;
   auto impl = std::make_unique<Impl>(ServiceContext{std::move(options), std::move(cache)});
 
+  FORGE_TRY(auto credentials, server_credentials(impl->context.options));
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &impl->port);
+  builder.AddListeningPort(address, credentials, &impl->port);
   builder.SetMaxReceiveMessageSize(max_message);
   builder.RegisterService(&impl->capabilities);
   builder.RegisterService(&impl->action_cache);

@@ -22,11 +22,21 @@
 
 namespace forge::bazel_remote {
 
+enum class Access : std::uint8_t { read, write };
+
 struct ServiceContext {
   GrpcServerOptions options;
   std::shared_ptr<cache::ActionCache> cache;
   cache::CasStore& cas() const { return cache->cas(); }
   grpc::Status check_writable() const;  // PERMISSION_DENIED in read-only mode
+  // UNAUTHENTICATED unless the call's `authorization` metadata grants `access`.
+  grpc::Status authorize(const grpc::ServerContext& context, Access access) const;
+  // authorize, then `handler()`.
+  template <typename Handler>
+  grpc::Status guarded(const grpc::ServerContext& context, Access access, Handler&& handler) const {
+    if (auto status = authorize(context, access); !status.ok()) return status;
+    return handler();
+  }
 };
 
 class CapabilitiesService final : public reapi::Capabilities::Service {

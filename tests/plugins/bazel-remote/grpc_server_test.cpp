@@ -14,6 +14,7 @@
 #include "build/bazel/remote/execution/v2/remote_execution.grpc.pb.h"
 #include "forge/cache/action_cache.h"
 #include "forge/core/support/metrics.h"
+#include "forge/test/process.h"
 #include "forge/test/temp_dir.h"
 #include "google/bytestream/bytestream.grpc.pb.h"
 
@@ -434,6 +435,32 @@ TEST_F(bazel_remote_GrpcServer, GetTreeOfMissingRootIsNotFoundAndMissingSubtrees
   ASSERT_EQ(pages.size(), 1u);
   ASSERT_EQ(pages[0].directories_size(), 1);
   EXPECT_TRUE(MessageDifferencer::Equals(pages[0].directories(0), root));
+}
+
+TEST_F(bazel_remote_GrpcServer, GetTreeSplitsALargeTreeIntoMessagesUnderTheLimit) {
+  // 150 directories of 200 file entries each: ~3 MiB of Directory protos in one tree.
+  reapi::Directory root;
+  for (int d = 0; d < 150; ++d) {
+    reapi::Directory child;
+    for (int f = 0; f < 200; ++f) {
+      auto& file = *child.add_files();
+      file.set_name("file_" + std::to_string(d) + "_" + std::to_string(f) + ".o");
+      *file.mutable_digest() = digest_proto(std::to_string(d * 1000 + f));
+    }
+    auto& node = *root.add_directories();
+    node.set_name("dir" + std::to_string(d));
+    *node.mutable_digest() = put(child.SerializeAsString());
+  }
+  auto [status, pages] = get_tree(put(root.SerializeAsString()));
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_GE(pages.size(), 2u);
+  int directories = 0;
+  for (const auto& page : pages) {
+    EXPECT_LT(page.ByteSizeLong(), 4u << 20);
+    EXPECT_TRUE(page.next_page_token().empty());
+    directories += page.directories_size();
+  }
+  EXPECT_EQ(directories, 151);
 }
 
 // --- ActionCache --------------------------------------------------------------------------
@@ -874,6 +901,102 @@ TEST_F(bazel_remote_GrpcServer, IdleUploadsExpireAndTheirTempFilesGo) {
   }
 }
 
+// --- authentication and TLS ------------------------------------------------------------
+
+std::shared_ptr<const Authenticator> token_auth(const test::TempDir& dir, bool anonymous_read) {
+  AuthOptions options;
+  options.tokens_file = dir.write_file("tokens", "# CI\ntok-0123456789abcdef\n");
+  options.anonymous_read = anonymous_read;
+  auto auth = Authenticator::load(options);
+  EXPECT_TRUE(auth) << auth.error().to_string();
+  return *auth;
+}
+
+grpc::Status find_missing_with(reapi::ContentAddressableStorage::Stub& stub,
+                               std::string_view authorization) {
+  grpc::ClientContext context;
+  if (!authorization.empty()) context.AddMetadata("authorization", std::string(authorization));
+  reapi::FindMissingBlobsRequest request;
+  *request.add_blob_digests() = digest_proto("x");
+  reapi::FindMissingBlobsResponse response;
+  return stub.FindMissingBlobs(&context, request, &response);
+}
+
+grpc::Status batch_update_with(reapi::ContentAddressableStorage::Stub& stub,
+                               std::string_view authorization, std::string_view content) {
+  grpc::ClientContext context;
+  if (!authorization.empty()) context.AddMetadata("authorization", std::string(authorization));
+  reapi::BatchUpdateBlobsRequest request;
+  auto& blob = *request.add_requests();
+  *blob.mutable_digest() = digest_proto(content);
+  blob.set_data(std::string(content));
+  reapi::BatchUpdateBlobsResponse response;
+  return stub.BatchUpdateBlobs(&context, request, &response);
+}
+
+TEST_F(bazel_remote_GrpcServer, AnonymousReadAuthenticatedWrite) {
+  start({.auth = token_auth(m_dir, /*anonymous_read=*/true)});
+  EXPECT_TRUE(find_missing_with(*m_cas_stub, "").ok());
+  EXPECT_EQ(batch_update_with(*m_cas_stub, "", "anonymous").error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(batch_update_with(*m_cas_stub, "Bearer wrong-token", "wrong").error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_TRUE(batch_update_with(*m_cas_stub, "Bearer tok-0123456789abcdef", "ci").ok());
+  EXPECT_FALSE(stored(digest_proto("anonymous")));
+  EXPECT_TRUE(stored(digest_proto("ci")));
+  // ByteStream and the action cache follow the same rule.
+  bytestream::WriteResponse written;
+  EXPECT_EQ(write(upload_name(digest_proto("bs")), "bs", 0, true, written).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  reapi::ActionResult result;
+  EXPECT_EQ(update_action(digest_proto("action"), {}, result).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(read(read_name(digest_proto("ci"))).second, "ci");
+}
+
+TEST_F(bazel_remote_GrpcServer, AuthenticationForEverythingCoversCapabilities) {
+  start({.auth = token_auth(m_dir, /*anonymous_read=*/false)});
+  EXPECT_EQ(find_missing_with(*m_cas_stub, "").error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_TRUE(find_missing_with(*m_cas_stub, "Bearer tok-0123456789abcdef").ok());
+  grpc::ClientContext context;
+  reapi::ServerCapabilities capabilities;
+  EXPECT_EQ(m_capabilities->GetCapabilities(&context, {}, &capabilities).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+}
+
+TEST_F(bazel_remote_GrpcServer, ServesTlsWithACertificateAndKey) {
+  test::TempDir secrets;
+  const auto made = test::run_shell(
+      "cd " + test::shell_quote(secrets.path().string()) +
+      " && openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem -days 1 "
+      "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>&1");
+  if (made.exit_code != 0) GTEST_SKIP() << "openssl could not make a certificate: " << made.out;
+  start({.tls_cert_file = secrets / "cert.pem", .tls_key_file = secrets / "key.pem"});
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = secrets.read_file("cert.pem");
+  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(m_server->port()),
+                                     grpc::SslCredentials(ssl));
+  auto stub = reapi::ContentAddressableStorage::NewStub(channel);
+  EXPECT_TRUE(batch_update_with(*stub, "", "over tls").ok());
+  EXPECT_TRUE(stored(digest_proto("over tls")));
+  // A plaintext client gets nowhere.
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  reapi::FindMissingBlobsRequest request;
+  reapi::FindMissingBlobsResponse response;
+  EXPECT_FALSE(m_cas_stub->FindMissingBlobs(&context, request, &response).ok());
+}
+
+TEST_F(bazel_remote_GrpcServer, TlsNeedsBothReadableFiles) {
+  auto only_cert = GrpcServer::start({.tls_cert_file = m_dir / "cert.pem"}, m_cache);
+  ASSERT_FALSE(only_cert);
+  EXPECT_EQ(only_cert.error().category(), ErrorCategory::configuration);
+  auto missing = GrpcServer::start(
+      {.tls_cert_file = m_dir / "none.pem", .tls_key_file = m_dir / "none.key"}, m_cache);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().category(), ErrorCategory::configuration);
+}
+
 // --- metrics and lifecycle ---------------------------------------------------------------------
 
 TEST_F(bazel_remote_GrpcServer, RequestsAreCountedPerMethod) {
@@ -890,6 +1013,49 @@ TEST_F(bazel_remote_GrpcServer, RequestsAreCountedPerMethod) {
   ASSERT_FALSE(m_cas_stub->FindMissingBlobs(&bad_context, request, &response).ok());
   EXPECT_EQ(requests.value(), before + 2);
   EXPECT_EQ(failures.value(), failed_before + 1);
+}
+
+TEST_F(bazel_remote_GrpcServer, ShutdownCancelsAnOpenStreamAndKeepsItsUploadUntilTheEnd) {
+  const auto content = pattern(100000);
+  grpc::ClientContext context;
+  bytestream::WriteResponse response;
+  auto stream = m_bytestream->Write(&context, &response);
+  bytestream::WriteRequest request;
+  request.set_resource_name(upload_name(digest_proto(content), "open"));
+  request.set_data(content.substr(0, 1000));
+  ASSERT_TRUE(stream->Write(request));
+  // Wait until the server has the bytes, so the stream is really open on its side.
+  bytestream::QueryWriteStatusResponse status;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline &&
+         !(query(request.resource_name(), status).ok() && status.committed_size() == 1000)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(status.committed_size(), 1000);
+  const auto started = std::chrono::steady_clock::now();
+  m_server->shutdown(std::chrono::milliseconds(200));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+  EXPECT_FALSE(stream->Finish().ok());
+}
+
+TEST_F(bazel_remote_GrpcServer, DigestFunctionsOtherThanSha256AreRefusedEverywhere) {
+  reapi::GetActionResultRequest get;
+  *get.mutable_action_digest() = digest_proto("a");
+  get.set_digest_function(reapi::DigestFunction::SHA1);
+  reapi::ActionResult result;
+  EXPECT_EQ(get_action(get, result).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  get.set_digest_function(reapi::DigestFunction::SHA256);
+  EXPECT_EQ(get_action(get, result).error_code(), grpc::StatusCode::NOT_FOUND);
+
+  grpc::ClientContext context;
+  reapi::BatchReadBlobsRequest read_request;
+  *read_request.add_digests() = digest_proto("a");
+  read_request.set_digest_function(reapi::DigestFunction::MD5);
+  reapi::BatchReadBlobsResponse read_response;
+  EXPECT_EQ(m_cas_stub->BatchReadBlobs(&context, read_request, &read_response).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(get_tree(digest_proto("a"), 0, "not a token").first.error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 TEST_F(bazel_remote_GrpcServer, ShutdownIsIdempotentAndBadAddressesFailToStart) {

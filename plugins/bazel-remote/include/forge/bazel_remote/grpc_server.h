@@ -13,13 +13,20 @@
 //   BatchReadBlobs always answers uncompressed, which REAPI allows.
 // - The action cache key is the action digest's hash (keyspace `ac`). A stored
 //   ActionResult whose referenced blobs are gone is a miss (NOT_FOUND), never a broken hit.
+// - Authentication (options.auth, shared with the HTTP front end): credentials come from the
+//   `authorization` metadata entry ("Basic ..." or "Bearer ..."; Bazel: --remote_header).
+//   Missing or bad credentials are UNAUTHENTICATED. Writes are UpdateActionResult,
+//   BatchUpdateBlobs, ByteStream Write and QueryWriteStatus; everything else is a read
+//   (GetCapabilities included, so AuthMode::all hides even the capabilities).
+// - TLS when tls_cert_file and tls_key_file (PEM) are given; otherwise plaintext.
 // - read_only: every write (UpdateActionResult, BatchUpdateBlobs, ByteStream.Write) is
 //   PERMISSION_DENIED, and Capabilities says update_enabled = false.
 // - ByteStream writes that end without finish_write (client half-close, cancel, lost
 //   connection) stay resumable in memory: QueryWriteStatus reports committed_size and a new
-//   Write with write_offset = committed_size continues. At most max_pending_uploads are
-//   kept, each for pending_upload_ttl after its last byte; older ones are dropped (their
-//   temp files removed) and a resume after that is INVALID_ARGUMENT (client restarts at 0).
+//   Write with write_offset = committed_size continues (an offset below it is accepted and
+//   the bytes already held are skipped; above it is INVALID_ARGUMENT). At most max_pending_uploads
+//   are kept, each for pending_upload_ttl after its last byte; older ones are dropped (their temp
+//   files removed) and a resume after that is INVALID_ARGUMENT (client restarts at 0).
 // - Metrics: grpc_requests_total{method="..."} and grpc_request_failures_total{method="..."}
 //   in forge::support::Metrics::global().
 // Threading: RPCs run concurrently on gRPC's synchronous-server thread pool; the store is
@@ -28,9 +35,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "forge/bazel_remote/auth.h"
 #include "forge/cache/action_cache.h"
 #include "forge/core/support/error.h"
 
@@ -47,12 +57,16 @@ struct GrpcServerOptions {
   // bounded; 10 minutes covers a client's retry backoff with a wide margin.
   std::size_t max_pending_uploads = 1024;
   std::chrono::seconds pending_upload_ttl{600};
+  std::shared_ptr<const Authenticator> auth;           // null: no authentication
+  std::optional<std::filesystem::path> tls_cert_file;  // both or neither
+  std::optional<std::filesystem::path> tls_key_file;
 };
 
 class GrpcServer {
  public:
   // Listens on options.address and serves `cache` (and its CAS). A Network error when the
-  // address cannot be bound, Configuration for invalid options.
+  // address cannot be bound, Configuration for invalid options (including a TLS file that
+  // cannot be read, or only one of the two).
   [[nodiscard]] static Result<std::unique_ptr<GrpcServer>> start(
       GrpcServerOptions options, std::shared_ptr<cache::ActionCache> cache);
 
