@@ -156,6 +156,9 @@ int run(std::vector<std::string> arguments) {
     bazel_remote::GrpcServerOptions grpc_options;
     grpc_options.address = fmt::format("{}:{}", host, *grpc_port);
     grpc_options.read_only = read_only;
+    if ((*auth)->mode() != bazel_remote::AuthMode::off) grpc_options.auth = *auth;
+    if (*tls_cert) grpc_options.tls_cert_file = **tls_cert;
+    if (*tls_key) grpc_options.tls_key_file = **tls_key;
     auto started = bazel_remote::GrpcServer::start(grpc_options, *action_cache);
     if (!started) return report(started.error(), k_exit_failure);
     grpc = std::move(*started);
@@ -183,7 +186,8 @@ int run(std::vector<std::string> arguments) {
   }
   fmt::print(stderr, "forge serve: {}://{}:{}{} store {}\n", *tls_cert ? "https" : "http", host,
              (*http)->port(),
-             grpc ? fmt::format(" grpc://{}:{}", host, grpc->port()) : std::string(),
+             grpc ? fmt::format(" {}://{}:{}", *tls_cert ? "grpcs" : "grpc", host, grpc->port())
+                  : std::string(),
              store_options.dir.string());
   if (const auto& recovered = (*store)->recovery()) {
     fmt::print(stderr,

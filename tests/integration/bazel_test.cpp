@@ -67,13 +67,20 @@ TEST_P(BazelIntegrationTest, AfterCleanEveryActionIsARemoteCacheHit) {
   if (run_shell("bazel --version").exit_code != 0) {
     GTEST_SKIP() << "bazel is not installed (Debian package bazel-bootstrap)";
   }
-  ServeFixture server;
+  // "grpc+token": both listeners require a bearer token, which Bazel sends as a header.
+  const bool with_token = GetParam() == "grpc+token";
+  TempDir secrets;
+  secrets.write_file("tokens", "tok-bazel-0123456789abcdef\n");
+  ServeFixture server(with_token
+                          ? std::vector<std::string>{"--tokens", (secrets / "tokens").string()}
+                          : std::vector<std::string>{});
   ASSERT_TRUE(server.started()) << server.log();
   const auto& dir = server.dir();
   write_workspace(dir);
-  const std::string remote = GetParam() == "http"
-                                 ? server.url()
-                                 : "grpc://127.0.0.1:" + std::to_string(server.grpc_port());
+  const std::string remote =
+      (GetParam() == "http" ? server.url()
+                            : "grpc://127.0.0.1:" + std::to_string(server.grpc_port())) +
+      (with_token ? " --remote_header=Authorization='Bearer tok-bazel-0123456789abcdef'" : "");
   const std::string bazel =
       "cd " + shell_quote((dir / "ws").string()) +
       " && bazel --batch --output_user_root=" + shell_quote((dir / "bazel-root").string());
@@ -95,10 +102,22 @@ TEST_P(BazelIntegrationTest, AfterCleanEveryActionIsARemoteCacheHit) {
       << "an action ran locally: " << summary[0];
   const auto hello = run_shell(shell_quote((dir / "ws/bazel-bin/hello").string()));
   EXPECT_EQ(hello.out, "hello from a genrule\n");
+  if (with_token) {  // the same build without the token is refused, not served
+    ASSERT_EQ(run_shell(bazel + " clean 2>&1").exit_code, 0);
+    const auto anonymous = run_shell(bazel + " build --remote_cache=grpc://127.0.0.1:" +
+                                     std::to_string(server.grpc_port()) + " //... 2>&1");
+    EXPECT_EQ(remote_cache_hits(anonymous.out), 0) << anonymous.out;
+    EXPECT_NE(anonymous.out.find("UNAUTHENTICATED"), std::string::npos) << anonymous.out;
+  }
   EXPECT_EQ(server.stop(), 0) << server.log();
 }
 
-INSTANTIATE_TEST_SUITE_P(Protocols, BazelIntegrationTest, ::testing::Values("http", "grpc"));
+INSTANTIATE_TEST_SUITE_P(Protocols, BazelIntegrationTest,
+                         ::testing::Values("http", "grpc", "grpc+token"), [](const auto& info) {
+                           std::string name = info.param;
+                           for (auto& c : name) c = std::isalnum(c) ? c : '_';
+                           return name;
+                         });
 
 }  // namespace
 }  // namespace forge::test
