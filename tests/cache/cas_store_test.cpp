@@ -228,6 +228,28 @@ TEST(CasStoreTest, HashOnlyPutChecksTheHashWhateverTheSize) {
   EXPECT_FALSE(store->contains(digest_of(content + "!")).value()) << "nothing stored";
 }
 
+TEST(CasStoreTest, FindMissingOnALargeQueryKeepsOrderAndFindsExactlyTheAbsent) {
+  test::TempDir dir;
+  auto store = open_store(dir);
+  std::vector<BlobDigest> query, expected_missing;
+  for (int i = 0; i < 5000; ++i) {  // above the two-thread threshold
+    const std::string content = "blob " + std::to_string(i);
+    if (i % 3 == 0) {
+      ASSERT_TRUE(store->put(bytes(content)));
+      query.push_back(digest_of(content));
+    } else if (i % 3 == 1) {
+      query.push_back(digest_of(content));
+      expected_missing.push_back(digest_of(content));
+    } else {  // right hash, wrong size: missing too
+      ASSERT_TRUE(store->put(bytes(content)));
+      query.push_back(BlobDigest{digest_of(content).sha256, content.size() + 1});
+      expected_missing.push_back(query.back());
+    }
+  }
+  query.push_back(empty_blob());
+  EXPECT_EQ(store->find_missing(query).value(), expected_missing);
+}
+
 // --- records, options -----------------------------------------------------------------------
 TEST(BlobRecordTest, RoundTripsAndReadsVersion1) {
   BlobRecord record{123, 100, 5, 7, 1};
