@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <limits>
@@ -27,6 +28,8 @@
 #include <nlohmann/json.hpp>
 
 #include "forge/core/support/log.h"
+
+#include <spdlog/spdlog.h>
 #include "forge/core/support/metrics.h"
 #include "zstd_stream.h"
 
@@ -136,6 +139,41 @@ std::string_view view(beast::string_view text) {
 
 }  // namespace
 
+// Metric series of one endpoint, looked up once: the hot path only touches atomics.
+struct EndpointSeries {
+  support::Counter* requests;
+  support::Histogram* duration;
+  support::Counter* bytes_in;
+  support::Counter* bytes_out;
+  std::array<support::Counter*, 6> responses;  // 2xx..5xx by class, [0]: other
+
+  explicit EndpointSeries(std::string_view endpoint) {
+    auto& metrics = support::Metrics::global();
+    requests = &metrics.counter(fmt::format("http_requests_total{{endpoint=\"{}\"}}", endpoint));
+    duration =
+        &metrics.histogram(fmt::format("http_request_duration{{endpoint=\"{}\"}}", endpoint));
+    bytes_in = &metrics.counter("http_bytes_in_total", "HTTP request body bytes");
+    bytes_out = &metrics.counter("http_bytes_out_total", "HTTP response body bytes");
+    for (std::size_t c = 0; c < responses.size(); ++c) {
+      responses[c] = &metrics.counter(
+          fmt::format("http_responses_total{{endpoint=\"{}\",code=\"{}\"}}", endpoint,
+                      c == 0 ? std::string("other") : fmt::format("{}xx", c)));
+    }
+  }
+  void record(std::chrono::steady_clock::duration elapsed, const Outcome& outcome) const {
+    requests->add();
+    duration->record(std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed));
+    bytes_in->add(outcome.bytes_in);
+    bytes_out->add(outcome.bytes_out);
+    const auto code = static_cast<unsigned>(outcome.status);
+    responses[code >= 100 && code < 600 ? code / 100 : 0]->add();
+  }
+};
+
+bool access_log_enabled() {
+  return spdlog::default_logger_raw()->should_log(spdlog::level::info);
+}
+
 // --- the server ---------------------------------------------------------------------------
 struct HttpServer::Impl {
   HttpServerOptions options;
@@ -145,6 +183,12 @@ struct HttpServer::Impl {
   std::vector<std::thread> threads;
   std::uint16_t bound_port = 0;
   std::optional<asio::ssl::context> tls;  // set when a certificate and key were given
+  std::array<EndpointSeries, 6> series{EndpointSeries("cas"),     EndpointSeries("ac"),
+                                       EndpointSeries("status"),  EndpointSeries("metrics"),
+                                       EndpointSeries("healthz"), EndpointSeries("other")};
+  const EndpointSeries& series_for(RouteKind kind) const {
+    return series[static_cast<std::size_t>(kind)];
+  }
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
   // Live connections, so shutdown can close idle ones and wait for busy ones.
@@ -213,6 +257,35 @@ awaitable<beast::error_code> read_body(Stream& stream, beast::flat_buffer& buffe
   std::vector<char> chunk(k_chunk_size);
   beast::error_code ec;
   complete = false;
+  if (!parser.chunked() && parser.content_length()) {
+    // Fast path for Content-Length bodies: hand over what the header read already buffered,
+    // then read straight from the socket into big chunks, never past the body's end (a
+    // pipelined request may follow). The parser is not used again for this request.
+    std::uint64_t remaining = *parser.content_length();
+    while (remaining > 0 && buffer.size() > 0) {
+      const std::size_t n =
+          static_cast<std::size_t>(std::min<std::uint64_t>(remaining, buffer.size()));
+      const auto data = buffer.data();
+      const std::span<const char> piece(static_cast<const char*>(data.data()), n);
+      bytes += n;
+      remaining -= n;
+      const bool go_on = sink(piece);
+      buffer.consume(n);
+      if (!go_on) co_return ec;
+    }
+    while (remaining > 0) {
+      const std::size_t want =
+          static_cast<std::size_t>(std::min<std::uint64_t>(remaining, chunk.size()));
+      const std::size_t n = co_await stream.async_read_some(
+          asio::buffer(chunk.data(), want), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return ec;
+      bytes += n;
+      remaining -= n;
+      if (n > 0 && !sink(std::span<const char>(chunk.data(), n))) co_return ec;
+    }
+    complete = true;
+    co_return ec;
+  }
   while (!parser.is_done()) {
     parser.get().body().data = chunk.data();
     parser.get().body().size = chunk.size();
@@ -370,30 +443,24 @@ awaitable<void> HttpServer::Impl::serve_requests(Stream& stream, Connection& con
     lowest.expires_after(options.request_timeout);
     const auto begin = std::chrono::steady_clock::now();
     const auto& request = parser.get();
-    const std::string method(view(request.method_string()));
-    const std::string target(view(request.target()));
-    const Route route = parse_route(target);
+    const bool logging = access_log_enabled();
+    const std::string method(logging ? view(request.method_string()) : std::string_view());
+    const std::string target(logging ? view(request.target()) : std::string_view());
+    const Route route = parse_route(view(request.target()));
     Outcome outcome = co_await handle(stream, buffer, parser);
     const auto elapsed = std::chrono::steady_clock::now() - begin;
-    auto& metrics = support::Metrics::global();
-    metrics.counter(fmt::format("http_requests_total{{endpoint=\"{}\"}}", route.endpoint)).add();
-    metrics.histogram(fmt::format("http_request_duration{{endpoint=\"{}\"}}", route.endpoint))
-        .record(std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed));
-    metrics
-        .counter(fmt::format("http_responses_total{{code=\"{}\"}}",
-                             static_cast<unsigned>(outcome.status)))
-        .add();
-    metrics.counter("http_bytes_in_total", "HTTP request body bytes").add(outcome.bytes_in);
-    metrics.counter("http_bytes_out_total", "HTTP response body bytes").add(outcome.bytes_out);
-    support::log(
-        spdlog::level::info, "http request",
-        {{"method", method},
-         {"target", target},
-         {"status", static_cast<unsigned>(outcome.status)},
-         {"bytes_in", outcome.bytes_in},
-         {"bytes_out", outcome.bytes_out},
-         {"duration_us", std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count()},
-         {"remote", remote}});
+    series_for(route.kind).record(elapsed, outcome);
+    if (access_log_enabled()) {
+      support::log(
+          spdlog::level::info, "http request",
+          {{"method", method},
+           {"target", target},
+           {"status", static_cast<unsigned>(outcome.status)},
+           {"bytes_in", outcome.bytes_in},
+           {"bytes_out", outcome.bytes_out},
+           {"duration_us", std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count()},
+           {"remote", remote}});
+    }
     if (!outcome.keep_alive) break;
   }
 }

@@ -28,7 +28,9 @@
 // - Access log: one structured line per request at info level ("http request": method,
 //   target, status, bytes_in, bytes_out, duration_us, remote). Metrics:
 //   http_requests_total{endpoint="..."}, http_request_duration{endpoint="..."} (p50/p99),
-//   http_responses_total{code="..."}, http_bytes_in_total, http_bytes_out_total.
+//   http_responses_total{endpoint="...",code="2xx"} (by class),
+//   http_bytes_in_total, http_bytes_out_total. The access log is skipped, fields and all,
+//   when the log level is above info.
 // Threading: `threads` I/O threads; each connection runs on its own strand. The store is
 // thread-safe. start() returns once the socket is listening.
 
