@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <mutex>
 #include <random>
 #include <shared_mutex>
@@ -416,9 +417,19 @@ Result<std::vector<BlobDigest>> CasStore::find_missing(std::span<const BlobDiges
   // Each lookup in a large index is a few cache misses (the leaf page of a random key is
   // cold), so big queries are split across two threads, each with its own read snapshot.
   std::vector<std::uint8_t> present(digests.size(), 0);
+  // Key order: neighbouring lookups share B-tree pages, and each thread gets one key range.
+  std::vector<std::uint32_t> order(digests.size());
+  for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  if (digests.size() >= 256) {
+    std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
+      return std::memcmp(digests[a].sha256.bytes().data(), digests[b].sha256.bytes().data(), 32) <
+             0;
+    });
+  }
   auto look_up = [&](std::size_t begin, std::size_t end) -> Result<void> {
     FORGE_TRY(store::ReadTxn txn, m_env.begin_read());
-    for (std::size_t i = begin; i < end; ++i) {
+    for (std::size_t k = begin; k < end; ++k) {
+      const std::size_t i = order[k];
       const BlobDigest& digest = digests[i];
       if (digest == empty_blob()) {
         present[i] = 1;
