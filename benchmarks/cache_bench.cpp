@@ -107,7 +107,8 @@ void populate_index(const std::filesystem::path& dir, std::uint64_t count) {
         const auto digest = digest_of(std::to_string(i));
         const auto raw = digest.sha256.bytes();
         const std::string_view key(reinterpret_cast<const char*>(raw.data()), raw.size());
-        const BlobRecord record{100, 100, static_cast<std::int64_t>(i), static_cast<std::int64_t>(i), 0};
+        const BlobRecord record{100, 100, static_cast<std::int64_t>(i),
+                                static_cast<std::int64_t>(i), 0};
         FORGE_TRY_VOID(txn.put(blobs, key, record.encode()));
         std::string lru_key(8, '\0');
         for (int b = 0; b < 8; ++b) lru_key[b] = static_cast<char>((i >> (56 - 8 * b)) & 0xff);
@@ -131,7 +132,11 @@ void BM_OpenIndex(benchmark::State& state) {
   state.counters["entries"] = static_cast<double>(count);
   std::filesystem::remove_all(dir);
 }
-BENCHMARK(BM_OpenIndex)->Arg(1'000'000)->UseRealTime()->Unit(benchmark::kMillisecond)->Iterations(10);
+BENCHMARK(BM_OpenIndex)
+    ->Arg(1'000'000)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(10);
 
 // find_missing over 10k digests, half present, against an index of 1M entries.
 void BM_FindMissing10k(benchmark::State& state) {
