@@ -72,6 +72,28 @@ std::optional<FileRecord> FileRecord::decode(std::string_view bytes) {
   return record;
 }
 
+std::optional<RecordStat> peek_record_stat(std::string_view bytes) {
+  if (bytes.size() < k_record_fixed_size) return std::nullopt;
+  if (static_cast<std::uint8_t>(bytes[0]) != k_record_version) return std::nullopt;
+  std::size_t offset = k_record_fixed_size - 4;
+  if (bytes.size() != k_record_fixed_size + get_le<std::uint32_t>(bytes, offset)) {
+    return std::nullopt;
+  }
+  RecordStat stat;
+  stat.type = static_cast<EntryType>(bytes[1]);
+  const auto flags = static_cast<std::uint8_t>(bytes[2]);
+  stat.has_sha256 = (flags & 1) != 0;
+  stat.has_xxh3 = (flags & 4) != 0;
+  offset = 4;
+  stat.mode = get_le<std::uint32_t>(bytes, offset);
+  stat.dev = get_le<std::uint64_t>(bytes, offset);
+  stat.ino = get_le<std::uint64_t>(bytes, offset);
+  stat.size = get_le<std::uint64_t>(bytes, offset);
+  stat.mtime_ns = get_le<std::int64_t>(bytes, offset);
+  stat.ctime_ns = get_le<std::int64_t>(bytes, offset);
+  return stat;
+}
+
 Result<FileIndex> FileIndex::open(const std::filesystem::path& dir) {
   store::EnvOptions options;
   options.dir = dir;

@@ -113,23 +113,61 @@ Result<ChangeSet> Scanner::update(std::vector<WalkEntry> entries, bool full,
   // with the index cursor (both in byte order), so no hash table of the whole tree is built;
   // index records the walk did not meet are `unmatched` (removed). A record of an unknown
   // version decodes as absent: the file is hashed again and rewritten.
-  std::vector<std::optional<FileRecord>> previous(entries.size());
+  //
+  // An entry whose walk stat equals its record and that needs no hash is settled during the
+  // join, from the record's bytes in place (peek_record_stat): it is present, unchanged and
+  // not rewritten, so it is dropped from `entries` before any per-entry state is built.
+  // On a no-change scan that is every entry, and the rest of this function sees none.
+  const std::size_t walked = entries.size();
+  std::vector<std::optional<FileRecord>> previous;
   std::vector<std::pair<std::string, FileRecord>> unmatched;
   {
     FORGE_TRY(store::ReadTxn txn, m_index.env().begin_read());
     if (full) {
+      auto settled = [&](const WalkEntry& walk_entry, std::string_view bytes) {
+        if (!walk_entry.stat) return false;
+        const auto record = peek_record_stat(bytes);
+        if (!record) return false;
+        const io::FileStat& stat = *walk_entry.stat;
+        const EntryType type = type_from_mode(stat.mode);
+        if (record->type != type || (type != EntryType::file && type != EntryType::directory)) {
+          return false;  // type changes and symlinks (target read below) take the full path
+        }
+        const bool same_stat = record->mode == stat.mode && record->size == stat.size &&
+                               record->mtime_ns == stat.mtime_ns &&
+                               record->ctime_ns == stat.ctime_ns && record->ino == stat.ino &&
+                               record->dev == stat.dev;
+        if (!same_stat) return false;
+        if (type == EntryType::directory) return true;
+        const bool racy = record->mtime_ns >= racy_limit || record->ctime_ns >= racy_limit;
+        return record->has_xxh3 && !racy && (!options.sha256 || record->has_sha256);
+      };
+      std::vector<WalkEntry> unsettled;
       FORGE_TRY(store::Cursor records, txn.cursor(m_index.files()));
       std::size_t i = 0;
       for (auto entry = records.first(); entry && entry->has_value(); entry = records.next()) {
         const std::string_view key = (*entry)->first;
-        while (i < entries.size() && std::string_view(entries[i].path) < key) ++i;
+        for (; i < entries.size() && std::string_view(entries[i].path) < key; ++i) {
+          unsettled.push_back(std::move(entries[i]));
+          previous.emplace_back();
+        }
         if (i < entries.size() && entries[i].path == key) {
-          previous[i++] = FileRecord::decode((*entry)->second);
+          if (!settled(entries[i], (*entry)->second)) {
+            unsettled.push_back(std::move(entries[i]));
+            previous.push_back(FileRecord::decode((*entry)->second));
+          }
+          ++i;
         } else if (auto record = FileRecord::decode((*entry)->second)) {
           unmatched.emplace_back(std::string(key), std::move(*record));
         }
       }
+      for (; i < entries.size(); ++i) {
+        unsettled.push_back(std::move(entries[i]));
+        previous.emplace_back();
+      }
+      entries = std::move(unsettled);
     } else {
+      previous.resize(entries.size());
       for (std::size_t i = 0; i < entries.size(); ++i) {
         FORGE_TRY(auto value, txn.get(m_index.files(), entries[i].path));
         if (value) previous[i] = FileRecord::decode(*value);
@@ -343,7 +381,7 @@ Result<ChangeSet> Scanner::update(std::vector<WalkEntry> entries, bool full,
     return FileIndex::put_meta(txn, m_index.meta_db(), next_meta);
   }));
   result.cursor = fmt::format("{}:{}", meta.instance, cursor);
-  result.entries = entries.size();
+  result.entries = full ? walked : entries.size();
   return result;
 }
 

@@ -59,6 +59,22 @@ struct FileRecord {
   static std::optional<FileRecord> decode(std::string_view bytes);
 };
 
+// The stat part of an encoded FileRecord, read in place without decoding digests or the
+// symlink target: a no-change scan compares every indexed entry with its fresh stat, and
+// only the few that differ are decoded. nullopt exactly when FileRecord::decode would be.
+struct RecordStat {
+  EntryType type = EntryType::file;
+  bool has_xxh3 = false;
+  bool has_sha256 = false;
+  std::uint32_t mode = 0;
+  std::uint64_t dev = 0;
+  std::uint64_t ino = 0;
+  std::uint64_t size = 0;
+  std::int64_t mtime_ns = 0;
+  std::int64_t ctime_ns = 0;
+};
+std::optional<RecordStat> peek_record_stat(std::string_view bytes);
+
 struct IndexMeta {
   std::string instance;
   std::uint64_t cursor = 0;  // 0: never scanned
