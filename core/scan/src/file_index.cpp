@@ -118,20 +118,24 @@ Result<FileIndex> FileIndex::open(const std::filesystem::path& dir) {
 
 Result<IndexMeta> FileIndex::meta() const {
   FORGE_TRY(store::ReadTxn txn, m_env.begin_read());
+  return read_meta(txn, m_meta);
+}
+
+Result<IndexMeta> FileIndex::read_meta(const store::ReadTxn& txn, store::Database meta_db) {
   IndexMeta meta;
-  FORGE_TRY(auto instance, txn.get(m_meta, "instance"));
+  FORGE_TRY(auto instance, txn.get(meta_db, "instance"));
   if (instance) meta.instance = std::string(*instance);
-  FORGE_TRY(auto cursor, txn.get(m_meta, "cursor"));
+  FORGE_TRY(auto cursor, txn.get(meta_db, "cursor"));
   if (cursor && cursor->size() == 8) {
     std::size_t offset = 0;
     meta.cursor = get_le<std::uint64_t>(*cursor, offset);
   }
-  FORGE_TRY(auto start, txn.get(m_meta, "scan_start_ns"));
+  FORGE_TRY(auto start, txn.get(meta_db, "scan_start_ns"));
   if (start && start->size() == 8) {
     std::size_t offset = 0;
     meta.scan_start_ns = get_le<std::int64_t>(*start, offset);
   }
-  FORGE_TRY(auto floor, txn.get(m_meta, "journal_floor"));
+  FORGE_TRY(auto floor, txn.get(meta_db, "journal_floor"));
   if (floor && floor->size() == 8) {
     std::size_t offset = 0;
     meta.journal_floor = get_le<std::uint64_t>(*floor, offset);

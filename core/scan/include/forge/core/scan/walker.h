@@ -44,8 +44,42 @@ struct WalkOptions {
 struct WalkResult {
   std::vector<WalkEntry> entries;
   std::vector<Error> errors;  // unreadable directories; the walk continued past them
+  // False when a directory read in this walk holds a .gitignore that is itself ignored:
+  // its rules are not visible in the index, so the next walk must not reuse listings.
+  bool listings_reusable = true;
+  std::size_t listings_reused = 0;  // directories listed from the ListingCache
 };
 
-Result<WalkResult> walk_tree(const std::filesystem::path& root, const WalkOptions& options);
+// The previous walk as recorded in the FileIndex, from which walk_tree reuses a directory's
+// listing instead of reading it and matching ignore rules (git's untracked cache). Creating,
+// removing or renaming an entry changes its directory's mtime and ctime, so a directory whose
+// stat equals the one recorded with its last listing, outside the racy window, still has the
+// recorded (already filtered) children. Their own stats are always taken afresh: a write to
+// a file does not touch its directory. A .gitignore whose stat changed voids reuse for its
+// whole subtree. The caller guarantees that the recorded listings came from a walk with the
+// same options and root. Must be safe to call from several threads at once.
+class ListingCache {
+ public:
+  struct Child {
+    std::string_view name;  // valid as long as the cache
+    EntryType type = EntryType::file;
+  };
+  ListingCache() = default;
+  ListingCache(const ListingCache&) = delete;
+  ListingCache& operator=(const ListingCache&) = delete;
+  virtual ~ListingCache() = default;
+  // If `dir` (root-relative, not the root) is recorded with exactly `stat`, outside the racy
+  // window, appends its recorded children to `out` and returns true.
+  virtual bool children(std::string_view dir, const io::FileStat& stat,
+                        std::vector<Child>& out) const = 0;
+  // True when `path` is recorded with exactly `stat`, outside the racy window.
+  virtual bool unchanged(std::string_view path, const io::FileStat& stat) const = 0;
+  // True when `path` has a record.
+  virtual bool known(std::string_view path) const = 0;
+};
+
+// `cache`, when given, must outlive the call.
+Result<WalkResult> walk_tree(const std::filesystem::path& root, const WalkOptions& options,
+                             const ListingCache* cache = nullptr);
 
 }  // namespace forge::scan
