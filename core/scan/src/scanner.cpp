@@ -184,7 +184,7 @@ Result<ChangeSet> Scanner::scan(const ScanOptions& options) {
   const IndexListings listings(records, meta.scan_start_ns - options.racy_margin_ns);
   const bool reuse = stored_key && *stored_key == listing_key(meta.cursor, m_root, options.walk);
   FORGE_TRY(WalkResult walked, walk_tree(m_root, options.walk, reuse ? &listings : nullptr));
-  return update(std::move(walked.entries), true, options, std::move(walked.errors), &records,
+  return update(std::move(walked.entries), true, options, std::move(walked.errors), &records, &txn,
                 walked.listings_reusable, walked.listings_reused);
 }
 
@@ -199,13 +199,14 @@ Result<ChangeSet> Scanner::scan_paths(const std::vector<std::string>& paths,
       std::unique(entries.begin(), entries.end(),
                   [](const WalkEntry& a, const WalkEntry& b) { return a.path == b.path; }),
       entries.end());
-  return update(std::move(entries), false, options, {}, nullptr, false);
+  return update(std::move(entries), false, options, {}, nullptr, nullptr, false);
 }
 
 Result<ChangeSet> Scanner::update(std::vector<WalkEntry> entries, bool full,
                                   const ScanOptions& options, std::vector<Error> walk_errors,
                                   const std::vector<store::KeyValue>* indexed,
-                                  bool listings_reusable, std::size_t listings_reused) {
+                                  store::ReadTxn* snapshot, bool listings_reusable,
+                                  std::size_t listings_reused) {
   FORGE_TRY(const IndexMeta meta, m_index.meta());
   const std::uint64_t cursor = meta.cursor + 1;
   const std::int64_t racy_limit = meta.scan_start_ns - options.racy_margin_ns;
@@ -268,6 +269,9 @@ Result<ChangeSet> Scanner::update(std::vector<WalkEntry> entries, bool full,
         previous.emplace_back();
       }
       entries = std::move(unsettled);
+      // `indexed` points into the snapshot; nothing below reads it. Ending the snapshot
+      // before the write lets Environment::write() grow the map (no transaction may be open).
+      snapshot->abort();
     } else {
       previous.resize(entries.size());
       for (std::size_t i = 0; i < entries.size(); ++i) {

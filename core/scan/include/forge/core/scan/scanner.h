@@ -86,12 +86,13 @@ class Scanner {
   Result<ChangeSet> since(std::string_view cursor) const;
 
  private:
-  // `indexed`: every record, sorted (full scans only); `listings_reusable`: the walk allows
-  // the next full scan to reuse directory listings.
+  // Full scans: `indexed` is every record, sorted, pointing into `snapshot`, which update()
+  // aborts once it has joined them with the walk; `listings_reusable`: the walk allows the
+  // next full scan to reuse directory listings.
   Result<ChangeSet> update(std::vector<WalkEntry> entries, bool full, const ScanOptions& options,
                            std::vector<Error> walk_errors,
-                           const std::vector<store::KeyValue>* indexed, bool listings_reusable,
-                           std::size_t listings_reused = 0);
+                           const std::vector<store::KeyValue>* indexed, store::ReadTxn* snapshot,
+                           bool listings_reusable, std::size_t listings_reused = 0);
   std::filesystem::path m_root;
   FileIndex& m_index;
   io::PlatformIO& m_io;
