@@ -15,6 +15,7 @@
 #include <shared_mutex>
 #include <string_view>
 #include <thread>
+#include <unordered_map>
 
 #include "forge/core/scan/ignore_rules.h"
 
@@ -64,27 +65,89 @@ class Walker {
   WalkResult run(std::size_t threads) {
     m_queue.push_back(Directory{});
     std::vector<std::thread> workers;
-    std::vector<WalkResult> partial(threads);
+    std::vector<Partial> partial(threads);
     for (std::size_t t = 1; t < threads; ++t) {
       workers.emplace_back([this, &partial, t] { work(partial[t]); });
     }
     work(partial[0]);
     for (auto& worker : workers) worker.join();
-    WalkResult result = std::move(partial[0]);
-    for (std::size_t t = 1; t < threads; ++t) {
-      std::move(partial[t].entries.begin(), partial[t].entries.end(),
-                std::back_inserter(result.entries));
-      std::move(partial[t].errors.begin(), partial[t].errors.end(),
+    WalkResult result;
+    std::size_t total = 0;
+    for (auto& part : partial) {
+      total += part.result.entries.size();
+      std::move(part.result.errors.begin(), part.result.errors.end(),
                 std::back_inserter(result.errors));
-      result.listings_reusable = result.listings_reusable && partial[t].listings_reusable;
-      result.listings_reused += partial[t].listings_reused;
+      result.listings_reusable = result.listings_reusable && part.result.listings_reusable;
+      result.listings_reused += part.result.listings_reused;
+      for (const Chunk& chunk : part.chunks) m_chunks.emplace(chunk.dir, &chunk);
     }
-    std::sort(result.entries.begin(), result.entries.end(),
-              [](const WalkEntry& a, const WalkEntry& b) { return a.path < b.path; });
+    // Byte order without sorting the whole tree: each listing is sorted on its own and the
+    // listings are spliced depth first (see emit()).
+    result.entries.reserve(total);
+    emit("", result.entries);
     return result;
   }
 
  private:
+  // The entries one listing produced: [begin, end) of its worker's entries.
+  struct Chunk {
+    std::string dir;
+    std::size_t begin = 0;
+    std::size_t end = 0;
+    WalkResult* owner = nullptr;
+  };
+  struct Partial {
+    WalkResult result;
+    std::deque<Chunk> chunks;  // a deque: m_chunks points at its elements
+  };
+
+  // Appends the entries of `dir`'s listing and, recursively, of its subdirectories' listings
+  // to `out` in byte order of their paths. Among siblings a directory's own entry sorts as its
+  // name and its subtree as name + "/": "a", "a.c", "a/x" (as '.' < '/'), like git's index.
+  void emit(std::string_view dir, std::vector<WalkEntry>& out) {
+    const auto found = m_chunks.find(dir);
+    if (found == m_chunks.end()) return;
+    const Chunk& chunk = *found->second;
+    std::vector<WalkEntry>& source = chunk.owner->entries;
+    const std::size_t prefix = dir.empty() ? 0 : dir.size() + 1;
+    struct Item {
+      std::string_view name;
+      std::size_t index = 0;
+      bool subtree = false;
+    };
+    std::vector<Item> items;
+    items.reserve(2 * (chunk.end - chunk.begin));
+    for (std::size_t i = chunk.begin; i < chunk.end; ++i) {
+      const std::string_view name = std::string_view(source[i].path).substr(prefix);
+      items.push_back(Item{name, i, false});
+      if (source[i].type == EntryType::directory) items.push_back(Item{name, i, true});
+    }
+    std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) {
+      const std::size_t n = std::min(a.name.size(), b.name.size());
+      if (const int c = n == 0 ? 0 : std::memcmp(a.name.data(), b.name.data(), n); c != 0) {
+        return c < 0;
+      }
+      // Names contain no '/': compare what follows the common part ("" < "/" < others).
+      auto next = [n](const Item& item) -> int {
+        if (item.name.size() > n) return static_cast<unsigned char>(item.name[n]);
+        return item.subtree ? '/' : -1;
+      };
+      return next(a) < next(b);
+    });
+    std::vector<std::string> subtrees;
+    for (const Item& item : items) {
+      if (item.subtree) subtrees.push_back(source[item.index].path);
+    }
+    std::size_t next_subtree = 0;
+    for (const Item& item : items) {
+      if (item.subtree) {
+        emit(subtrees[next_subtree++], out);
+      } else {
+        out.push_back(std::move(source[item.index]));
+      }
+    }
+  }
+
   struct Directory {
     std::string path;                  // root-relative, "" for the root
     std::optional<io::FileStat> stat;  // as its parent's listing saw it
@@ -95,7 +158,8 @@ class Walker {
     EntryType type = EntryType::file;
   };
 
-  void work(WalkResult& out) {
+  void work(Partial& part) {
+    WalkResult& out = part.result;
     std::vector<char> buffer(k_initial_buffer);
     std::vector<Name> names;
     std::vector<ListingCache::Child> cached;
@@ -109,7 +173,9 @@ class Walker {
         m_queue.pop_front();
         ++m_busy;
       }
+      const std::size_t begin = out.entries.size();
       std::vector<Directory> subdirs = list(dir, out, buffer, names, cached);
+      part.chunks.push_back(Chunk{std::move(dir.path), begin, out.entries.size(), &out});
       {
         std::lock_guard lock(m_queue_mutex);
         for (auto& subdir : subdirs) m_queue.push_back(std::move(subdir));
@@ -301,8 +367,9 @@ class Walker {
   std::vector<std::string> m_skip;
   std::mutex m_queue_mutex;
   std::condition_variable m_queue_ready;
-  std::deque<Directory> m_queue;  // guarded by m_queue_mutex
-  std::size_t m_busy = 0;         // workers listing a directory; guarded by m_queue_mutex
+  std::deque<Directory> m_queue;                                // guarded by m_queue_mutex
+  std::unordered_map<std::string_view, const Chunk*> m_chunks;  // by directory, after the walk
+  std::size_t m_busy = 0;  // workers listing a directory; guarded by m_queue_mutex
 };
 
 }  // namespace

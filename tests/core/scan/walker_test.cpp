@@ -1,5 +1,7 @@
 #include "forge/core/scan/walker.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -25,6 +27,27 @@ TEST(WalkerTest, ListsFilesDirectoriesAndSymlinksSortedWithoutFollowing) {
             (std::vector<std::string>{"a", "a/inner.txt", "b.txt", "link_to_a"}));
   EXPECT_EQ(result->entries[3].type, EntryType::symlink);
   EXPECT_EQ(result->entries[0].type, EntryType::directory);
+}
+
+TEST(WalkerTest, OrdersPathsByteWiseAcrossDirectoryBoundaries) {
+  test::TempDir dir;
+  // '-' and '.' sort before '/', '0' after it: a directory's subtree is not contiguous with
+  // its own entry.
+  dir.write_file("a/x", "");
+  dir.write_file("a/b/y", "");
+  dir.write_file("a/b.c", "");
+  dir.write_file("a.c", "");
+  dir.write_file("a-b/z", "");
+  dir.write_file("a0", "");
+  dir.write_file("A", "");
+  auto result = walk_tree(dir.path(), {});
+  ASSERT_TRUE(result);
+  std::vector<std::string> expected = {"A",   "a",     "a-b",   "a-b/z", "a.c",
+                                       "a/b", "a/b.c", "a/b/y", "a/x",   "a0"};
+  EXPECT_EQ(paths_of(*result), expected);
+  auto sorted = paths_of(*result);
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(sorted, expected);
 }
 
 TEST(WalkerTest, ListsADirectoryLargerThanOneReadBuffer) {
