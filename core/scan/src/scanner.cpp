@@ -64,12 +64,43 @@ Change change_from(const std::string& path, ChangeKind kind, const FileRecord& r
   return change;
 }
 
+// True when `record` (the index's) and `stat` (fresh) show an entry needing neither a hash
+// nor a rewrite: same type, same stat, and for a file a digest from outside the racy
+// window. Symlinks (target read on every scan) and type changes never settle.
+bool settles(const RecordStat& record, const io::FileStat& stat, std::int64_t racy_limit,
+             bool sha256) {
+  const EntryType type = type_from_mode(stat.mode);
+  if (record.type != type || (type != EntryType::file && type != EntryType::directory)) {
+    return false;
+  }
+  const bool same_stat = record.mode == stat.mode && record.size == stat.size &&
+                         record.mtime_ns == stat.mtime_ns && record.ctime_ns == stat.ctime_ns &&
+                         record.ino == stat.ino && record.dev == stat.dev;
+  if (!same_stat) return false;
+  if (type == EntryType::directory) return true;
+  const bool racy = record.mtime_ns >= racy_limit || record.ctime_ns >= racy_limit;
+  return record.has_xxh3 && !racy && (!sha256 || record.has_sha256);
+}
+
 // The index's records, sorted by path, as the walk's ListingCache. The string_views point
 // into the memory map of a read transaction the caller keeps open for the whole scan.
 class IndexListings final : public ListingCache {
  public:
-  IndexListings(const std::vector<store::KeyValue>& records, std::int64_t racy_limit)
-      : m_records(records), m_racy_limit(racy_limit) {}
+  IndexListings(const std::vector<store::KeyValue>& records, std::int64_t racy_limit, bool sha256)
+      : m_records(records),
+        m_racy_limit(racy_limit),
+        m_sha256(sha256),
+        m_settled(records.size(), 0) {}
+
+  // settled()[i]: records[i] was settled by the walk (present, unchanged, not in entries).
+  const std::vector<std::uint8_t>& settled() const { return m_settled; }
+
+  bool settle(std::size_t id, const io::FileStat& stat) override {
+    const auto record = peek_record_stat(m_records[id].second);
+    if (!record || !settles(*record, stat, m_racy_limit, m_sha256)) return false;
+    m_settled[id] = 1;  // one byte per record: threads settling different ids never share one
+    return true;
+  }
 
   bool children(std::string_view dir, const io::FileStat& stat,
                 std::vector<Child>& out) const override {
@@ -88,7 +119,7 @@ class IndexListings final : public ListingCache {
           out.resize(first);
           return false;  // a record of another version: read the directory instead
         }
-        out.push_back(Child{rest, child->type});
+        out.push_back(Child{rest, child->type, static_cast<std::size_t>(it - m_records.begin())});
         ++it;
       } else {
         // Skip the grandchildren: '0' is the byte after '/'.
@@ -132,6 +163,8 @@ class IndexListings final : public ListingCache {
 
   const std::vector<store::KeyValue>& m_records;
   std::int64_t m_racy_limit;
+  bool m_sha256;
+  std::vector<std::uint8_t> m_settled;
 };
 
 // Names the walk whose listings the index records: a later walk may reuse them only with
@@ -171,6 +204,9 @@ Scanner::Scanner(std::filesystem::path root, FileIndex& index, io::PlatformIO& i
 Result<ChangeSet> Scanner::scan(const ScanOptions& options) {
   // One read transaction for the whole scan: the records' bytes stay mapped, serve as the
   // walk's ListingCache and are merge-joined with the walk without a second index pass.
+  // Taken before the first statx: a file the walk stats early can change within the same
+  // clock tick long before the walk ends, so the racy window must open here.
+  const std::int64_t start_ns = now_ns();
   FORGE_TRY(store::ReadTxn txn, m_index.env().begin_read());
   FORGE_TRY(const IndexMeta meta, FileIndex::read_meta(txn, m_index.meta_db()));
   FORGE_TRY(auto stored_key, txn.get(m_index.meta_db(), k_listing_key));
@@ -181,11 +217,18 @@ Result<ChangeSet> Scanner::scan(const ScanOptions& options) {
       records.push_back(**entry);
     }
   }
-  const IndexListings listings(records, meta.scan_start_ns - options.racy_margin_ns);
+  IndexListings listings(records, meta.scan_start_ns - options.racy_margin_ns, options.sha256);
   const bool reuse = stored_key && *stored_key == listing_key(meta.cursor, m_root, options.walk);
   FORGE_TRY(WalkResult walked, walk_tree(m_root, options.walk, reuse ? &listings : nullptr));
-  return update(std::move(walked.entries), true, options, std::move(walked.errors), &records, &txn,
-                walked.listings_reusable, walked.listings_reused);
+  FullScan full;
+  full.records = &records;
+  full.settled = &listings.settled();
+  full.settled_count = walked.settled;
+  full.snapshot = &txn;
+  full.start_ns = start_ns;
+  full.listings_reusable = walked.listings_reusable;
+  full.listings_reused = walked.listings_reused;
+  return update(std::move(walked.entries), options, std::move(walked.errors), &full);
 }
 
 Result<ChangeSet> Scanner::scan_paths(const std::vector<std::string>& paths,
@@ -199,18 +242,16 @@ Result<ChangeSet> Scanner::scan_paths(const std::vector<std::string>& paths,
       std::unique(entries.begin(), entries.end(),
                   [](const WalkEntry& a, const WalkEntry& b) { return a.path == b.path; }),
       entries.end());
-  return update(std::move(entries), false, options, {}, nullptr, nullptr, false);
+  return update(std::move(entries), options, {}, nullptr);
 }
 
-Result<ChangeSet> Scanner::update(std::vector<WalkEntry> entries, bool full,
-                                  const ScanOptions& options, std::vector<Error> walk_errors,
-                                  const std::vector<store::KeyValue>* indexed,
-                                  store::ReadTxn* snapshot, bool listings_reusable,
-                                  std::size_t listings_reused) {
+Result<ChangeSet> Scanner::update(std::vector<WalkEntry> entries, const ScanOptions& options,
+                                  std::vector<Error> walk_errors, const FullScan* scan) {
+  const bool full = scan != nullptr;
   FORGE_TRY(const IndexMeta meta, m_index.meta());
   const std::uint64_t cursor = meta.cursor + 1;
   const std::int64_t racy_limit = meta.scan_start_ns - options.racy_margin_ns;
-  const std::int64_t this_start = now_ns();
+  const std::int64_t this_start = full ? scan->start_ns : now_ns();
 
   // previous[i]: the indexed record of entries[i]. A full scan merge-joins the sorted walk
   // with the index cursor (both in byte order), so no hash table of the whole tree is built;
@@ -230,25 +271,15 @@ Result<ChangeSet> Scanner::update(std::vector<WalkEntry> entries, bool full,
       auto settled = [&](const WalkEntry& walk_entry, std::string_view bytes) {
         if (!walk_entry.stat) return false;
         const auto record = peek_record_stat(bytes);
-        if (!record) return false;
-        const io::FileStat& stat = *walk_entry.stat;
-        const EntryType type = type_from_mode(stat.mode);
-        if (record->type != type || (type != EntryType::file && type != EntryType::directory)) {
-          return false;  // type changes and symlinks (target read below) take the full path
-        }
-        const bool same_stat = record->mode == stat.mode && record->size == stat.size &&
-                               record->mtime_ns == stat.mtime_ns &&
-                               record->ctime_ns == stat.ctime_ns && record->ino == stat.ino &&
-                               record->dev == stat.dev;
-        if (!same_stat) return false;
-        if (type == EntryType::directory) return true;
-        const bool racy = record->mtime_ns >= racy_limit || record->ctime_ns >= racy_limit;
-        return record->has_xxh3 && !racy && (!options.sha256 || record->has_sha256);
+        return record && settles(*record, *walk_entry.stat, racy_limit, options.sha256);
       };
       std::vector<WalkEntry> unsettled;
       std::size_t i = 0;
-      for (const store::KeyValue& record : *indexed) {
-        const auto* entry = &record;
+      const std::vector<store::KeyValue>& records = *scan->records;
+      const std::vector<std::uint8_t>& walk_settled = *scan->settled;
+      for (std::size_t r = 0; r < records.size(); ++r) {
+        if (walk_settled[r] != 0) continue;  // present and unchanged: the walk settled it
+        const auto* entry = &records[r];
         const std::string_view key = entry->first;
         for (; i < entries.size() && std::string_view(entries[i].path) < key; ++i) {
           unsettled.push_back(std::move(entries[i]));
@@ -269,9 +300,9 @@ Result<ChangeSet> Scanner::update(std::vector<WalkEntry> entries, bool full,
         previous.emplace_back();
       }
       entries = std::move(unsettled);
-      // `indexed` points into the snapshot; nothing below reads it. Ending the snapshot
+      // The records point into the snapshot; nothing below reads them. Ending the snapshot
       // before the write lets Environment::write() grow the map (no transaction may be open).
-      snapshot->abort();
+      scan->snapshot->abort();
     } else {
       previous.resize(entries.size());
       for (std::size_t i = 0; i < entries.size(); ++i) {
@@ -487,7 +518,7 @@ Result<ChangeSet> Scanner::update(std::vector<WalkEntry> entries, bool full,
     if (full) {
       // Listings are reusable next time only if this walk saw every rule and every entry it
       // listed is now recorded: an unreadable file is not, and a reused listing would hide it.
-      if (listings_reusable && result.errors.empty()) {
+      if (scan->listings_reusable && result.errors.empty()) {
         FORGE_TRY_VOID(
             txn.put(m_index.meta_db(), k_listing_key, listing_key(cursor, m_root, options.walk)));
       } else {
@@ -498,8 +529,8 @@ Result<ChangeSet> Scanner::update(std::vector<WalkEntry> entries, bool full,
     return FileIndex::put_meta(txn, m_index.meta_db(), next_meta);
   }));
   result.cursor = fmt::format("{}:{}", meta.instance, cursor);
-  result.entries = full ? walked : entries.size();
-  result.listings_reused = listings_reused;
+  result.entries = full ? walked + scan->settled_count : entries.size();
+  result.listings_reused = full ? scan->listings_reused : 0;
   return result;
 }
 

@@ -52,7 +52,7 @@ EntryType type_from_mode(std::uint32_t mode) {
 // queued, so a rule is always in place before anything below it is matched.
 class Walker {
  public:
-  Walker(const std::filesystem::path& root, const WalkOptions& options, const ListingCache* cache)
+  Walker(const std::filesystem::path& root, const WalkOptions& options, ListingCache* cache)
       : m_root(root), m_options(options), m_cache(options.stat_entries ? cache : nullptr) {
     for (const auto& glob : options.excludes) m_rules.add_exclude(glob);
     for (const auto& dir : options.skip_dirs) {
@@ -79,6 +79,7 @@ class Walker {
                 std::back_inserter(result.errors));
       result.listings_reusable = result.listings_reusable && part.result.listings_reusable;
       result.listings_reused += part.result.listings_reused;
+      result.settled += part.result.settled;
       for (const Chunk& chunk : part.chunks) m_chunks.emplace(chunk.dir, &chunk);
     }
     // Byte order without sorting the whole tree: each listing is sorted on its own and the
@@ -156,6 +157,8 @@ class Walker {
   struct Name {
     std::string_view name;
     EntryType type = EntryType::file;
+    const char* c_name = nullptr;  // the NUL-terminated dirent name (read listings)
+    std::size_t id = 0;            // ListingCache::Child::id (reused listings)
   };
 
   void work(Partial& part) {
@@ -222,7 +225,7 @@ class Walker {
       offset += entry->d_reclen;
       const std::string_view name = entry->d_name;
       if (name == "." || name == "..") continue;
-      names.push_back(Name{name, type_of(entry->d_type, fd, entry->d_name)});
+      names.push_back(Name{name, type_of(entry->d_type, fd, entry->d_name), entry->d_name, 0});
     }
     return true;
   }
@@ -276,7 +279,8 @@ class Walker {
     }
     if (reuse) {
       ++out.listings_reused;
-      for (const auto& child : cached) names.push_back(Name{child.name, child.type});
+      for (const auto& child : cached)
+        names.push_back(Name{child.name, child.type, nullptr, child.id});
     } else if (!read_names(list_fd, absolute, out, buffer, names)) {
       if (list_fd != fd) ::close(list_fd);
       ::close(fd);
@@ -330,20 +334,31 @@ class Walker {
         if (type == EntryType::directory && (name == ".git" || name == ".forge")) continue;
         if (name.starts_with(k_sync_cookie_prefix)) continue;
       }
-      std::string child = child_path(relative, name);
-      if (!reuse && m_rules.is_ignored(child, type == EntryType::directory)) continue;
-      WalkEntry walked{std::move(child), type, std::nullopt};
-      if (m_options.stat_entries) {
+      std::optional<io::FileStat> stat;
+      if (reuse) {
         // A reused name points into an index key, not NUL-terminated: statx needs a C string.
         char c_name[NAME_MAX + 1];
         const std::size_t length = std::min<std::size_t>(name.size(), NAME_MAX);
         std::memcpy(c_name, name.data(), length);
         c_name[length] = '\0';
-        walked.stat =
-            (name == ".gitignore" && gitignore_stat) ? gitignore_stat : stat_at(fd, c_name);
+        stat = (name == ".gitignore" && gitignore_stat) ? gitignore_stat : stat_at(fd, c_name);
         // A reused listing's types are as recorded; the fresh stat is the truth.
-        if (reuse && walked.stat) type = walked.type = type_from_mode(walked.stat->mode);
+        if (stat) type = type_from_mode(stat->mode);
+        if (stat && m_cache->settle(entry.id, *stat)) {
+          ++out.settled;
+          if (type == EntryType::directory) {
+            subdirs.push_back(Directory{child_path(relative, name), stat, rules_changed});
+          }
+          continue;
+        }
       }
+      std::string child = child_path(relative, name);
+      if (!reuse && m_rules.is_ignored(child, type == EntryType::directory)) continue;
+      if (!reuse && m_options.stat_entries) {
+        stat =
+            (name == ".gitignore" && gitignore_stat) ? gitignore_stat : stat_at(fd, entry.c_name);
+      }
+      WalkEntry walked{std::move(child), type, stat};
       if (type == EntryType::directory) {
         subdirs.push_back(Directory{walked.path, walked.stat, rules_changed});
       }
@@ -361,7 +376,7 @@ class Walker {
 
   std::filesystem::path m_root;
   const WalkOptions& m_options;
-  const ListingCache* m_cache;
+  ListingCache* m_cache;
   std::shared_mutex m_rules_mutex;
   IgnoreRules m_rules;  // guarded by m_rules_mutex
   std::vector<std::string> m_skip;
@@ -375,7 +390,7 @@ class Walker {
 }  // namespace
 
 Result<WalkResult> walk_tree(const std::filesystem::path& root, const WalkOptions& options,
-                             const ListingCache* cache) {
+                             ListingCache* cache) {
   struct stat st {};
   if (::stat(root.c_str(), &st) != 0) return fail(Error::from_errno(errno, "stat", root.string()));
   if (!S_ISDIR(st.st_mode)) return fail(Error::from_errno(ENOTDIR, "scan", root.string()));

@@ -86,13 +86,21 @@ class Scanner {
   Result<ChangeSet> since(std::string_view cursor) const;
 
  private:
-  // Full scans: `indexed` is every record, sorted, pointing into `snapshot`, which update()
-  // aborts once it has joined them with the walk; `listings_reusable`: the walk allows the
-  // next full scan to reuse directory listings.
-  Result<ChangeSet> update(std::vector<WalkEntry> entries, bool full, const ScanOptions& options,
-                           std::vector<Error> walk_errors,
-                           const std::vector<store::KeyValue>* indexed, store::ReadTxn* snapshot,
-                           bool listings_reusable, std::size_t listings_reused = 0);
+  // What a full scan adds to its walk. `records`: every record, sorted, pointing into
+  // `snapshot`, which update() aborts once it has joined them with the walk; `settled`: one
+  // byte per record, set for those the walk settled (see ListingCache::settle).
+  struct FullScan {
+    const std::vector<store::KeyValue>* records = nullptr;
+    const std::vector<std::uint8_t>* settled = nullptr;
+    std::size_t settled_count = 0;
+    store::ReadTxn* snapshot = nullptr;
+    std::int64_t start_ns = 0;       // wall clock before the walk's first statx
+    bool listings_reusable = false;  // the next full scan may reuse directory listings
+    std::size_t listings_reused = 0;
+  };
+  // `scan` is null for a partial scan.
+  Result<ChangeSet> update(std::vector<WalkEntry> entries, const ScanOptions& options,
+                           std::vector<Error> walk_errors, const FullScan* scan);
   std::filesystem::path m_root;
   FileIndex& m_index;
   io::PlatformIO& m_io;

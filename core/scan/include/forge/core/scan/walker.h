@@ -48,6 +48,7 @@ struct WalkResult {
   // its rules are not visible in the index, so the next walk must not reuse listings.
   bool listings_reusable = true;
   std::size_t listings_reused = 0;  // directories listed from the ListingCache
+  std::size_t settled = 0;          // entries left out of `entries`: ListingCache::settle()
 };
 
 // The previous walk as recorded in the FileIndex, from which walk_tree reuses a directory's
@@ -57,12 +58,14 @@ struct WalkResult {
 // recorded (already filtered) children. Their own stats are always taken afresh: a write to
 // a file does not touch its directory. A .gitignore whose stat changed voids reuse for its
 // whole subtree. The caller guarantees that the recorded listings came from a walk with the
-// same options and root. Must be safe to call from several threads at once.
+// same options and root. Must be safe to call from several threads at once (settle() is
+// called at most once per child id, so per-id state needs no lock).
 class ListingCache {
  public:
   struct Child {
     std::string_view name;  // valid as long as the cache
     EntryType type = EntryType::file;
+    std::size_t id = 0;  // the cache's handle on the child's record, for settle()
   };
   ListingCache() = default;
   ListingCache(const ListingCache&) = delete;
@@ -76,10 +79,14 @@ class ListingCache {
   virtual bool unchanged(std::string_view path, const io::FileStat& stat) const = 0;
   // True when `path` has a record.
   virtual bool known(std::string_view path) const = 0;
+  // For a child of a reused listing, with its fresh stat: true when that stat settles it
+  // as unchanged (the cache's owner accounts for it), and the walk leaves it out of
+  // WalkResult::entries. Its subdirectories are still walked.
+  virtual bool settle(std::size_t id, const io::FileStat& stat) = 0;
 };
 
 // `cache`, when given, must outlive the call.
 Result<WalkResult> walk_tree(const std::filesystem::path& root, const WalkOptions& options,
-                             const ListingCache* cache = nullptr);
+                             ListingCache* cache = nullptr);
 
 }  // namespace forge::scan
