@@ -334,6 +334,31 @@ TEST(ScannerListingReuseTest, PartialScanVoidsReuseUntilTheNextFullWalk) {
   EXPECT_EQ(result.listings_reused, 0u);
 }
 
+TEST(ScannerListingReuseTest, ListingKeyOfAnotherVersionOrScanIsNotTrusted) {
+  test::TempDir dir;
+  std::filesystem::create_directories(dir / "tree/d");
+  write_raw(dir / "tree/d/a.c", "a");
+  auto index = FileIndex::open(dir / "index");
+  ASSERT_TRUE(index);
+  auto io = io::create_fallback_io({}, nullptr);
+  Scanner scanner(dir / "tree", *index, *io);
+  settle();
+  ASSERT_TRUE(scanner.scan({}));
+  ASSERT_TRUE(scanner.scan({}));
+  auto key = index->meta_value(k_listing_key);
+  ASSERT_TRUE(key && *key);
+  // As an index written under other listing rules, or by a forge that moved the cursor
+  // without maintaining the key, would have it.
+  for (const std::string& stale : {"0" + (*key)->substr((*key)->find(':')), std::string("junk")}) {
+    ASSERT_TRUE(index->set_meta_value(k_listing_key, stale));
+    write_raw(dir / "tree/d/a.c", stale);  // new content each round
+    auto result = scanner.scan({});
+    ASSERT_TRUE(result);
+    EXPECT_EQ(result->listings_reused, 0u);
+    EXPECT_EQ(as_map(*result), (ChangeList{{"d/a.c", ChangeKind::modified}}));
+  }
+}
+
 TEST(ScannerListingReuseTest, IgnoredGitignoreVoidsReuse) {
   ScannerFixture fx;
   std::filesystem::create_directories(fx.tree() / "d");

@@ -7,6 +7,8 @@
 //   (absolute paths, e.g. the store when it lives inside the root).
 // - An unreadable directory is reported in `errors` and the walk goes on.
 // - Output order: sorted by path (byte order), so scans are deterministic.
+// - With a ListingCache (below), unchanged directories are not read, and entries the cache
+//   settles are counted instead of listed.
 // Blocking; thread-compatible (one walk per call, no shared state).
 
 #include <cstdint>
