@@ -96,6 +96,9 @@ class Walker {
     std::size_t begin = 0;
     std::size_t end = 0;
     WalkResult* owner = nullptr;
+    // Every subdirectory queued from this listing, including settled ones that have no
+    // entry in [begin, end) but whose subtrees may still hold entries.
+    std::vector<std::string> subdirs;
   };
   struct Partial {
     WalkResult result;
@@ -113,15 +116,16 @@ class Walker {
     const std::size_t prefix = dir.empty() ? 0 : dir.size() + 1;
     struct Item {
       std::string_view name;
-      std::size_t index = 0;
+      std::size_t index = 0;  // of the entry in `source`, or of the subtree in chunk.subdirs
       bool subtree = false;
     };
     std::vector<Item> items;
-    items.reserve(2 * (chunk.end - chunk.begin));
+    items.reserve(chunk.end - chunk.begin + chunk.subdirs.size());
     for (std::size_t i = chunk.begin; i < chunk.end; ++i) {
-      const std::string_view name = std::string_view(source[i].path).substr(prefix);
-      items.push_back(Item{name, i, false});
-      if (source[i].type == EntryType::directory) items.push_back(Item{name, i, true});
+      items.push_back(Item{std::string_view(source[i].path).substr(prefix), i, false});
+    }
+    for (std::size_t i = 0; i < chunk.subdirs.size(); ++i) {
+      items.push_back(Item{std::string_view(chunk.subdirs[i]).substr(prefix), i, true});
     }
     std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) {
       const std::size_t n = std::min(a.name.size(), b.name.size());
@@ -135,14 +139,11 @@ class Walker {
       };
       return next(a) < next(b);
     });
-    std::vector<std::string> subtrees;
-    for (const Item& item : items) {
-      if (item.subtree) subtrees.push_back(source[item.index].path);
-    }
-    std::size_t next_subtree = 0;
+    // Entries are moved out while emitting; the sort's views of their paths die with them,
+    // but the order is settled by then.
     for (const Item& item : items) {
       if (item.subtree) {
-        emit(subtrees[next_subtree++], out);
+        emit(chunk.subdirs[item.index], out);
       } else {
         out.push_back(std::move(source[item.index]));
       }
@@ -178,7 +179,10 @@ class Walker {
       }
       const std::size_t begin = out.entries.size();
       std::vector<Directory> subdirs = list(dir, out, buffer, names, cached);
-      part.chunks.push_back(Chunk{std::move(dir.path), begin, out.entries.size(), &out});
+      Chunk chunk{std::move(dir.path), begin, out.entries.size(), &out, {}};
+      chunk.subdirs.reserve(subdirs.size());
+      for (const auto& subdir : subdirs) chunk.subdirs.push_back(subdir.path);
+      part.chunks.push_back(std::move(chunk));
       {
         std::lock_guard lock(m_queue_mutex);
         for (auto& subdir : subdirs) m_queue.push_back(std::move(subdir));

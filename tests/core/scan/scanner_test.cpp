@@ -236,6 +236,26 @@ TEST(ScannerListingReuseTest, UnchangedDirectoriesAreNotReadAgain) {
   EXPECT_EQ(third.hashed, 0u);
 }
 
+// Regression: entries below a settled directory (itself a child of a reused listing) were
+// left out of the walk, reported as removed, and then never seen again.
+TEST(ScannerListingReuseTest, ModifiedFilesBelowSettledDirectoriesAreReported) {
+  ScannerFixture fx;
+  std::filesystem::create_directories(fx.tree() / "d/sub/deeper");
+  write_raw(fx.tree() / "d/sub/f.c", "1111");
+  write_raw(fx.tree() / "d/sub/deeper/g.c", "2222");
+  scan_until_reusing(fx);
+  write_raw(fx.tree() / "d/sub/f.c", "3333");
+  write_raw(fx.tree() / "d/sub/deeper/g.c", "4444");
+  const ChangeSet result = fx.scan();
+  EXPECT_EQ(as_map(result), (ChangeList{{"d/sub/deeper/g.c", ChangeKind::modified},
+                                        {"d/sub/f.c", ChangeKind::modified}}));
+  EXPECT_EQ(result.entries, 5u);
+  settle();
+  const ChangeSet again = fx.scan();
+  EXPECT_TRUE(again.changes.empty());
+  EXPECT_EQ(again.entries, 5u);
+}
+
 TEST(ScannerListingReuseTest, CreatedDeletedAndRenamedFilesInAReusedDirectoryAreReported) {
   ScannerFixture fx;
   std::filesystem::create_directories(fx.tree() / "d");
