@@ -72,6 +72,28 @@ std::optional<FileRecord> FileRecord::decode(std::string_view bytes) {
   return record;
 }
 
+std::optional<RecordStat> peek_record_stat(std::string_view bytes) {
+  if (bytes.size() < k_record_fixed_size) return std::nullopt;
+  if (static_cast<std::uint8_t>(bytes[0]) != k_record_version) return std::nullopt;
+  std::size_t offset = k_record_fixed_size - 4;
+  if (bytes.size() != k_record_fixed_size + get_le<std::uint32_t>(bytes, offset)) {
+    return std::nullopt;
+  }
+  RecordStat stat;
+  stat.type = static_cast<EntryType>(bytes[1]);
+  const auto flags = static_cast<std::uint8_t>(bytes[2]);
+  stat.has_sha256 = (flags & 1) != 0;
+  stat.has_xxh3 = (flags & 4) != 0;
+  offset = 4;
+  stat.mode = get_le<std::uint32_t>(bytes, offset);
+  stat.dev = get_le<std::uint64_t>(bytes, offset);
+  stat.ino = get_le<std::uint64_t>(bytes, offset);
+  stat.size = get_le<std::uint64_t>(bytes, offset);
+  stat.mtime_ns = get_le<std::int64_t>(bytes, offset);
+  stat.ctime_ns = get_le<std::int64_t>(bytes, offset);
+  return stat;
+}
+
 Result<FileIndex> FileIndex::open(const std::filesystem::path& dir) {
   store::EnvOptions options;
   options.dir = dir;
@@ -96,20 +118,24 @@ Result<FileIndex> FileIndex::open(const std::filesystem::path& dir) {
 
 Result<IndexMeta> FileIndex::meta() const {
   FORGE_TRY(store::ReadTxn txn, m_env.begin_read());
+  return read_meta(txn, m_meta);
+}
+
+Result<IndexMeta> FileIndex::read_meta(const store::ReadTxn& txn, store::Database meta_db) {
   IndexMeta meta;
-  FORGE_TRY(auto instance, txn.get(m_meta, "instance"));
+  FORGE_TRY(auto instance, txn.get(meta_db, "instance"));
   if (instance) meta.instance = std::string(*instance);
-  FORGE_TRY(auto cursor, txn.get(m_meta, "cursor"));
+  FORGE_TRY(auto cursor, txn.get(meta_db, "cursor"));
   if (cursor && cursor->size() == 8) {
     std::size_t offset = 0;
     meta.cursor = get_le<std::uint64_t>(*cursor, offset);
   }
-  FORGE_TRY(auto start, txn.get(m_meta, "scan_start_ns"));
+  FORGE_TRY(auto start, txn.get(meta_db, "scan_start_ns"));
   if (start && start->size() == 8) {
     std::size_t offset = 0;
     meta.scan_start_ns = get_le<std::int64_t>(*start, offset);
   }
-  FORGE_TRY(auto floor, txn.get(m_meta, "journal_floor"));
+  FORGE_TRY(auto floor, txn.get(meta_db, "journal_floor"));
   if (floor && floor->size() == 8) {
     std::size_t offset = 0;
     meta.journal_floor = get_le<std::uint64_t>(*floor, offset);

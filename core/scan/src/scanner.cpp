@@ -64,6 +64,124 @@ Change change_from(const std::string& path, ChangeKind kind, const FileRecord& r
   return change;
 }
 
+// True when `record` (the index's) and `stat` (fresh) show an entry needing neither a hash
+// nor a rewrite: same type, same stat, and for a file a digest from outside the racy
+// window. Symlinks (target read on every scan) and type changes never settle.
+bool settles(const RecordStat& record, const io::FileStat& stat, std::int64_t racy_limit,
+             bool sha256) {
+  const EntryType type = type_from_mode(stat.mode);
+  if (record.type != type || (type != EntryType::file && type != EntryType::directory)) {
+    return false;
+  }
+  const bool same_stat = record.mode == stat.mode && record.size == stat.size &&
+                         record.mtime_ns == stat.mtime_ns && record.ctime_ns == stat.ctime_ns &&
+                         record.ino == stat.ino && record.dev == stat.dev;
+  if (!same_stat) return false;
+  if (type == EntryType::directory) return true;
+  const bool racy = record.mtime_ns >= racy_limit || record.ctime_ns >= racy_limit;
+  return record.has_xxh3 && !racy && (!sha256 || record.has_sha256);
+}
+
+// The index's records, sorted by path, as the walk's ListingCache. The string_views point
+// into the memory map of a read transaction the caller keeps open for the whole scan.
+class IndexListings final : public ListingCache {
+ public:
+  IndexListings(const std::vector<store::KeyValue>& records, std::int64_t racy_limit, bool sha256)
+      : m_records(records),
+        m_racy_limit(racy_limit),
+        m_sha256(sha256),
+        m_settled(records.size(), 0) {}
+
+  // settled()[i]: records[i] was settled by the walk (present, unchanged, not in entries).
+  const std::vector<std::uint8_t>& settled() const { return m_settled; }
+
+  bool settle(std::size_t id, const io::FileStat& stat) override {
+    const auto record = peek_record_stat(m_records[id].second);
+    if (!record || !settles(*record, stat, m_racy_limit, m_sha256)) return false;
+    m_settled[id] = 1;  // one byte per record: threads settling different ids never share one
+    return true;
+  }
+
+  bool children(std::string_view dir, const io::FileStat& stat,
+                std::vector<Child>& out) const override {
+    const auto record = clean(dir, stat);
+    if (!record || record->type != EntryType::directory) return false;
+    std::string prefix(dir);
+    prefix.push_back('/');
+    const std::size_t first = out.size();
+    auto it = lower_bound(prefix);
+    while (it != m_records.end() && it->first.starts_with(prefix)) {
+      const std::string_view rest = it->first.substr(prefix.size());
+      const std::size_t slash = rest.find('/');
+      if (slash == std::string_view::npos) {
+        const auto child = peek_record_stat(it->second);
+        if (!child) {
+          out.resize(first);
+          return false;  // a record of another version: read the directory instead
+        }
+        out.push_back(Child{rest, child->type, static_cast<std::size_t>(it - m_records.begin())});
+        ++it;
+      } else {
+        // Skip the grandchildren: '0' is the byte after '/'.
+        std::string next = prefix;
+        next.append(rest.substr(0, slash));
+        next.push_back('0');
+        it = lower_bound(next);
+      }
+    }
+    return true;
+  }
+
+  bool unchanged(std::string_view path, const io::FileStat& stat) const override {
+    return clean(path, stat).has_value();
+  }
+
+  bool known(std::string_view path) const override {
+    const auto it = lower_bound(path);
+    return it != m_records.end() && it->first == path;
+  }
+
+ private:
+  std::vector<store::KeyValue>::const_iterator lower_bound(std::string_view key) const {
+    return std::lower_bound(
+        m_records.begin(), m_records.end(), key,
+        [](const store::KeyValue& record, std::string_view k) { return record.first < k; });
+  }
+  // The record of `path` if it has exactly `stat` and was not taken in the racy window.
+  std::optional<RecordStat> clean(std::string_view path, const io::FileStat& stat) const {
+    const auto it = lower_bound(path);
+    if (it == m_records.end() || it->first != path) return std::nullopt;
+    auto record = peek_record_stat(it->second);
+    if (!record || record->mode != stat.mode || record->size != stat.size ||
+        record->mtime_ns != stat.mtime_ns || record->ctime_ns != stat.ctime_ns ||
+        record->ino != stat.ino || record->dev != stat.dev || record->mtime_ns >= m_racy_limit ||
+        record->ctime_ns >= m_racy_limit) {
+      return std::nullopt;
+    }
+    return record;
+  }
+
+  const std::vector<store::KeyValue>& m_records;
+  std::int64_t m_racy_limit;
+  bool m_sha256;
+  std::vector<std::uint8_t> m_settled;
+};
+
+// Names the walk whose listings the index records: a later walk may reuse them only with
+// the same root and options, right after that scan (a partial scan or an older forge moves
+// the cursor without maintaining listings).
+std::string listing_key(std::uint64_t cursor, const std::filesystem::path& root,
+                        const WalkOptions& options) {
+  std::string fingerprint = root.string();
+  fingerprint +=
+      fmt::format("\n{}{}\n", options.use_gitignore ? 1 : 0, options.stat_entries ? 1 : 0);
+  for (const auto& glob : options.excludes) fingerprint += fmt::format("x{}:{}", glob.size(), glob);
+  for (const auto& dir : options.skip_dirs) {
+    fingerprint += fmt::format("s{}:{}", dir.string().size(), dir.string());
+  }
+  return fmt::format("{}:{}:{}", k_listing_version, cursor, hash::xxh3_of(fingerprint).hex());
+}
+
 // Journal entries older than this many cursors are trimmed; since() for an older cursor
 // answers a fresh instance. 100k scans of history is months of watcher updates.
 constexpr std::uint64_t k_journal_cursors_kept = 100'000;
@@ -84,8 +202,33 @@ Scanner::Scanner(std::filesystem::path root, FileIndex& index, io::PlatformIO& i
     : m_root(std::move(root)), m_index(index), m_io(io) {}
 
 Result<ChangeSet> Scanner::scan(const ScanOptions& options) {
-  FORGE_TRY(WalkResult walked, walk_tree(m_root, options.walk));
-  return update(std::move(walked.entries), true, options, std::move(walked.errors));
+  // One read transaction for the whole scan: the records' bytes stay mapped, serve as the
+  // walk's ListingCache and are merge-joined with the walk without a second index pass.
+  // Taken before the first statx: a file the walk stats early can change within the same
+  // clock tick long before the walk ends, so the racy window must open here.
+  const std::int64_t start_ns = now_ns();
+  FORGE_TRY(store::ReadTxn txn, m_index.env().begin_read());
+  FORGE_TRY(const IndexMeta meta, FileIndex::read_meta(txn, m_index.meta_db()));
+  FORGE_TRY(auto stored_key, txn.get(m_index.meta_db(), k_listing_key));
+  std::vector<store::KeyValue> records;
+  {
+    FORGE_TRY(store::Cursor cursor, txn.cursor(m_index.files()));
+    for (auto entry = cursor.first(); entry && entry->has_value(); entry = cursor.next()) {
+      records.push_back(**entry);
+    }
+  }
+  IndexListings listings(records, meta.scan_start_ns - options.racy_margin_ns, options.sha256);
+  const bool reuse = stored_key && *stored_key == listing_key(meta.cursor, m_root, options.walk);
+  FORGE_TRY(WalkResult walked, walk_tree(m_root, options.walk, reuse ? &listings : nullptr));
+  FullScan full;
+  full.records = &records;
+  full.settled = &listings.settled();
+  full.settled_count = walked.settled;
+  full.snapshot = &txn;
+  full.start_ns = start_ns;
+  full.listings_reusable = walked.listings_reusable;
+  full.listings_reused = walked.listings_reused;
+  return update(std::move(walked.entries), options, std::move(walked.errors), &full);
 }
 
 Result<ChangeSet> Scanner::scan_paths(const std::vector<std::string>& paths,
@@ -99,37 +242,69 @@ Result<ChangeSet> Scanner::scan_paths(const std::vector<std::string>& paths,
       std::unique(entries.begin(), entries.end(),
                   [](const WalkEntry& a, const WalkEntry& b) { return a.path == b.path; }),
       entries.end());
-  return update(std::move(entries), false, options, {});
+  return update(std::move(entries), options, {}, nullptr);
 }
 
-Result<ChangeSet> Scanner::update(std::vector<WalkEntry> entries, bool full,
-                                  const ScanOptions& options, std::vector<Error> walk_errors) {
+Result<ChangeSet> Scanner::update(std::vector<WalkEntry> entries, const ScanOptions& options,
+                                  std::vector<Error> walk_errors, const FullScan* scan) {
+  const bool full = scan != nullptr;
   FORGE_TRY(const IndexMeta meta, m_index.meta());
   const std::uint64_t cursor = meta.cursor + 1;
   const std::int64_t racy_limit = meta.scan_start_ns - options.racy_margin_ns;
-  const std::int64_t this_start = now_ns();
+  const std::int64_t this_start = full ? scan->start_ns : now_ns();
 
   // previous[i]: the indexed record of entries[i]. A full scan merge-joins the sorted walk
   // with the index cursor (both in byte order), so no hash table of the whole tree is built;
   // index records the walk did not meet are `unmatched` (removed). A record of an unknown
   // version decodes as absent: the file is hashed again and rewritten.
-  std::vector<std::optional<FileRecord>> previous(entries.size());
+  //
+  // An entry whose walk stat equals its record and that needs no hash is settled during the
+  // join, from the record's bytes in place (peek_record_stat): it is present, unchanged and
+  // not rewritten, so it is dropped from `entries` before any per-entry state is built.
+  // On a no-change scan that is every entry, and the rest of this function sees none.
+  const std::size_t walked = entries.size();
+  std::vector<std::optional<FileRecord>> previous;
   std::vector<std::pair<std::string, FileRecord>> unmatched;
   {
     FORGE_TRY(store::ReadTxn txn, m_index.env().begin_read());
     if (full) {
-      FORGE_TRY(store::Cursor records, txn.cursor(m_index.files()));
+      auto settled = [&](const WalkEntry& walk_entry, std::string_view bytes) {
+        if (!walk_entry.stat) return false;
+        const auto record = peek_record_stat(bytes);
+        return record && settles(*record, *walk_entry.stat, racy_limit, options.sha256);
+      };
+      std::vector<WalkEntry> unsettled;
       std::size_t i = 0;
-      for (auto entry = records.first(); entry && entry->has_value(); entry = records.next()) {
-        const std::string_view key = (*entry)->first;
-        while (i < entries.size() && std::string_view(entries[i].path) < key) ++i;
+      const std::vector<store::KeyValue>& records = *scan->records;
+      const std::vector<std::uint8_t>& walk_settled = *scan->settled;
+      for (std::size_t r = 0; r < records.size(); ++r) {
+        if (walk_settled[r] != 0) continue;  // present and unchanged: the walk settled it
+        const auto* entry = &records[r];
+        const std::string_view key = entry->first;
+        for (; i < entries.size() && std::string_view(entries[i].path) < key; ++i) {
+          unsettled.push_back(std::move(entries[i]));
+          previous.emplace_back();
+        }
         if (i < entries.size() && entries[i].path == key) {
-          previous[i++] = FileRecord::decode((*entry)->second);
-        } else if (auto record = FileRecord::decode((*entry)->second)) {
+          if (!settled(entries[i], entry->second)) {
+            unsettled.push_back(std::move(entries[i]));
+            previous.push_back(FileRecord::decode(entry->second));
+          }
+          ++i;
+        } else if (auto record = FileRecord::decode(entry->second)) {
           unmatched.emplace_back(std::string(key), std::move(*record));
         }
       }
+      for (; i < entries.size(); ++i) {
+        unsettled.push_back(std::move(entries[i]));
+        previous.emplace_back();
+      }
+      entries = std::move(unsettled);
+      // The records point into the snapshot; nothing below reads them. Ending the snapshot
+      // before the write lets Environment::write() grow the map (no transaction may be open).
+      scan->snapshot->abort();
     } else {
+      previous.resize(entries.size());
       for (std::size_t i = 0; i < entries.size(); ++i) {
         FORGE_TRY(auto value, txn.get(m_index.files(), entries[i].path));
         if (value) previous[i] = FileRecord::decode(*value);
@@ -340,10 +515,22 @@ Result<ChangeSet> Scanner::update(std::vector<WalkEntry> entries, bool full,
       }
       next_meta.journal_floor = floor;
     }
+    if (full) {
+      // Listings are reusable next time only if this walk saw every rule and every entry it
+      // listed is now recorded: an unreadable file is not, and a reused listing would hide it.
+      if (scan->listings_reusable && result.errors.empty()) {
+        FORGE_TRY_VOID(
+            txn.put(m_index.meta_db(), k_listing_key, listing_key(cursor, m_root, options.walk)));
+      } else {
+        FORGE_TRY(bool erased, txn.erase(m_index.meta_db(), k_listing_key));
+        (void)erased;
+      }
+    }
     return FileIndex::put_meta(txn, m_index.meta_db(), next_meta);
   }));
   result.cursor = fmt::format("{}:{}", meta.instance, cursor);
-  result.entries = entries.size();
+  result.entries = full ? walked + scan->settled_count : entries.size();
+  result.listings_reused = full ? scan->listings_reused : 0;
   return result;
 }
 

@@ -6,13 +6,16 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
-#include <fstream>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
-#include <sstream>
+#include <string_view>
 #include <thread>
+#include <unordered_map>
 
 #include "forge/core/scan/ignore_rules.h"
 
@@ -36,14 +39,21 @@ EntryType type_of(unsigned char d_type, int dir_fd, const char* name) {
   }
 }
 
+EntryType type_from_mode(std::uint32_t mode) {
+  if (S_ISREG(mode)) return EntryType::file;
+  if (S_ISDIR(mode)) return EntryType::directory;
+  if (S_ISLNK(mode)) return EntryType::symlink;
+  return EntryType::other;
+}
+
 // Directories are a shared work queue for `threads` workers: each lists one directory
-// (readdir + statx per entry relative to the open directory) and queues its subdirectories.
-// A directory's .gitignore is added before its subdirectories are queued, so a rule is
-// always in place before anything below it is matched.
+// (getdents64, or the ListingCache, + statx per entry relative to the open directory) and
+// queues its subdirectories. A directory's .gitignore is added before its subdirectories are
+// queued, so a rule is always in place before anything below it is matched.
 class Walker {
  public:
-  Walker(const std::filesystem::path& root, const WalkOptions& options)
-      : m_root(root), m_options(options) {
+  Walker(const std::filesystem::path& root, const WalkOptions& options, ListingCache* cache)
+      : m_root(root), m_options(options), m_cache(options.stat_entries ? cache : nullptr) {
     for (const auto& glob : options.excludes) m_rules.add_exclude(glob);
     for (const auto& dir : options.skip_dirs) {
       std::error_code ec;
@@ -53,118 +63,342 @@ class Walker {
   }
 
   WalkResult run(std::size_t threads) {
-    m_queue.push_back("");
+    m_queue.push_back(Directory{});
     std::vector<std::thread> workers;
-    std::vector<WalkResult> partial(threads);
+    std::vector<Partial> partial(threads);
     for (std::size_t t = 1; t < threads; ++t) {
       workers.emplace_back([this, &partial, t] { work(partial[t]); });
     }
     work(partial[0]);
     for (auto& worker : workers) worker.join();
-    WalkResult result = std::move(partial[0]);
-    for (std::size_t t = 1; t < threads; ++t) {
-      std::move(partial[t].entries.begin(), partial[t].entries.end(),
-                std::back_inserter(result.entries));
-      std::move(partial[t].errors.begin(), partial[t].errors.end(),
+    WalkResult result;
+    std::size_t total = 0;
+    for (auto& part : partial) {
+      total += part.result.entries.size();
+      std::move(part.result.errors.begin(), part.result.errors.end(),
                 std::back_inserter(result.errors));
+      result.listings_reusable = result.listings_reusable && part.result.listings_reusable;
+      result.listings_reused += part.result.listings_reused;
+      result.settled += part.result.settled;
+      for (const Chunk& chunk : part.chunks) m_chunks.emplace(chunk.dir, &chunk);
     }
-    std::sort(result.entries.begin(), result.entries.end(),
-              [](const WalkEntry& a, const WalkEntry& b) { return a.path < b.path; });
+    // Byte order without sorting the whole tree: each listing is sorted on its own and the
+    // listings are spliced depth first (see emit()).
+    result.entries.reserve(total);
+    emit("", result.entries);
     return result;
   }
 
  private:
-  void work(WalkResult& out) {
+  // The entries one listing produced: [begin, end) of its worker's entries.
+  struct Chunk {
+    std::string dir;
+    std::size_t begin = 0;
+    std::size_t end = 0;
+    WalkResult* owner = nullptr;
+    // Every subdirectory queued from this listing, including settled ones that have no
+    // entry in [begin, end) but whose subtrees may still hold entries.
+    std::vector<std::string> subdirs;
+  };
+  struct Partial {
+    WalkResult result;
+    std::deque<Chunk> chunks;  // a deque: m_chunks points at its elements
+  };
+
+  // Appends the entries of `dir`'s listing and, recursively, of its subdirectories' listings
+  // to `out` in byte order of their paths. Among siblings a directory's own entry sorts as its
+  // name and its subtree as name + "/": "a", "a.c", "a/x" (as '.' < '/'), like git's index.
+  void emit(std::string_view dir, std::vector<WalkEntry>& out) {
+    const auto found = m_chunks.find(dir);
+    if (found == m_chunks.end()) return;
+    const Chunk& chunk = *found->second;
+    std::vector<WalkEntry>& source = chunk.owner->entries;
+    const std::size_t prefix = dir.empty() ? 0 : dir.size() + 1;
+    struct Item {
+      std::string_view name;
+      std::size_t index = 0;  // of the entry in `source`, or of the subtree in chunk.subdirs
+      bool subtree = false;
+    };
+    std::vector<Item> items;
+    items.reserve(chunk.end - chunk.begin + chunk.subdirs.size());
+    for (std::size_t i = chunk.begin; i < chunk.end; ++i) {
+      items.push_back(Item{std::string_view(source[i].path).substr(prefix), i, false});
+    }
+    for (std::size_t i = 0; i < chunk.subdirs.size(); ++i) {
+      items.push_back(Item{std::string_view(chunk.subdirs[i]).substr(prefix), i, true});
+    }
+    std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) {
+      const std::size_t n = std::min(a.name.size(), b.name.size());
+      if (const int c = n == 0 ? 0 : std::memcmp(a.name.data(), b.name.data(), n); c != 0) {
+        return c < 0;
+      }
+      // Names contain no '/': compare what follows the common part ("" < "/" < others).
+      auto next = [n](const Item& item) -> int {
+        if (item.name.size() > n) return static_cast<unsigned char>(item.name[n]);
+        return item.subtree ? '/' : -1;
+      };
+      return next(a) < next(b);
+    });
+    // Entries are moved out while emitting; the sort's views of their paths die with them,
+    // but the order is settled by then.
+    for (const Item& item : items) {
+      if (item.subtree) {
+        emit(chunk.subdirs[item.index], out);
+      } else {
+        out.push_back(std::move(source[item.index]));
+      }
+    }
+  }
+
+  struct Directory {
+    std::string path;                  // root-relative, "" for the root
+    std::optional<io::FileStat> stat;  // as its parent's listing saw it
+    bool rules_changed = false;        // a .gitignore at or above it changed: no reuse
+  };
+  struct Name {
+    std::string_view name;
+    EntryType type = EntryType::file;
+    const char* c_name = nullptr;  // the NUL-terminated dirent name (read listings)
+    std::size_t id = 0;            // ListingCache::Child::id (reused listings)
+  };
+
+  void work(Partial& part) {
+    WalkResult& out = part.result;
+    std::vector<char> buffer(k_initial_buffer);
+    std::vector<Name> names;
+    std::vector<ListingCache::Child> cached;
     for (;;) {
-      std::string relative;
+      Directory dir;
       {
         std::unique_lock lock(m_queue_mutex);
         m_queue_ready.wait(lock, [&] { return !m_queue.empty() || m_busy == 0; });
         if (m_queue.empty()) return;  // nothing queued and nobody can queue more
-        relative = std::move(m_queue.front());
+        dir = std::move(m_queue.front());
         m_queue.pop_front();
         ++m_busy;
       }
-      std::vector<std::string> subdirs = list(relative, out);
+      const std::size_t begin = out.entries.size();
+      std::vector<Directory> subdirs = list(dir, out, buffer, names, cached);
+      Chunk chunk{std::move(dir.path), begin, out.entries.size(), &out, {}};
+      chunk.subdirs.reserve(subdirs.size());
+      for (const auto& subdir : subdirs) chunk.subdirs.push_back(subdir.path);
+      part.chunks.push_back(std::move(chunk));
       {
         std::lock_guard lock(m_queue_mutex);
-        for (auto& dir : subdirs) m_queue.push_back(std::move(dir));
+        for (auto& subdir : subdirs) m_queue.push_back(std::move(subdir));
         --m_busy;
       }
       m_queue_ready.notify_all();
     }
   }
 
-  // Lists one directory into `out`; returns its subdirectories to walk.
-  std::vector<std::string> list(const std::string& relative, WalkResult& out) {
-    std::vector<std::string> subdirs;
+  std::string child_path(std::string_view relative, std::string_view name) const {
+    std::string child;
+    child.reserve(relative.size() + 1 + name.size());
+    child.append(relative);
+    if (!relative.empty()) child.push_back('/');
+    child.append(name);
+    return child;
+  }
+
+  std::optional<io::FileStat> stat_at(int fd, const char* name) const {
+    struct statx stx {};
+    if (statx(fd, name, AT_SYMLINK_NOFOLLOW | AT_STATX_SYNC_AS_STAT, STATX_BASIC_STATS, &stx) !=
+        0) {
+      return std::nullopt;
+    }
+    return io::to_file_stat(stx);
+  }
+
+  // Reads the names of the open directory `fd` into `names` (pointing into `buffer`).
+  bool read_names(int fd, const std::filesystem::path& absolute, WalkResult& out,
+                  std::vector<char>& buffer, std::vector<Name>& names) const {
+    std::size_t used = 0;
+    for (;;) {
+      if (buffer.size() - used < k_min_read) buffer.resize(buffer.size() * 2);
+      const ssize_t n = ::getdents64(fd, buffer.data() + used, buffer.size() - used);
+      if (n < 0) {
+        out.errors.push_back(Error::from_errno(errno, "readdir", absolute.string()));
+        return false;
+      }
+      if (n == 0) break;
+      used += static_cast<std::size_t>(n);
+    }
+    for (std::size_t offset = 0; offset < used;) {
+      const auto* entry = reinterpret_cast<const dirent64*>(buffer.data() + offset);
+      offset += entry->d_reclen;
+      const std::string_view name = entry->d_name;
+      if (name == "." || name == "..") continue;
+      names.push_back(Name{name, type_of(entry->d_type, fd, entry->d_name), entry->d_name, 0});
+    }
+    return true;
+  }
+
+  // Lists one directory into `out`; returns its subdirectories to walk. `buffer`, `names`
+  // and `cached` are the worker's scratch space, reused from directory to directory.
+  std::vector<Directory> list(const Directory& dir, WalkResult& out, std::vector<char>& buffer,
+                              std::vector<Name>& names, std::vector<ListingCache::Child>& cached) {
+    const std::string& relative = dir.path;
+    std::vector<Directory> subdirs;
     const std::filesystem::path absolute = relative.empty() ? m_root : m_root / relative;
-    if (std::find(m_skip.begin(), m_skip.end(), absolute.string()) != m_skip.end()) return subdirs;
-    const int fd = ::open(absolute.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (!m_skip.empty() &&
+        std::find(m_skip.begin(), m_skip.end(), absolute.string()) != m_skip.end()) {
+      return subdirs;
+    }
+    names.clear();
+    cached.clear();
+    // A reusable listing needs only a path handle to statx the children through.
+    bool reuse = m_cache != nullptr && dir.stat && !dir.rules_changed && !relative.empty() &&
+                 m_cache->children(relative, *dir.stat, cached);
+    const int fd = ::open(absolute.c_str(),
+                          (reuse ? O_PATH : O_RDONLY) | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) {
       out.errors.push_back(Error::from_errno(errno, "opendir", absolute.string()));
       return subdirs;
     }
-    DIR* dir = fdopendir(fd);
-    if (dir == nullptr) {
-      out.errors.push_back(Error::from_errno(errno, "opendir", absolute.string()));
+    const bool opened_as_path = reuse;
+    bool rules_changed = dir.rules_changed;
+    std::optional<io::FileStat> gitignore_stat;
+    const std::string gitignore_path = child_path(relative, ".gitignore");
+    if (reuse) {
+      const bool has_gitignore =
+          std::any_of(cached.begin(), cached.end(),
+                      [](const ListingCache::Child& c) { return c.name == ".gitignore"; });
+      if (has_gitignore && m_options.use_gitignore) {
+        gitignore_stat = stat_at(fd, ".gitignore");
+        if (!gitignore_stat || !m_cache->unchanged(gitignore_path, *gitignore_stat)) {
+          reuse = false;  // its rules may differ: read the directory and match them again
+          rules_changed = true;
+        }
+      }
+    }
+    int list_fd = fd;
+    if (opened_as_path && !reuse) {
+      list_fd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (list_fd < 0) {
+        out.errors.push_back(Error::from_errno(errno, "opendir", absolute.string()));
+        ::close(fd);
+        return subdirs;
+      }
+    }
+    if (reuse) {
+      ++out.listings_reused;
+      for (const auto& child : cached)
+        names.push_back(Name{child.name, child.type, nullptr, child.id});
+    } else if (!read_names(list_fd, absolute, out, buffer, names)) {
+      if (list_fd != fd) ::close(list_fd);
       ::close(fd);
       return subdirs;
     }
-    if (m_options.use_gitignore) {
+    if (list_fd != fd) ::close(list_fd);
+
+    if (m_options.use_gitignore && !reuse) {
+      const bool has_gitignore = std::any_of(names.begin(), names.end(),
+                                             [](const Name& n) { return n.name == ".gitignore"; });
+      if (m_cache != nullptr && !rules_changed) {
+        // Reuse below this directory relies on its .gitignore being the recorded one.
+        if (has_gitignore) gitignore_stat = stat_at(fd, ".gitignore");
+        rules_changed =
+            has_gitignore ? !gitignore_stat || !m_cache->unchanged(gitignore_path, *gitignore_stat)
+                          : m_cache->known(gitignore_path);
+      }
+      const int ignore_fd = has_gitignore ? openat(fd, ".gitignore", O_RDONLY | O_CLOEXEC) : -1;
+      if (ignore_fd >= 0) {
+        std::string content;
+        char chunk[8192];
+        ssize_t n;
+        while ((n = ::read(ignore_fd, chunk, sizeof chunk)) > 0) content.append(chunk, n);
+        ::close(ignore_fd);
+        std::unique_lock lock(m_rules_mutex);
+        m_rules.add_gitignore(relative, content);
+      }
+      if (has_gitignore) {
+        std::shared_lock rules(m_rules_mutex);
+        if (m_rules.is_ignored(gitignore_path, false)) out.listings_reusable = false;
+      }
+    } else if (m_options.use_gitignore && gitignore_stat) {
+      // A reused listing with an unchanged .gitignore: its rules still apply below.
       const int ignore_fd = openat(fd, ".gitignore", O_RDONLY | O_CLOEXEC);
       if (ignore_fd >= 0) {
         std::string content;
-        char buffer[8192];
+        char chunk[8192];
         ssize_t n;
-        while ((n = ::read(ignore_fd, buffer, sizeof buffer)) > 0) content.append(buffer, n);
+        while ((n = ::read(ignore_fd, chunk, sizeof chunk)) > 0) content.append(chunk, n);
         ::close(ignore_fd);
         std::unique_lock lock(m_rules_mutex);
         m_rules.add_gitignore(relative, content);
       }
     }
+
     std::shared_lock rules(m_rules_mutex);
-    while (dirent* entry = readdir(dir)) {
-      const std::string_view name = entry->d_name;
-      if (name == "." || name == "..") continue;
-      const EntryType type = type_of(entry->d_type, fd, entry->d_name);
-      if (type == EntryType::directory && (name == ".git" || name == ".forge")) continue;
-      if (name.starts_with(k_sync_cookie_prefix)) continue;
-      std::string child = relative.empty() ? std::string(name) : relative + "/" + std::string(name);
-      if (m_rules.is_ignored(child, type == EntryType::directory)) continue;
-      WalkEntry walked{std::move(child), type, std::nullopt};
-      if (m_options.stat_entries) {
-        struct statx stx {};
-        if (statx(fd, entry->d_name, AT_SYMLINK_NOFOLLOW | AT_STATX_SYNC_AS_STAT, STATX_BASIC_STATS,
-                  &stx) == 0) {
-          walked.stat = io::to_file_stat(stx);
+    for (const Name& entry : names) {
+      const std::string_view name = entry.name;
+      EntryType type = entry.type;
+      if (!reuse) {
+        if (type == EntryType::directory && (name == ".git" || name == ".forge")) continue;
+        if (name.starts_with(k_sync_cookie_prefix)) continue;
+      }
+      std::optional<io::FileStat> stat;
+      if (reuse) {
+        // A reused name points into an index key, not NUL-terminated: statx needs a C string.
+        char c_name[NAME_MAX + 1];
+        const std::size_t length = std::min<std::size_t>(name.size(), NAME_MAX);
+        std::memcpy(c_name, name.data(), length);
+        c_name[length] = '\0';
+        stat = (name == ".gitignore" && gitignore_stat) ? gitignore_stat : stat_at(fd, c_name);
+        // A reused listing's types are as recorded; the fresh stat is the truth.
+        if (stat) type = type_from_mode(stat->mode);
+        if (stat && m_cache->settle(entry.id, *stat)) {
+          ++out.settled;
+          if (type == EntryType::directory) {
+            subdirs.push_back(Directory{child_path(relative, name), stat, rules_changed});
+          }
+          continue;
         }
       }
-      if (type == EntryType::directory) subdirs.push_back(walked.path);
+      std::string child = child_path(relative, name);
+      if (!reuse && m_rules.is_ignored(child, type == EntryType::directory)) continue;
+      if (!reuse && m_options.stat_entries) {
+        stat =
+            (name == ".gitignore" && gitignore_stat) ? gitignore_stat : stat_at(fd, entry.c_name);
+      }
+      WalkEntry walked{std::move(child), type, stat};
+      if (type == EntryType::directory) {
+        subdirs.push_back(Directory{walked.path, walked.stat, rules_changed});
+      }
       out.entries.push_back(std::move(walked));
     }
-    closedir(dir);
+    ::close(fd);
     return subdirs;
   }
 
+  // A getdents64 call is given at least this much room: several maximal (255-byte) names,
+  // so a call never fails with EINVAL for want of space for one record.
+  static constexpr std::size_t k_min_read = 4096;
+  // Initial buffer: a directory of ~1000 typical names in one call; grows for larger ones.
+  static constexpr std::size_t k_initial_buffer = 32 * 1024;
+
   std::filesystem::path m_root;
   const WalkOptions& m_options;
+  ListingCache* m_cache;
   std::shared_mutex m_rules_mutex;
   IgnoreRules m_rules;  // guarded by m_rules_mutex
   std::vector<std::string> m_skip;
   std::mutex m_queue_mutex;
   std::condition_variable m_queue_ready;
-  std::deque<std::string> m_queue;  // guarded by m_queue_mutex
-  std::size_t m_busy = 0;           // workers listing a directory; guarded by m_queue_mutex
+  std::deque<Directory> m_queue;                                // guarded by m_queue_mutex
+  std::unordered_map<std::string_view, const Chunk*> m_chunks;  // by directory, after the walk
+  std::size_t m_busy = 0;  // workers listing a directory; guarded by m_queue_mutex
 };
 
 }  // namespace
 
-Result<WalkResult> walk_tree(const std::filesystem::path& root, const WalkOptions& options) {
+Result<WalkResult> walk_tree(const std::filesystem::path& root, const WalkOptions& options,
+                             ListingCache* cache) {
   struct stat st {};
   if (::stat(root.c_str(), &st) != 0) return fail(Error::from_errno(errno, "stat", root.string()));
   if (!S_ISDIR(st.st_mode)) return fail(Error::from_errno(ENOTDIR, "scan", root.string()));
-  Walker walker(root, options);
+  Walker walker(root, options, cache);
   // Two workers: listing is syscall-bound, and two overlap well on the 2-core target
   // machines; more threads only add contention on the directory queue.
   return walker.run(std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 2));

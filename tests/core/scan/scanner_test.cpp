@@ -6,6 +6,7 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <thread>
 
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
@@ -204,6 +205,191 @@ TEST(ScannerProperty, Property5_TenThousandFilesRegisteredAndAnyChangeDetected) 
     const ChangeSet result = fx.scan();
     RC_ASSERT(as_map(result) == (ChangeList{{relative, ChangeKind::modified}}));
   });
+}
+
+// Listing reuse (ListingCache) needs directories recorded outside the racy window: the
+// fixture's trees are made, then left alone past k_racy_margin_ns before the first scan.
+void settle() {
+  std::this_thread::sleep_for(std::chrono::nanoseconds(k_racy_margin_ns * 2));
+}
+
+// Scans twice so the second scan records listings from a walk that could reuse them.
+void scan_until_reusing(ScannerFixture& fx, ScanOptions options = {}) {
+  settle();
+  fx.scan(options);
+  const ChangeSet second = fx.scan(options);
+  ASSERT_TRUE(second.changes.empty());
+  ASSERT_GT(second.listings_reused, 0u);
+}
+
+TEST(ScannerListingReuseTest, UnchangedDirectoriesAreNotReadAgain) {
+  ScannerFixture fx;
+  write_raw(fx.tree() / "top.c", "t");
+  std::filesystem::create_directories(fx.tree() / "d/sub");
+  write_raw(fx.tree() / "d/a.c", "a");
+  write_raw(fx.tree() / "d/sub/b.c", "b");
+  scan_until_reusing(fx);
+  const ChangeSet third = fx.scan();
+  EXPECT_TRUE(third.changes.empty());
+  EXPECT_EQ(third.listings_reused, 2u);  // d and d/sub; the root is always read
+  EXPECT_EQ(third.entries, 5u);
+  EXPECT_EQ(third.hashed, 0u);
+}
+
+// Regression: entries below a settled directory (itself a child of a reused listing) were
+// left out of the walk, reported as removed, and then never seen again.
+TEST(ScannerListingReuseTest, ModifiedFilesBelowSettledDirectoriesAreReported) {
+  ScannerFixture fx;
+  std::filesystem::create_directories(fx.tree() / "d/sub/deeper");
+  write_raw(fx.tree() / "d/sub/f.c", "1111");
+  write_raw(fx.tree() / "d/sub/deeper/g.c", "2222");
+  scan_until_reusing(fx);
+  write_raw(fx.tree() / "d/sub/f.c", "3333");
+  write_raw(fx.tree() / "d/sub/deeper/g.c", "4444");
+  const ChangeSet result = fx.scan();
+  EXPECT_EQ(as_map(result), (ChangeList{{"d/sub/deeper/g.c", ChangeKind::modified},
+                                        {"d/sub/f.c", ChangeKind::modified}}));
+  EXPECT_EQ(result.entries, 5u);
+  settle();
+  const ChangeSet again = fx.scan();
+  EXPECT_TRUE(again.changes.empty());
+  EXPECT_EQ(again.entries, 5u);
+}
+
+TEST(ScannerListingReuseTest, CreatedDeletedAndRenamedFilesInAReusedDirectoryAreReported) {
+  ScannerFixture fx;
+  std::filesystem::create_directories(fx.tree() / "d");
+  std::filesystem::create_directories(fx.tree() / "e");
+  write_raw(fx.tree() / "d/gone.c", "1");
+  write_raw(fx.tree() / "d/from.c", "2");
+  write_raw(fx.tree() / "e/edit.c", "3333");
+  scan_until_reusing(fx);
+  write_raw(fx.tree() / "d/new.c", "4");
+  std::filesystem::remove(fx.tree() / "d/gone.c");
+  std::filesystem::rename(fx.tree() / "d/from.c", fx.tree() / "d/to.c");
+  write_raw(fx.tree() / "e/edit.c", "5555");  // e's listing is unchanged, its file is not
+  const ChangeSet result = fx.scan();
+  EXPECT_EQ(as_map(result), (ChangeList{{"d/from.c", ChangeKind::removed},
+                                        {"d/gone.c", ChangeKind::removed},
+                                        {"d/new.c", ChangeKind::added},
+                                        {"d/to.c", ChangeKind::added},
+                                        {"e/edit.c", ChangeKind::modified}}));
+  EXPECT_EQ(result.listings_reused, 1u);  // e only
+}
+
+TEST(ScannerListingReuseTest, TypeChangeAndRemovedSubdirectoryAreReported) {
+  ScannerFixture fx;
+  std::filesystem::create_directories(fx.tree() / "d/sub");
+  write_raw(fx.tree() / "d/sub/x", "x");
+  write_raw(fx.tree() / "d/flip", "f");
+  scan_until_reusing(fx);
+  std::filesystem::remove_all(fx.tree() / "d/sub");
+  std::filesystem::remove(fx.tree() / "d/flip");
+  std::filesystem::create_directory(fx.tree() / "d/flip");
+  EXPECT_EQ(as_map(fx.scan()), (ChangeList{{"d/flip", ChangeKind::type_changed},
+                                           {"d/sub", ChangeKind::removed},
+                                           {"d/sub/x", ChangeKind::removed}}));
+}
+
+TEST(ScannerListingReuseTest, NewGitignoreAppliesToReusedSubdirectories) {
+  ScannerFixture fx;
+  std::filesystem::create_directories(fx.tree() / "d/sub");
+  write_raw(fx.tree() / "d/sub/x.log", "l");
+  write_raw(fx.tree() / "d/sub/y.c", "c");
+  scan_until_reusing(fx);
+  write_raw(fx.tree() / "d/.gitignore", "*.log\n");
+  EXPECT_EQ(as_map(fx.scan()), (ChangeList{{"d/.gitignore", ChangeKind::added},
+                                           {"d/sub/x.log", ChangeKind::removed}}));
+}
+
+TEST(ScannerListingReuseTest, GitignoreEditedInPlaceIsMatchedAgainBelowIt) {
+  ScannerFixture fx;
+  std::filesystem::create_directories(fx.tree() / "d/sub");
+  write_raw(fx.tree() / "d/.gitignore", "*.tmp\n");
+  write_raw(fx.tree() / "d/c.log", "l");
+  write_raw(fx.tree() / "d/sub/a.log", "l");
+  write_raw(fx.tree() / "d/sub/b.tmp", "t");
+  scan_until_reusing(fx);
+  write_raw(fx.tree() / "d/.gitignore", "*.log\n");  // same directory entry, new rules
+  EXPECT_EQ(as_map(fx.scan()), (ChangeList{{"d/.gitignore", ChangeKind::modified},
+                                           {"d/c.log", ChangeKind::removed},
+                                           {"d/sub/a.log", ChangeKind::removed},
+                                           {"d/sub/b.tmp", ChangeKind::added}}));
+}
+
+TEST(ScannerListingReuseTest, RemovedGitignoreUnhidesFilesBelowIt) {
+  ScannerFixture fx;
+  std::filesystem::create_directories(fx.tree() / "d/sub");
+  write_raw(fx.tree() / "d/.gitignore", "*.tmp\n");
+  write_raw(fx.tree() / "d/sub/b.tmp", "t");
+  scan_until_reusing(fx);
+  std::filesystem::remove(fx.tree() / "d/.gitignore");
+  EXPECT_EQ(as_map(fx.scan()), (ChangeList{{"d/.gitignore", ChangeKind::removed},
+                                           {"d/sub/b.tmp", ChangeKind::added}}));
+}
+
+TEST(ScannerListingReuseTest, OtherWalkOptionsReadEveryDirectory) {
+  ScannerFixture fx;
+  std::filesystem::create_directories(fx.tree() / "d");
+  write_raw(fx.tree() / "d/a.c", "a");
+  write_raw(fx.tree() / "d/b.tmp", "t");
+  scan_until_reusing(fx);
+  ScanOptions excluding;
+  excluding.walk.excludes = {"*.tmp"};
+  const ChangeSet result = fx.scan(excluding);
+  EXPECT_EQ(as_map(result), (ChangeList{{"d/b.tmp", ChangeKind::removed}}));
+  EXPECT_EQ(result.listings_reused, 0u);
+}
+
+TEST(ScannerListingReuseTest, PartialScanVoidsReuseUntilTheNextFullWalk) {
+  ScannerFixture fx;
+  std::filesystem::create_directories(fx.tree() / "d");
+  write_raw(fx.tree() / "d/a.c", "a");
+  scan_until_reusing(fx);
+  write_raw(fx.tree() / "d/b.c", "b");
+  // A partial scan records d's new stat without listing d (the watcher missed d/b.c).
+  ASSERT_TRUE(fx.scanner().scan_paths({"d"}, {}));
+  const ChangeSet result = fx.scan();
+  EXPECT_EQ(as_map(result), (ChangeList{{"d/b.c", ChangeKind::added}}));
+  EXPECT_EQ(result.listings_reused, 0u);
+}
+
+TEST(ScannerListingReuseTest, ListingKeyOfAnotherVersionOrScanIsNotTrusted) {
+  test::TempDir dir;
+  std::filesystem::create_directories(dir / "tree/d");
+  write_raw(dir / "tree/d/a.c", "a");
+  auto index = FileIndex::open(dir / "index");
+  ASSERT_TRUE(index);
+  auto io = io::create_fallback_io({}, nullptr);
+  Scanner scanner(dir / "tree", *index, *io);
+  settle();
+  ASSERT_TRUE(scanner.scan({}));
+  ASSERT_TRUE(scanner.scan({}));
+  auto key = index->meta_value(k_listing_key);
+  ASSERT_TRUE(key && *key);
+  // As an index written under other listing rules, or by a forge that moved the cursor
+  // without maintaining the key, would have it.
+  for (const std::string& stale : {"0" + (*key)->substr((*key)->find(':')), std::string("junk")}) {
+    ASSERT_TRUE(index->set_meta_value(k_listing_key, stale));
+    write_raw(dir / "tree/d/a.c", stale);  // new content each round
+    auto result = scanner.scan({});
+    ASSERT_TRUE(result);
+    EXPECT_EQ(result->listings_reused, 0u);
+    EXPECT_EQ(as_map(*result), (ChangeList{{"d/a.c", ChangeKind::modified}}));
+  }
+}
+
+TEST(ScannerListingReuseTest, IgnoredGitignoreVoidsReuse) {
+  ScannerFixture fx;
+  std::filesystem::create_directories(fx.tree() / "d");
+  write_raw(fx.tree() / "d/.gitignore", ".gitignore\n*.tmp\n");  // hides itself
+  write_raw(fx.tree() / "d/b.tmp", "t");
+  write_raw(fx.tree() / "d/c.c", "c");
+  settle();
+  fx.scan();
+  EXPECT_EQ(fx.scan().listings_reused, 0u);
+  write_raw(fx.tree() / "d/.gitignore", ".gitignore\n");  // in place: d's stat unchanged
+  EXPECT_EQ(as_map(fx.scan()), (ChangeList{{"d/b.tmp", ChangeKind::added}}));
 }
 
 // Model-based: random operations on a small tree; after each step the scanner reports

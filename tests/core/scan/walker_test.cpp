@@ -1,5 +1,8 @@
 #include "forge/core/scan/walker.h"
 
+#include <algorithm>
+
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "forge/test/temp_dir.h"
@@ -24,6 +27,43 @@ TEST(WalkerTest, ListsFilesDirectoriesAndSymlinksSortedWithoutFollowing) {
             (std::vector<std::string>{"a", "a/inner.txt", "b.txt", "link_to_a"}));
   EXPECT_EQ(result->entries[3].type, EntryType::symlink);
   EXPECT_EQ(result->entries[0].type, EntryType::directory);
+}
+
+TEST(WalkerTest, OrdersPathsByteWiseAcrossDirectoryBoundaries) {
+  test::TempDir dir;
+  // '-' and '.' sort before '/', '0' after it: a directory's subtree is not contiguous with
+  // its own entry.
+  dir.write_file("a/x", "");
+  dir.write_file("a/b/y", "");
+  dir.write_file("a/b.c", "");
+  dir.write_file("a.c", "");
+  dir.write_file("a-b/z", "");
+  dir.write_file("a0", "");
+  dir.write_file("A", "");
+  auto result = walk_tree(dir.path(), {});
+  ASSERT_TRUE(result);
+  std::vector<std::string> expected = {"A",   "a",     "a-b",   "a-b/z", "a.c",
+                                       "a/b", "a/b.c", "a/b/y", "a/x",   "a0"};
+  EXPECT_EQ(paths_of(*result), expected);
+  auto sorted = paths_of(*result);
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(sorted, expected);
+}
+
+TEST(WalkerTest, ListsADirectoryLargerThanOneReadBuffer) {
+  test::TempDir dir;
+  // 2000 names of 60 bytes: ~160 KiB of dirents, several times the first read buffer.
+  std::vector<std::string> expected;
+  for (int i = 0; i < 2000; ++i) {
+    expected.push_back(fmt::format("big/{:04}-{}", i, std::string(50, 'n')));
+    dir.write_file(expected.back(), "");
+  }
+  expected.insert(expected.begin(), "big");
+  auto result = walk_tree(dir.path(), {});
+  ASSERT_TRUE(result);
+  EXPECT_EQ(paths_of(*result), expected);
+  ASSERT_TRUE(result->entries[1].stat);
+  EXPECT_EQ(result->entries[1].stat->size, 0u);
 }
 
 TEST(WalkerTest, SkipsGitForgeIgnoredExcludedAndSkipDirs) {

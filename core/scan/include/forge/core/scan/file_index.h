@@ -13,6 +13,10 @@
 //                "watcher_pid"   -> decimal pid of a `forge watch --update-index` keeping
 //                                   this index current (absent when none)
 //                "watcher_cookie"-> name of the last sync cookie that watcher applied
+//                "listing_key"   -> "<k_listing_version>:<cursor>:<xxh3 of root + walk
+//                                   options>": the scan at that cursor left the "files"
+//                                   records a complete view of every directory listing it
+//                                   walked, reusable by the next full scan (absent: not)
 //
 // FileRecord value, little-endian, version k_record_version:
 //   u8 version | u8 type (EntryType) | u8 flags (bit0: sha256 present, bit1: type changed at
@@ -59,6 +63,29 @@ struct FileRecord {
   static std::optional<FileRecord> decode(std::string_view bytes);
 };
 
+// The stat part of an encoded FileRecord, read in place without decoding digests or the
+// symlink target: a no-change scan compares every indexed entry with its fresh stat, and
+// only the few that differ are decoded. nullopt exactly when FileRecord::decode would be.
+struct RecordStat {
+  EntryType type = EntryType::file;
+  bool has_xxh3 = false;
+  bool has_sha256 = false;
+  std::uint32_t mode = 0;
+  std::uint64_t dev = 0;
+  std::uint64_t ino = 0;
+  std::uint64_t size = 0;
+  std::int64_t mtime_ns = 0;
+  std::int64_t ctime_ns = 0;
+};
+std::optional<RecordStat> peek_record_stat(std::string_view bytes);
+
+// Version of what "listing_key" promises about the records; a key of another version never
+// matches, so an index written under other rules gets a full walk.
+inline constexpr std::uint32_t k_listing_version = 1;
+static_assert(k_listing_version == 1 && k_record_version == 1,
+              "listing reuse reads FileRecord v1 stats: review ListingCache on a format change");
+inline constexpr std::string_view k_listing_key = "listing_key";
+
 struct IndexMeta {
   std::string instance;
   std::uint64_t cursor = 0;  // 0: never scanned
@@ -78,6 +105,7 @@ class FileIndex {
   store::Database journal() const { return m_journal; }
 
   Result<IndexMeta> meta() const;
+  static Result<IndexMeta> read_meta(const store::ReadTxn& txn, store::Database meta_db);
   // Free-form meta values (the watcher's pid, the last sync cookie it saw).
   Result<std::optional<std::string>> meta_value(std::string_view key) const;
   Result<void> set_meta_value(std::string_view key, std::optional<std::string_view> value);

@@ -10,6 +10,10 @@
 // cache). Such files are re-hashed until a later scan starts well after their mtime.
 // Everything is committed in one LMDB write transaction with a new cursor.
 //
+// A full scan right after another full scan with the same root and options reuses the
+// listings of directories whose stat is unchanged and not racy (see ListingCache in
+// walker.h): it still statx()es every entry, but reads and filters only changed directories.
+//
 // Change sets compare content, not stat: a touch or chmod updates the index silently;
 // only created, content-modified, removed and type-changed paths are reported.
 //
@@ -57,7 +61,8 @@ struct ChangeSet {
   // Scan statistics (zero for since()).
   std::size_t entries = 0;
   std::size_t hashed = 0;
-  std::vector<Error> errors;  // paths that could not be read; they keep their old record
+  std::size_t listings_reused = 0;  // directories not read: their listing was unchanged
+  std::vector<Error> errors;        // paths that could not be read; they keep their old record
 };
 
 struct ScanOptions {
@@ -81,8 +86,21 @@ class Scanner {
   Result<ChangeSet> since(std::string_view cursor) const;
 
  private:
-  Result<ChangeSet> update(std::vector<WalkEntry> entries, bool full, const ScanOptions& options,
-                           std::vector<Error> walk_errors);
+  // What a full scan adds to its walk. `records`: every record, sorted, pointing into
+  // `snapshot`, which update() aborts once it has joined them with the walk; `settled`: one
+  // byte per record, set for those the walk settled (see ListingCache::settle).
+  struct FullScan {
+    const std::vector<store::KeyValue>* records = nullptr;
+    const std::vector<std::uint8_t>* settled = nullptr;
+    std::size_t settled_count = 0;
+    store::ReadTxn* snapshot = nullptr;
+    std::int64_t start_ns = 0;       // wall clock before the walk's first statx
+    bool listings_reusable = false;  // the next full scan may reuse directory listings
+    std::size_t listings_reused = 0;
+  };
+  // `scan` is null for a partial scan.
+  Result<ChangeSet> update(std::vector<WalkEntry> entries, const ScanOptions& options,
+                           std::vector<Error> walk_errors, const FullScan* scan);
   std::filesystem::path m_root;
   FileIndex& m_index;
   io::PlatformIO& m_io;

@@ -7,6 +7,8 @@
 //   (absolute paths, e.g. the store when it lives inside the root).
 // - An unreadable directory is reported in `errors` and the walk goes on.
 // - Output order: sorted by path (byte order), so scans are deterministic.
+// - With a ListingCache (below), unchanged directories are not read, and entries the cache
+//   settles are counted instead of listed.
 // Blocking; thread-compatible (one walk per call, no shared state).
 
 #include <cstdint>
@@ -44,8 +46,49 @@ struct WalkOptions {
 struct WalkResult {
   std::vector<WalkEntry> entries;
   std::vector<Error> errors;  // unreadable directories; the walk continued past them
+  // False when a directory read in this walk holds a .gitignore that is itself ignored:
+  // its rules are not visible in the index, so the next walk must not reuse listings.
+  bool listings_reusable = true;
+  std::size_t listings_reused = 0;  // directories listed from the ListingCache
+  std::size_t settled = 0;          // entries left out of `entries`: ListingCache::settle()
 };
 
-Result<WalkResult> walk_tree(const std::filesystem::path& root, const WalkOptions& options);
+// The previous walk as recorded in the FileIndex, from which walk_tree reuses a directory's
+// listing instead of reading it and matching ignore rules (git's untracked cache). Creating,
+// removing or renaming an entry changes its directory's mtime and ctime, so a directory whose
+// stat equals the one recorded with its last listing, outside the racy window, still has the
+// recorded (already filtered) children. Their own stats are always taken afresh: a write to
+// a file does not touch its directory. A .gitignore whose stat changed voids reuse for its
+// whole subtree. The caller guarantees that the recorded listings came from a walk with the
+// same options and root. Must be safe to call from several threads at once (settle() is
+// called at most once per child id, so per-id state needs no lock).
+class ListingCache {
+ public:
+  struct Child {
+    std::string_view name;  // valid as long as the cache
+    EntryType type = EntryType::file;
+    std::size_t id = 0;  // the cache's handle on the child's record, for settle()
+  };
+  ListingCache() = default;
+  ListingCache(const ListingCache&) = delete;
+  ListingCache& operator=(const ListingCache&) = delete;
+  virtual ~ListingCache() = default;
+  // If `dir` (root-relative, not the root) is recorded with exactly `stat`, outside the racy
+  // window, appends its recorded children to `out` and returns true.
+  virtual bool children(std::string_view dir, const io::FileStat& stat,
+                        std::vector<Child>& out) const = 0;
+  // True when `path` is recorded with exactly `stat`, outside the racy window.
+  virtual bool unchanged(std::string_view path, const io::FileStat& stat) const = 0;
+  // True when `path` has a record.
+  virtual bool known(std::string_view path) const = 0;
+  // For a child of a reused listing, with its fresh stat: true when that stat settles it
+  // as unchanged (the cache's owner accounts for it), and the walk leaves it out of
+  // WalkResult::entries. Its subdirectories are still walked.
+  virtual bool settle(std::size_t id, const io::FileStat& stat) = 0;
+};
+
+// `cache`, when given, must outlive the call.
+Result<WalkResult> walk_tree(const std::filesystem::path& root, const WalkOptions& options,
+                             ListingCache* cache = nullptr);
 
 }  // namespace forge::scan
