@@ -27,6 +27,9 @@ struct CommandRegistration {
 // Every registered command, sorted by name. Valid after static initialisation.
 std::span<const Command> all_commands();
 
+// The process's arguments as main() received them, global options included (argv[1..]).
+std::span<const std::string> original_arguments();
+
 // Exit codes shared by all subcommands (sysexits-style where one fits).
 inline constexpr int k_exit_ok = 0;
 inline constexpr int k_exit_failure = 1;  // the job ran and found/produced a failure

@@ -21,6 +21,11 @@ std::vector<Command>& registry() {
   return commands;
 }
 
+std::vector<std::string>& saved_arguments() {
+  static std::vector<std::string> arguments;
+  return arguments;
+}
+
 void print_help(std::FILE* out) {
   fmt::print(out,
              "forge {} — content-addressed build cache and change-detection engine\n\n"
@@ -53,11 +58,16 @@ std::span<const Command> all_commands() {
   return registry();
 }
 
+std::span<const std::string> original_arguments() {
+  return saved_arguments();
+}
+
 }  // namespace forge::cli
 
 int main(int argc, char** argv) {
   using namespace forge::cli;
   std::vector<std::string> args(argv + 1, argv + argc);
+  saved_arguments() = args;
   if (args.empty()) {
     print_help(stderr);
     return k_exit_usage;

@@ -16,33 +16,10 @@
 #include "forge/core/support/lifecycle.h"
 #include "forge/core/support/log.h"
 #include "forge/core/support/paths.h"
+#include "serve_usage.h"
 
 namespace forge::cli {
 namespace {
-
-constexpr std::string_view k_usage =
-    "usage: forge serve [--dir STORE] [--address ADDR] [--http-port N] [--grpc-port N]\n"
-    "                   [--no-grpc] [--max-size SIZE] [--max-blob-size SIZE] [--read-only]\n"
-    "                   [--ac-raw] [--threads N] [--no-fsync] [--port-file FILE]\n"
-    "                   [--htpasswd FILE] [--tokens FILE] [--anonymous-read]\n"
-    "                   [--tls-cert FILE --tls-key FILE]\n\n"
-    "Serves STORE (default $XDG_CACHE_HOME/forge or ~/.cache/forge) as a remote cache:\n"
-    "  HTTP  http://ADDR:HTTP_PORT   (default 127.0.0.1:8080) /ac/, /cas/, /status, /metrics,\n"
-    "                                /healthz; for bazel --remote_cache=http://... and ccache\n"
-    "  gRPC  grpc://ADDR:GRPC_PORT   (default 127.0.0.1:9092) REAPI v2 cache services and\n"
-    "                                ByteStream; for bazel --remote_cache=grpc://...\n"
-    "Port 0 picks a free port; --port-file writes {\"http\":N,\"grpc\":N} once listening.\n"
-    "--max-size SIZE   evict least recently used blobs above SIZE (e.g. 50G; default: never)\n"
-    "--max-blob-size   refuse larger uploads (default 4G)\n"
-    "--read-only       refuse every upload (403 / PERMISSION_DENIED)\n"
-    "--ac-raw          serve HTTP /ac/ from the unvalidated raw keyspace: ccache and sccache\n"
-    "                  store their own entries there, which are not REAPI ActionResults\n"
-    "--no-fsync        acknowledge uploads before they reach the disk (faster, less safe)\n"
-    "--htpasswd FILE   require HTTP Basic credentials from an htpasswd file (htpasswd -B)\n"
-    "--tokens FILE     accept `Authorization: Bearer TOKEN` for the tokens in FILE\n"
-    "--anonymous-read  with --htpasswd/--tokens: reads need no credentials, writes do\n"
-    "--tls-cert/--tls-key  serve HTTPS with these PEM files\n"
-    "SIGINT/SIGTERM: stop accepting, finish in-flight requests (30 s at most), exit 0.";
 
 int report(const Error& error, int code) {
   fmt::print(stderr, "forge serve: {}\n", error.to_string());
@@ -88,7 +65,7 @@ int run(std::vector<std::string> arguments) {
     if (!*option) return report(option->error(), k_exit_usage);
   }
   if (help) {
-    fmt::print("{}\n", k_usage);
+    fmt::print("{}\n", k_serve_usage);
     return k_exit_ok;
   }
   if (auto done =
@@ -100,7 +77,7 @@ int run(std::vector<std::string> arguments) {
   }
   if (!args.positional().empty()) {
     fmt::print(stderr, "forge serve: unexpected argument '{}'\n\n{}\n", args.positional()[0],
-               k_usage);
+               k_serve_usage);
     return k_exit_usage;
   }
   auto http_port = parse_port(*http_port_text, 8080, "--http-port");
@@ -227,7 +204,7 @@ int run(std::vector<std::string> arguments) {
 const CommandRegistration k_registration{Command{
     .name = "serve",
     .summary = "serve the store as a Bazel/ccache remote cache over HTTP and gRPC",
-    .usage = k_usage,
+    .usage = k_serve_usage,
     .run = run,
 }};
 

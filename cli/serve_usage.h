@@ -1,0 +1,32 @@
+#pragma once
+// The usage text of `forge serve`, shared by the launcher in `forge` and by `forge-serve`.
+
+#include <string_view>
+
+namespace forge::cli {
+
+inline constexpr std::string_view k_serve_usage =
+    "usage: forge serve [--dir STORE] [--address ADDR] [--http-port N] [--grpc-port N]\n"
+    "                   [--no-grpc] [--max-size SIZE] [--max-blob-size SIZE] [--read-only]\n"
+    "                   [--ac-raw] [--threads N] [--no-fsync] [--port-file FILE]\n"
+    "                   [--htpasswd FILE] [--tokens FILE] [--anonymous-read]\n"
+    "                   [--tls-cert FILE --tls-key FILE]\n\n"
+    "Serves STORE (default $XDG_CACHE_HOME/forge or ~/.cache/forge) as a remote cache:\n"
+    "  HTTP  http://ADDR:HTTP_PORT   (default 127.0.0.1:8080) /ac/, /cas/, /status, /metrics,\n"
+    "                                /healthz; for bazel --remote_cache=http://... and ccache\n"
+    "  gRPC  grpc://ADDR:GRPC_PORT   (default 127.0.0.1:9092) REAPI v2 cache services and\n"
+    "                                ByteStream; for bazel --remote_cache=grpc://...\n"
+    "Port 0 picks a free port; --port-file writes {\"http\":N,\"grpc\":N} once listening.\n"
+    "--max-size SIZE   evict least recently used blobs above SIZE (e.g. 50G; default: never)\n"
+    "--max-blob-size   refuse larger uploads (default 4G)\n"
+    "--read-only       refuse every upload (403 / PERMISSION_DENIED)\n"
+    "--ac-raw          serve HTTP /ac/ from the unvalidated raw keyspace: ccache and sccache\n"
+    "                  store their own entries there, which are not REAPI ActionResults\n"
+    "--no-fsync        acknowledge uploads before they reach the disk (faster, less safe)\n"
+    "--htpasswd FILE   require HTTP Basic credentials from an htpasswd file (htpasswd -B)\n"
+    "--tokens FILE     accept `Authorization: Bearer TOKEN` for the tokens in FILE\n"
+    "--anonymous-read  with --htpasswd/--tokens: reads need no credentials, writes do\n"
+    "--tls-cert/--tls-key  serve HTTPS with these PEM files\n"
+    "SIGINT/SIGTERM: stop accepting, finish in-flight requests (30 s at most), exit 0.";
+
+}  // namespace forge::cli
