@@ -46,28 +46,28 @@ std::string FileRecord::encode() const {
 }
 
 std::optional<FileRecord> FileRecord::decode(std::string_view bytes) {
-  if (bytes.size() < k_record_fixed_size) return std::nullopt;
-  if (static_cast<std::uint8_t>(bytes[0]) != k_record_version) return std::nullopt;
+  // The header, stat fields and total length are read (and checked) in one place.
+  const auto stat = peek_record_stat(bytes);
+  if (!stat) return std::nullopt;
   FileRecord record;
-  record.type = static_cast<EntryType>(bytes[1]);
+  record.type = stat->type;
+  record.mode = stat->mode;
+  record.dev = stat->dev;
+  record.ino = stat->ino;
+  record.size = stat->size;
+  record.mtime_ns = stat->mtime_ns;
+  record.ctime_ns = stat->ctime_ns;
   const auto flags = static_cast<std::uint8_t>(bytes[2]);
-  std::size_t offset = 4;
-  record.mode = get_le<std::uint32_t>(bytes, offset);
-  record.dev = get_le<std::uint64_t>(bytes, offset);
-  record.ino = get_le<std::uint64_t>(bytes, offset);
-  record.size = get_le<std::uint64_t>(bytes, offset);
-  record.mtime_ns = get_le<std::int64_t>(bytes, offset);
-  record.ctime_ns = get_le<std::int64_t>(bytes, offset);
+  record.type_changed = (flags & 2) != 0;
+  std::size_t offset = 4 + 4 + 8 * 5;  // version, type, flags, pad, mode, stat fields
   record.created_cursor = get_le<std::uint64_t>(bytes, offset);
   record.changed_cursor = get_le<std::uint64_t>(bytes, offset);
-  record.type_changed = (flags & 2) != 0;
   const auto* raw = reinterpret_cast<const std::uint8_t*>(bytes.data());
-  if (flags & 4) record.xxh3 = hash::Digest(hash::Algorithm::xxh3_128, {raw + offset, 16});
+  if (stat->has_xxh3) record.xxh3 = hash::Digest(hash::Algorithm::xxh3_128, {raw + offset, 16});
   offset += 16;
-  if (flags & 1) record.sha256 = hash::Digest(hash::Algorithm::sha256, {raw + offset, 32});
+  if (stat->has_sha256) record.sha256 = hash::Digest(hash::Algorithm::sha256, {raw + offset, 32});
   offset += 32;
   const auto target_size = get_le<std::uint32_t>(bytes, offset);
-  if (bytes.size() != offset + target_size) return std::nullopt;
   record.symlink_target = std::string(bytes.substr(offset, target_size));
   return record;
 }
