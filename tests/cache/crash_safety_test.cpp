@@ -33,6 +33,9 @@ std::string content_for(std::uint64_t seed) {
 [[noreturn]] void child_put_forever(const StoreOptions& options, int ack_fd, std::uint64_t round) {
   auto store = CasStore::open(options);
   if (!store) _exit(3);
+  // Tell the parent the store is open (its `running` marker exists) before any put, so the
+  // kill always lands on an open store however slowly this child started.
+  if (::write(ack_fd, "R", 1) != 1) _exit(5);
   for (std::uint64_t i = 0;; ++i) {
     const std::uint64_t seed = round * 1'000'000 + i;
     const std::string content = content_for(seed);
@@ -68,6 +71,9 @@ TEST(CasCrashSafetyTest, KillNineDuringPutsLosesNoAcknowledgedBlob) {
       child_put_forever(options, pipe_fds[1], static_cast<std::uint64_t>(round));
     }
     ::close(pipe_fds[1]);
+    char ready = 0;
+    ASSERT_EQ(::read(pipe_fds[0], &ready, 1), 1) << "round " << round << ": child never opened";
+    ASSERT_EQ(ready, 'R');
     std::this_thread::sleep_for(std::chrono::milliseconds(5 + random() % 60));
     ::kill(child, SIGKILL);
     int status = 0;
