@@ -39,6 +39,27 @@ std::string_view key_of(const BlobDigest& digest) {
           digest.sha256.bytes().size()};
 }
 
+using Key = BlobReader::Key;
+
+Key key_array(std::string_view key) {
+  Key array;
+  std::memcpy(array.data(), key.data(), array.size());
+  return array;
+}
+
+std::string_view key_view(const Key& key) {
+  return {key.data(), key.size()};
+}
+
+// The key is a SHA-256: any 8 of its bytes are already a good hash.
+struct KeyHash {
+  std::size_t operator()(const Key& key) const noexcept {
+    std::size_t value;
+    std::memcpy(&value, key.data(), sizeof value);
+    return value;
+  }
+};
+
 hash::Digest digest_from_key(std::string_view key) {
   return hash::Digest(hash::Algorithm::sha256,
                       std::span(reinterpret_cast<const std::uint8_t*>(key.data()), key.size()));
@@ -121,9 +142,28 @@ struct CacheMetrics {
   support::Gauge& entries =
       support::Metrics::global().gauge("cache_entries", "Blobs indexed in the CAS");
 
+  // The keyspaces Forge itself uses, looked up once: a lookup is on every cache hit.
+  static constexpr std::array<std::string_view, 3> k_known_keyspaces{"cas", "ac", "raw"};
+  std::array<std::array<support::Counter*, 2>, 3> by_keyspace = [] {
+    std::array<std::array<support::Counter*, 2>, 3> counters{};
+    for (std::size_t k = 0; k < k_known_keyspaces.size(); ++k) {
+      for (int hit = 0; hit < 2; ++hit) {
+        counters[k][hit] = &support::Metrics::global().counter(fmt::format(
+            "{}{{keyspace=\"{}\"}}", hit ? "cache_hits" : "cache_misses", k_known_keyspaces[k]));
+      }
+    }
+    return counters;
+  }();
+
   void record_lookup(std::string_view keyspace, bool hit) {
     if (keyspace.empty()) return;  // an internal read, counted by the caller
     (hit ? hits_total : misses_total).add();
+    for (std::size_t k = 0; k < k_known_keyspaces.size(); ++k) {
+      if (k_known_keyspaces[k] == keyspace) {
+        by_keyspace[k][hit ? 1 : 0]->add();
+        return;
+      }
+    }
     support::Metrics::global()
         .counter(
             fmt::format("{}{{keyspace=\"{}\"}}", hit ? "cache_hits" : "cache_misses", keyspace))
@@ -194,8 +234,8 @@ Result<void> validate(const StoreOptions& options) {
 // --- Shared state -------------------------------------------------------------------------
 struct CasStore::Shared {
   std::mutex mutex;  // pins, touched, eviction flags
-  std::unordered_map<std::string, int> pins;
-  std::unordered_map<std::string, std::int64_t> touched;  // digest key -> last access
+  std::unordered_map<Key, int, KeyHash> pins;
+  std::unordered_map<Key, std::int64_t, KeyHash> touched;  // digest key -> last access
   // Shared by puts (rename + index), exclusive for eviction of one blob (index + unlink)
   // and for verify, so an unlink never removes a file that a racing put just indexed.
   std::shared_mutex publish;
@@ -460,20 +500,33 @@ Result<std::vector<BlobDigest>> CasStore::find_missing(std::span<const BlobDiges
   std::lock_guard lock(m_shared->mutex);
   for (std::size_t i = 0; i < digests.size(); ++i) {
     if (present[i] == 0) missing.push_back(digests[i]);
-    if (present[i] == 2) m_shared->touched[std::string(key_of(digests[i]))] = now;
+    if (present[i] == 2) m_shared->touched[key_array(key_of(digests[i]))] = now;
   }
   return missing;
 }
 
 Result<std::optional<BlobReader>> CasStore::open_blob(const BlobDigest& digest,
                                                       std::string_view keyspace) const {
-  if (digest == empty_blob()) {
+  return open_pinned(digest.sha256, digest.size, keyspace);
+}
+
+Result<std::optional<BlobReader>> CasStore::open_blob(const hash::Digest& sha256,
+                                                      std::string_view keyspace) const {
+  return open_pinned(sha256, std::nullopt, keyspace);
+}
+
+Result<std::optional<BlobReader>> CasStore::open_pinned(const hash::Digest& sha256,
+                                                        std::optional<std::uint64_t> expected_size,
+                                                        std::string_view keyspace) const {
+  if (sha256 == empty_blob().sha256 && expected_size.value_or(0) == 0) {
     const int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (fd < 0) return fail(Error::from_errno(errno, "open", "/dev/null"));
     metrics().record_lookup(keyspace, true);
     return std::optional<BlobReader>(BlobReader(fd, 0, nullptr, {}));
   }
-  std::string key(key_of(digest));
+  const auto raw = sha256.bytes();
+  const std::string_view key_bytes(reinterpret_cast<const char*>(raw.data()), raw.size());
+  const Key key = key_array(key_bytes);
   {
     std::lock_guard lock(m_shared->mutex);
     ++m_shared->pins[key];  // pin before the index check: eviction skips pinned blobs
@@ -483,30 +536,51 @@ Result<std::optional<BlobReader>> CasStore::open_blob(const BlobDigest& digest,
     metrics().record_lookup(keyspace, false);
     return std::nullopt;
   };
-  auto present = contains(digest);
-  if (!present) {
-    unpin(key);
-    return fail(std::move(present).error());
+  std::optional<BlobRecord> record;
+  {
+    auto txn = m_env.begin_read();
+    auto value = txn ? txn->get(m_blobs, key_bytes) : fail(std::move(txn).error());
+    if (!value) {
+      unpin(key);
+      return fail(std::move(value).error());
+    }
+    if (*value) record = BlobRecord::decode(**value);
   }
-  if (!*present) return miss();
-  const auto path = blob_path(digest);
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (!record || (expected_size && record->size != *expected_size)) return miss();
+  // <dir>/cas/<2 hex>/<64 hex>, formatted without allocating: this is every cache hit.
+  char path[4096];
+  const std::string& dir = m_options.dir.native();
+  const std::size_t needed = dir.size() + 5 + 3 + 64 + 1;
+  if (needed > sizeof path) return fail(Error(ErrorCategory::file_system, "store path too long"));
+  char* out = std::copy(dir.begin(), dir.end(), path);
+  out = std::copy_n("/cas/", 5, out);
+  constexpr char k_hex[] = "0123456789abcdef";
+  char* hex = out + 3;
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    hex[2 * i] = k_hex[raw[i] >> 4];
+    hex[2 * i + 1] = k_hex[raw[i] & 0xf];
+  }
+  out[0] = hex[0];
+  out[1] = hex[1];
+  out[2] = '/';
+  hex[64] = '\0';
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return miss();  // indexed but gone (evicted meanwhile): a miss
     const int saved = errno;
     unpin(key);
-    return fail(Error::from_errno(saved, "open", path.string()));
+    return fail(Error::from_errno(saved, "open", path));
   }
   {
     std::lock_guard lock(m_shared->mutex);
     m_shared->touched[key] = now_ns();
   }
   metrics().record_lookup(keyspace, true);
-  metrics().bytes_out.add(digest.size);
-  return std::optional<BlobReader>(BlobReader(fd, digest.size, this, std::move(key)));
+  metrics().bytes_out.add(record->size);
+  return std::optional<BlobReader>(BlobReader(fd, record->size, this, key));
 }
 
-void CasStore::unpin(const std::string& key) const {
+void CasStore::unpin(const Key& key) const {
   std::lock_guard lock(m_shared->mutex);
   auto it = m_shared->pins.find(key);
   if (it != m_shared->pins.end() && --it->second <= 0) m_shared->pins.erase(it);
@@ -618,7 +692,7 @@ Result<BlobDigest> CasStore::finish_put(const std::filesystem::path& temp,
   publish.unlock();
   if (!added) {
     std::lock_guard lock(m_shared->mutex);
-    m_shared->touched[std::string(key_of(actual))] = now;  // a re-upload is a use
+    m_shared->touched[key_array(key_of(actual))] = now;  // a re-upload is a use
     return actual;
   }
   metrics().bytes_in.add(actual.size);
@@ -636,14 +710,15 @@ Result<BlobDigest> CasStore::finish_put(const std::filesystem::path& temp,
 
 // --- access times and eviction ------------------------------------------------------------
 Result<void> CasStore::flush_access_times() {
-  std::unordered_map<std::string, std::int64_t> touched;
+  std::unordered_map<Key, std::int64_t, KeyHash> touched;
   {
     std::lock_guard lock(m_shared->mutex);
     touched.swap(m_shared->touched);
   }
   if (touched.empty()) return ok();
   return m_env.write([&](store::WriteTxn& txn) -> Result<void> {
-    for (const auto& [key, accessed] : touched) {
+    for (const auto& [key_bytes, accessed] : touched) {
+      const std::string_view key = key_view(key_bytes);
       FORGE_TRY(auto value, txn.get(m_blobs, key));
       auto record = value ? BlobRecord::decode(*value) : std::nullopt;
       if (!record || record->accessed_ns >= accessed) continue;
@@ -698,7 +773,8 @@ Result<EvictionReport> CasStore::evict_now(std::optional<std::uint64_t> target_b
     std::unique_lock publish(m_shared->publish);
     {
       std::lock_guard lock(m_shared->mutex);
-      if (m_shared->pins.count(victim.key) != 0 || m_shared->touched.count(victim.key) != 0) {
+      const Key key = key_array(victim.key);
+      if (m_shared->pins.count(key) != 0 || m_shared->touched.count(key) != 0) {
         ++report.skipped_pinned;  // being read, or used since the snapshot
         continue;
       }

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <condition_variable>
@@ -20,7 +21,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -40,10 +40,22 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
-using asio::awaitable;
+
+// Each I/O thread runs its own single-threaded io_context (nginx's worker model): a
+// connection lives on one thread from accept to close, so it needs no strand and no locks,
+// and the concrete executor type spares every operation the type-erased any_io_executor.
+using Executor = asio::io_context::executor_type;
+using Socket = asio::basic_stream_socket<tcp, Executor>;
+using Acceptor = asio::basic_socket_acceptor<tcp, Executor>;
+using Timer = asio::basic_waitable_timer<std::chrono::steady_clock,
+                                         asio::wait_traits<std::chrono::steady_clock>, Executor>;
+template <typename T>
+using Task = asio::awaitable<T, Executor>;
+constexpr asio::use_awaitable_t<Executor> use_task;
 
 constexpr std::size_t k_chunk_size = 256 * 1024;
-constexpr std::uint64_t k_in_memory_response_limit = 256 * 1024;
+// Blobs up to this size are answered from a per-connection buffer in one gather write.
+constexpr std::uint64_t k_in_memory_response_limit = 64 * 1024;
 
 // --- routing ----------------------------------------------------------------------------
 enum class RouteKind { cas, ac, status, metrics, healthz, unknown };
@@ -133,6 +145,20 @@ bool lists_zstd(std::string_view accept_encoding) {
   return false;
 }
 
+// The head of a 200 blob response. Its fields are fixed, so it is formatted directly instead
+// of through Beast's field container (an allocation per field, on the hottest path).
+std::size_t format_blob_head(std::array<char, 160>& out, unsigned version, std::uint64_t size,
+                             bool keep_alive) {
+  const std::string_view connection = version >= 11
+                                          ? (keep_alive ? "" : "Connection: close\r\n")
+                                          : (keep_alive ? "Connection: keep-alive\r\n" : "");
+  const auto result = fmt::format_to_n(out.data(), out.size(),
+                                       "HTTP/{}.{} 200 OK\r\nServer: forge\r\nContent-Type: "
+                                       "application/octet-stream\r\nContent-Length: {}\r\n{}\r\n",
+                                       version / 10, version % 10, size, connection);
+  return result.size;
+}
+
 std::string_view view(beast::string_view text) {
   return {text.data(), text.size()};
 }
@@ -176,11 +202,18 @@ bool access_log_enabled() {
 
 // --- the server ---------------------------------------------------------------------------
 struct HttpServer::Impl {
+  // One io_context per I/O thread, each run by that thread alone.
+  struct Worker {
+    asio::io_context ioc{1};  // concurrency hint 1: a single thread runs it
+    asio::executor_work_guard<Executor> keep_running{ioc.get_executor()};
+    std::thread thread;
+  };
+
   HttpServerOptions options;
   std::shared_ptr<cache::ActionCache> cache;
-  asio::io_context ioc;
-  tcp::acceptor acceptor{ioc};
-  std::vector<std::thread> threads;
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::optional<Acceptor> acceptor;  // on workers[0]
+  std::size_t next_worker = 0;       // touched only by the accept loop
   std::uint16_t bound_port = 0;
   std::optional<asio::ssl::context> tls;  // set when a certificate and key were given
   std::array<EndpointSeries, 6> series{EndpointSeries("cas"),     EndpointSeries("ac"),
@@ -191,11 +224,24 @@ struct HttpServer::Impl {
   }
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
-  // Live connections, so shutdown can close idle ones and wait for busy ones.
+  // A live connection. Everything but the registry entry is touched only on its worker's
+  // thread. Timeouts are lazy: each request moves `deadline` (a plain store), and one timer
+  // per connection wakes at the old deadline, re-arms if it moved, and closes the socket if
+  // it passed. That is one timer operation per timeout period instead of one per read/write.
   struct Connection {
-    asio::any_io_executor strand;
-    tcp::socket* socket = nullptr;  // touched only on `strand`
-    bool idle = true;               // touched only on `strand`
+    explicit Connection(Socket& s) : executor(s.get_executor()), socket(&s), timer(executor) {}
+    Executor executor;
+    Socket* socket;  // null once the session ended
+    bool idle = true;
+    std::chrono::steady_clock::time_point deadline;
+    Timer timer;
+    std::chrono::steady_clock::time_point armed;  // when `timer` fires next
+    std::vector<char> scratch;                    // small response bodies, reused
+    // For a deadline sooner than usual (TLS close): wake the watchdog now to re-arm.
+    void tighten_deadline(std::chrono::steady_clock::time_point when) {
+      deadline = when;
+      if (when < armed) timer.cancel();
+    }
   };
   std::mutex mutex;
   std::condition_variable drained;
@@ -205,36 +251,41 @@ struct HttpServer::Impl {
   bool stopped = false;
 
   Impl(HttpServerOptions o, std::shared_ptr<cache::ActionCache> c)
-      : options(std::move(o)), cache(std::move(c)), ioc(static_cast<int>(options.threads)) {}
+      : options(std::move(o)), cache(std::move(c)) {
+    for (unsigned i = 0; i < options.threads; ++i) workers.push_back(std::make_unique<Worker>());
+    acceptor.emplace(workers.front()->ioc);
+  }
 
-  awaitable<void> accept_loop();
-  awaitable<void> session(tcp::socket socket);
+  Task<void> accept_loop();
+  Task<void> session(Socket socket);
+  Task<void> watchdog(std::shared_ptr<Connection> connection);
   template <typename Stream>
-  awaitable<void> serve_requests(Stream& stream, Connection& connection, const std::string& remote);
+  Task<void> serve_requests(Stream& stream, Connection& connection, const std::string& remote);
   template <typename Stream>
-  awaitable<Outcome> handle(Stream& stream, beast::flat_buffer& buffer, Parser& parser);
+  Task<Outcome> handle(Stream& stream, Connection& connection, beast::flat_buffer& buffer,
+                       Parser& parser);
   template <typename Stream>
-  awaitable<Outcome> handle_get(Stream& stream, const RequestInfo& request, const Route& route,
-                                bool head);
+  Task<Outcome> handle_get(Stream& stream, Connection& connection, const RequestInfo& request,
+                           const Route& route, bool head);
   template <typename Stream>
-  awaitable<Outcome> handle_put(Stream& stream, beast::flat_buffer& buffer, Parser& parser,
-                                const Route& route);
+  Task<Outcome> handle_put(Stream& stream, beast::flat_buffer& buffer, Parser& parser,
+                           const Route& route);
   nlohmann::json status_json();
 };
 
 namespace {
 
 template <typename Stream, typename Body>
-awaitable<beast::error_code> write_message(Stream& stream, http::response<Body>& response) {
+Task<beast::error_code> write_message(Stream& stream, http::response<Body>& response) {
   beast::error_code ec;
-  co_await http::async_write(stream, response, asio::redirect_error(asio::use_awaitable, ec));
+  co_await http::async_write(stream, response, asio::redirect_error(use_task, ec));
   co_return ec;
 }
 
 template <typename Stream>
-awaitable<Outcome> send_text(Stream& stream, const RequestInfo& request, http::status status,
-                             std::string body, bool keep_alive,
-                             std::string_view content_type = "text/plain; charset=utf-8") {
+Task<Outcome> send_text(Stream& stream, const RequestInfo& request, http::status status,
+                        std::string body, bool keep_alive,
+                        std::string_view content_type = "text/plain; charset=utf-8") {
   http::response<http::string_body> response{status, request.version};
   response.set(http::field::server, "forge");
   response.set(http::field::content_type,
@@ -252,8 +303,8 @@ awaitable<Outcome> send_text(Stream& stream, const RequestInfo& request, http::s
 // Reads the rest of the body, handing each piece to sink (returns false to stop early).
 // Returns the transport error, if any; `complete` says whether the body was read entirely.
 template <typename Stream, typename Sink>
-awaitable<beast::error_code> read_body(Stream& stream, beast::flat_buffer& buffer, Parser& parser,
-                                       Sink&& sink, bool& complete, std::uint64_t& bytes) {
+Task<beast::error_code> read_body(Stream& stream, beast::flat_buffer& buffer, Parser& parser,
+                                  Sink&& sink, bool& complete, std::uint64_t& bytes) {
   std::vector<char> chunk(k_chunk_size);
   beast::error_code ec;
   complete = false;
@@ -276,8 +327,8 @@ awaitable<beast::error_code> read_body(Stream& stream, beast::flat_buffer& buffe
     while (remaining > 0) {
       const std::size_t want =
           static_cast<std::size_t>(std::min<std::uint64_t>(remaining, chunk.size()));
-      const std::size_t n = co_await stream.async_read_some(
-          asio::buffer(chunk.data(), want), asio::redirect_error(asio::use_awaitable, ec));
+      const std::size_t n = co_await stream.async_read_some(asio::buffer(chunk.data(), want),
+                                                            asio::redirect_error(use_task, ec));
       if (ec) co_return ec;
       bytes += n;
       remaining -= n;
@@ -289,8 +340,7 @@ awaitable<beast::error_code> read_body(Stream& stream, beast::flat_buffer& buffe
   while (!parser.is_done()) {
     parser.get().body().data = chunk.data();
     parser.get().body().size = chunk.size();
-    co_await http::async_read(stream, buffer, parser,
-                              asio::redirect_error(asio::use_awaitable, ec));
+    co_await http::async_read(stream, buffer, parser, asio::redirect_error(use_task, ec));
     if (ec == http::error::need_buffer) ec = {};
     if (ec) co_return ec;
     const std::size_t n = chunk.size() - parser.get().body().size;
@@ -303,8 +353,8 @@ awaitable<beast::error_code> read_body(Stream& stream, beast::flat_buffer& buffe
 
 // Sends a blob zstd-compressed on the fly as a chunked response: memory stays at one chunk.
 template <typename Stream>
-awaitable<Outcome> send_zstd(Stream& stream, const RequestInfo& request,
-                             const cache::BlobReader& reader, bool keep) {
+Task<Outcome> send_zstd(Stream& stream, const RequestInfo& request, const cache::BlobReader& reader,
+                        bool keep) {
   http::response<http::buffer_body> response{http::status::ok, request.version};
   response.set(http::field::server, "forge");
   response.set(http::field::content_type, "application/octet-stream");
@@ -316,8 +366,7 @@ awaitable<Outcome> send_zstd(Stream& stream, const RequestInfo& request,
   http::response_serializer<http::buffer_body> serializer(response);
   Outcome outcome{http::status::ok, 0, 0, response.keep_alive()};
   beast::error_code ec;
-  co_await http::async_write_header(stream, serializer,
-                                    asio::redirect_error(asio::use_awaitable, ec));
+  co_await http::async_write_header(stream, serializer, asio::redirect_error(use_task, ec));
   ZstdCompressor compressor;
   std::vector<std::byte> chunk(k_chunk_size);
   std::string packed;
@@ -345,7 +394,7 @@ awaitable<Outcome> send_zstd(Stream& stream, const RequestInfo& request,
     response.body().data = packed.data();
     response.body().size = packed.size();
     response.body().more = true;
-    co_await http::async_write(stream, serializer, asio::redirect_error(asio::use_awaitable, ec));
+    co_await http::async_write(stream, serializer, asio::redirect_error(use_task, ec));
     if (ec == http::error::need_buffer) ec = {};
     if (end) break;
   }
@@ -353,7 +402,7 @@ awaitable<Outcome> send_zstd(Stream& stream, const RequestInfo& request,
     response.body().data = nullptr;
     response.body().size = 0;
     response.body().more = false;
-    co_await http::async_write(stream, serializer, asio::redirect_error(asio::use_awaitable, ec));
+    co_await http::async_write(stream, serializer, asio::redirect_error(use_task, ec));
   }
   if (ec && ec != http::error::end_of_stream) outcome.keep_alive = false;
   co_return outcome;
@@ -361,11 +410,13 @@ awaitable<Outcome> send_zstd(Stream& stream, const RequestInfo& request,
 
 }  // namespace
 
-awaitable<void> HttpServer::Impl::accept_loop() {
+Task<void> HttpServer::Impl::accept_loop() {
   for (;;) {
     beast::error_code ec;
-    tcp::socket socket = co_await acceptor.async_accept(
-        asio::make_strand(ioc), asio::redirect_error(asio::use_awaitable, ec));
+    // Round robin over the workers: each connection stays on the thread that accepted it.
+    auto& worker = *workers[next_worker];
+    next_worker = (next_worker + 1) % workers.size();
+    Socket socket = co_await acceptor->async_accept(worker.ioc, asio::redirect_error(use_task, ec));
     if (ec) {
       if (stopping || ec == asio::error::operation_aborted) co_return;
       support::log(spdlog::level::warn, "http: accept failed", {{"error", ec.message()}});
@@ -376,47 +427,67 @@ awaitable<void> HttpServer::Impl::accept_loop() {
   }
 }
 
-awaitable<void> HttpServer::Impl::session(tcp::socket socket) {
-  auto connection = std::make_shared<Connection>();
-  connection->strand = socket.get_executor();
+Task<void> HttpServer::Impl::watchdog(std::shared_ptr<Connection> connection) {
+  // Never sleep past now + the shorter timeout: every deadline the session sets is at least
+  // that far away, so the timer always fires by the deadline, and re-arms at most once per
+  // timeout period while the connection is busy.
+  const auto horizon =
+      std::min<std::chrono::steady_clock::duration>(options.idle_timeout, options.request_timeout);
+  while (connection->socket != nullptr) {
+    connection->armed = std::min(connection->deadline, std::chrono::steady_clock::now() + horizon);
+    connection->timer.expires_at(connection->armed);
+    beast::error_code ec;
+    co_await connection->timer.async_wait(asio::redirect_error(use_task, ec));
+    if (connection->socket == nullptr) break;  // the session ended and cancelled us
+    if (std::chrono::steady_clock::now() >= connection->deadline) {
+      connection->socket->cancel(ec);  // the pending read or write fails: the session ends
+      connection->socket->close(ec);
+      break;
+    }
+  }
+}
+
+Task<void> HttpServer::Impl::session(Socket socket) {
+  socket.set_option(tcp::no_delay(true));
+  auto connection = std::make_shared<Connection>(socket);
+  connection->deadline = std::chrono::steady_clock::now() + options.request_timeout;
   std::uint64_t id = 0;
   {
     std::lock_guard lock(mutex);
     id = next_id++;
     connections.emplace(id, connection);
   }
+  asio::co_spawn(connection->executor, watchdog(connection), asio::detached);
   std::string remote;
   {
     beast::error_code ec;
     const auto endpoint = socket.remote_endpoint(ec);
     if (!ec) remote = fmt::format("{}:{}", endpoint.address().to_string(), endpoint.port());
   }
-  beast::tcp_stream plain(std::move(socket));
-  connection->socket = &plain.socket();
   try {
     if (tls) {
-      beast::ssl_stream<beast::tcp_stream&> secure(plain, *tls);
-      plain.expires_after(options.request_timeout);
+      beast::ssl_stream<Socket&> secure(socket, *tls);
       beast::error_code ec;
       co_await secure.async_handshake(asio::ssl::stream_base::server,
-                                      asio::redirect_error(asio::use_awaitable, ec));
+                                      asio::redirect_error(use_task, ec));
       if (!ec) {
         co_await serve_requests(secure, *connection, remote);
-        plain.expires_after(std::chrono::seconds(5));
-        co_await secure.async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
+        connection->tighten_deadline(std::chrono::steady_clock::now() + std::chrono::seconds(5));
+        co_await secure.async_shutdown(asio::redirect_error(use_task, ec));
       } else {
         support::log(spdlog::level::warn, "http: TLS handshake failed",
                      {{"remote", remote}, {"error", ec.message()}});
       }
     } else {
-      co_await serve_requests(plain, *connection, remote);
+      co_await serve_requests(socket, *connection, remote);
     }
   } catch (const std::exception& e) {
     support::log(spdlog::level::err, "http: connection failed", {{"error", e.what()}});
   }
   beast::error_code ignored;
-  plain.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  socket.shutdown(tcp::socket::shutdown_send, ignored);
   connection->socket = nullptr;
+  connection->timer.cancel();
   {
     std::lock_guard lock(mutex);
     connections.erase(id);
@@ -425,32 +496,30 @@ awaitable<void> HttpServer::Impl::session(tcp::socket socket) {
 }
 
 template <typename Stream>
-awaitable<void> HttpServer::Impl::serve_requests(Stream& stream, Connection& connection,
-                                                 const std::string& remote) {
+Task<void> HttpServer::Impl::serve_requests(Stream& stream, Connection& connection,
+                                            const std::string& remote) {
   beast::flat_buffer buffer;
-  auto& lowest = beast::get_lowest_layer(stream);
   while (!stopping) {
     Parser parser;
     parser.body_limit(std::numeric_limits<std::uint64_t>::max());  // checked per route
     parser.header_limit(64 * 1024);
     connection.idle = true;
-    lowest.expires_after(options.idle_timeout);
+    connection.deadline = std::chrono::steady_clock::now() + options.idle_timeout;
     beast::error_code ec;
-    co_await http::async_read_header(stream, buffer, parser,
-                                     asio::redirect_error(asio::use_awaitable, ec));
+    co_await http::async_read_header(stream, buffer, parser, asio::redirect_error(use_task, ec));
     if (ec) break;  // closed, idle timeout, cancelled by shutdown, or garbage
     connection.idle = false;
-    lowest.expires_after(options.request_timeout);
     const auto begin = std::chrono::steady_clock::now();
+    connection.deadline = begin + options.request_timeout;
     const auto& request = parser.get();
     const bool logging = access_log_enabled();
     const std::string method(logging ? view(request.method_string()) : std::string_view());
     const std::string target(logging ? view(request.target()) : std::string_view());
     const Route route = parse_route(view(request.target()));
-    Outcome outcome = co_await handle(stream, buffer, parser);
+    Outcome outcome = co_await handle(stream, connection, buffer, parser);
     const auto elapsed = std::chrono::steady_clock::now() - begin;
     series_for(route.kind).record(elapsed, outcome);
-    if (access_log_enabled()) {
+    if (logging) {
       support::log(
           spdlog::level::info, "http request",
           {{"method", method},
@@ -466,8 +535,8 @@ awaitable<void> HttpServer::Impl::serve_requests(Stream& stream, Connection& con
 }
 
 template <typename Stream>
-awaitable<Outcome> HttpServer::Impl::handle(Stream& stream, beast::flat_buffer& buffer,
-                                            Parser& parser) {
+Task<Outcome> HttpServer::Impl::handle(Stream& stream, Connection& connection,
+                                       beast::flat_buffer& buffer, Parser& parser) {
   const auto& message = parser.get();
   const RequestInfo request{message.version(), message.keep_alive(),
                             message.method() == http::verb::head,
@@ -520,8 +589,8 @@ awaitable<Outcome> HttpServer::Impl::handle(Stream& stream, beast::flat_buffer& 
         keep);
   }
   switch (message.method()) {
-    case http::verb::get: co_return co_await handle_get(stream, request, route, false);
-    case http::verb::head: co_return co_await handle_get(stream, request, route, true);
+    case http::verb::get: co_return co_await handle_get(stream, connection, request, route, false);
+    case http::verb::head: co_return co_await handle_get(stream, connection, request, route, true);
     case http::verb::put: co_return co_await handle_put(stream, buffer, parser, route);
     default:
       co_return co_await send_text(stream, request, http::status::method_not_allowed,
@@ -530,31 +599,25 @@ awaitable<Outcome> HttpServer::Impl::handle(Stream& stream, beast::flat_buffer& 
 }
 
 template <typename Stream>
-awaitable<Outcome> HttpServer::Impl::handle_get(Stream& stream, const RequestInfo& request,
-                                                const Route& route, bool head) {
+Task<Outcome> HttpServer::Impl::handle_get(Stream& stream, Connection& connection,
+                                           const RequestInfo& request, const Route& route,
+                                           bool head) {
   const bool keep = !stopping;
-  std::string lower(route.hash);
-  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::array<char, 64> lower_hex;  // is_hex64 checked the length
+  std::transform(route.hash.begin(), route.hash.end(), lower_hex.begin(), [](char c) {
+    return static_cast<char>(c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c);
+  });
+  const std::string_view lower(lower_hex.data(), lower_hex.size());
   const auto sha = hash::Digest::parse(hash::Algorithm::sha256, lower);
-  Result<std::optional<cache::BlobDigest>> found = std::optional<cache::BlobDigest>();
-  std::string_view keyspace = "cas";
-  if (route.kind == RouteKind::cas) {
-    found = cache->cas().find(*sha);
-  } else {
+  auto opened = [&]() -> Result<std::optional<cache::BlobReader>> {
+    if (route.kind == RouteKind::cas) {
+      return cache->cas().open_blob(*sha);  // one index lookup, counted as a cas hit or miss
+    }
     const auto space = options.ac_uses_raw ? cache::Keyspace::raw : cache::Keyspace::ac;
-    found = cache->lookup(space, lower);
-    keyspace = {};  // counted by the action cache
-  }
-  if (!found) {
-    co_return co_await send_text(stream, request, status_for(found.error()),
-                                 error_body(found.error()), keep);
-  }
-  if (!*found && route.kind == RouteKind::cas) {
-    support::Metrics::global().counter("cache_misses").add();
-    support::Metrics::global().counter("cache_misses{keyspace=\"cas\"}").add();
-  }
-  auto opened = *found ? cache->cas().open_blob(**found, keyspace)
-                       : Result<std::optional<cache::BlobReader>>(std::nullopt);
+    FORGE_TRY(auto found, cache->lookup(space, lower));  // counted by the action cache
+    if (!found) return std::optional<cache::BlobReader>();
+    return cache->cas().open_blob(*found, /*keyspace=*/{});
+  }();
   if (!opened) {
     co_return co_await send_text(stream, request, status_for(opened.error()),
                                  error_body(opened.error()), keep);
@@ -581,21 +644,18 @@ awaitable<Outcome> HttpServer::Impl::handle_get(Stream& stream, const RequestInf
     http::response_serializer<http::empty_body> serializer(response);
     serializer.split(true);
     beast::error_code ec;
-    co_await http::async_write_header(stream, serializer,
-                                      asio::redirect_error(asio::use_awaitable, ec));
+    co_await http::async_write_header(stream, serializer, asio::redirect_error(use_task, ec));
     if (ec) outcome.keep_alive = false;
     co_return outcome;
   }
   Outcome outcome{http::status::ok, 0, size, keep && request.keep_alive};
   if (size <= k_in_memory_response_limit) {
-    http::response<http::string_body> response{http::status::ok, request.version};
-    response.set(http::field::server, "forge");
-    response.set(http::field::content_type, "application/octet-stream");
-    response.keep_alive(outcome.keep_alive);
-    response.body().resize(size);
+    auto& body = connection.scratch;
+    if (body.size() < size) body.resize(size);
     std::size_t done = 0;
     while (done < size) {
-      auto n = reader->read(done, std::as_writable_bytes(std::span(response.body())).subspan(done));
+      auto n =
+          reader->read(done, std::as_writable_bytes(std::span(body.data() + done, size - done)));
       if (!n || *n == 0) {
         co_return co_await send_text(stream, request, http::status::internal_server_error,
                                      "blob is shorter on disk than indexed; run `forge cache "
@@ -604,8 +664,14 @@ awaitable<Outcome> HttpServer::Impl::handle_get(Stream& stream, const RequestInf
       }
       done += *n;
     }
-    response.prepare_payload();
-    if (auto ec = co_await write_message(stream, response); ec) outcome.keep_alive = false;
+    reader.reset();  // unpin and close before the network wait
+    std::array<char, 160> head{};
+    const std::size_t head_size = format_blob_head(head, request.version, size, outcome.keep_alive);
+    const std::array<asio::const_buffer, 2> message{asio::buffer(head.data(), head_size),
+                                                    asio::buffer(body.data(), size)};
+    beast::error_code ec;
+    co_await asio::async_write(stream, message, asio::redirect_error(use_task, ec));
+    if (ec) outcome.keep_alive = false;
     co_return outcome;
   }
   // Large blobs: stream from the pinned descriptor, memory bounded by Beast's file buffer.
@@ -628,8 +694,8 @@ awaitable<Outcome> HttpServer::Impl::handle_get(Stream& stream, const RequestInf
 }
 
 template <typename Stream>
-awaitable<Outcome> HttpServer::Impl::handle_put(Stream& stream, beast::flat_buffer& buffer,
-                                                Parser& parser, const Route& route) {
+Task<Outcome> HttpServer::Impl::handle_put(Stream& stream, beast::flat_buffer& buffer,
+                                           Parser& parser, const Route& route) {
   const auto& message = parser.get();
   const RequestInfo request{message.version(), message.keep_alive(), false};
   const auto length = parser.content_length();  // none for chunked bodies
@@ -846,18 +912,18 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(HttpServerOptions options,
             .with_suggestion("choose another port with --http-port, or stop the process "
                              "that holds this one"));
   };
-  impl->acceptor.open(endpoint.protocol(), ec);
+  impl->acceptor->open(endpoint.protocol(), ec);
   if (ec) return bind_error("open a socket for");
-  impl->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-  impl->acceptor.bind(endpoint, ec);
+  impl->acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+  impl->acceptor->bind(endpoint, ec);
   if (ec) return bind_error("bind");
-  impl->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  impl->acceptor->listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return bind_error("listen on");
-  impl->bound_port = impl->acceptor.local_endpoint().port();
+  impl->bound_port = impl->acceptor->local_endpoint().port();
   Impl* raw = impl.get();
-  asio::co_spawn(impl->ioc, raw->accept_loop(), asio::detached);
-  for (unsigned i = 0; i < options.threads; ++i) {
-    impl->threads.emplace_back([raw] { raw->ioc.run(); });
+  asio::co_spawn(impl->workers.front()->ioc, raw->accept_loop(), asio::detached);
+  for (auto& worker : impl->workers) {
+    worker->thread = std::thread([&ioc = worker->ioc] { ioc.run(); });
   }
   support::log(spdlog::level::info, "http: listening",
                {{"address", fmt::format("{}:{}", options.address, impl->bound_port)}});
@@ -868,14 +934,14 @@ bool HttpServer::shutdown(std::chrono::milliseconds deadline) {
   Impl& impl = *m_impl;
   if (impl.stopped) return true;
   impl.stopping = true;
-  asio::post(impl.acceptor.get_executor(), [&impl] {
+  asio::post(impl.acceptor->get_executor(), [&impl] {
     beast::error_code ignored;
-    impl.acceptor.close(ignored);
+    impl.acceptor->close(ignored);
   });
   auto close_connections = [&impl](bool idle_only) {
     std::lock_guard lock(impl.mutex);
     for (auto& [id, connection] : impl.connections) {
-      asio::post(connection->strand, [connection, idle_only] {
+      asio::post(connection->executor, [connection, idle_only] {
         if (connection->socket == nullptr || (idle_only && !connection->idle)) return;
         beast::error_code ignored;
         connection->socket->cancel(ignored);
@@ -896,9 +962,13 @@ bool HttpServer::shutdown(std::chrono::milliseconds deadline) {
     std::unique_lock lock(impl.mutex);
     impl.drained.wait_for(lock, std::chrono::seconds(5), [&] { return impl.connections.empty(); });
   }
-  impl.ioc.stop();
-  for (auto& thread : impl.threads) thread.join();
-  impl.threads.clear();
+  for (auto& worker : impl.workers) {
+    worker->keep_running.reset();
+    worker->ioc.stop();
+  }
+  for (auto& worker : impl.workers) {
+    if (worker->thread.joinable()) worker->thread.join();
+  }
   impl.stopped = true;
   return finished;
 }

@@ -128,6 +128,8 @@ class BlobWriter {
 // An open blob: reads see exactly the committed bytes, even if the blob is replaced.
 class BlobReader {
  public:
+  using Key = std::array<char, 32>;  // the raw SHA-256, as indexed
+
   BlobReader(BlobReader&& other) noexcept;
   BlobReader& operator=(BlobReader&&) = delete;
   BlobReader(const BlobReader&) = delete;
@@ -140,12 +142,12 @@ class BlobReader {
 
  private:
   friend class CasStore;
-  BlobReader(int fd, std::uint64_t size, const CasStore* pinned_by, std::string key)
-      : m_fd(fd), m_size(size), m_store(pinned_by), m_key(std::move(key)) {}
+  BlobReader(int fd, std::uint64_t size, const CasStore* pinned_by, const Key& key)
+      : m_fd(fd), m_size(size), m_store(pinned_by), m_key(key) {}
   int m_fd;
   std::uint64_t m_size;
   const CasStore* m_store;  // releases the pin on m_key when destroyed
-  std::string m_key;
+  Key m_key;
 };
 
 class CasStore {
@@ -166,6 +168,10 @@ class CasStore {
   // access for LRU. `keyspace` only labels the hit/miss metrics (empty: not counted, for
   // reads on behalf of a caller that counts its own lookups).
   Result<std::optional<BlobReader>> open_blob(const BlobDigest& digest,
+                                              std::string_view keyspace = "cas") const;
+  // The same for a blob known only by its hash (HTTP names): one index lookup finds the
+  // size and checks presence. nullopt when absent.
+  Result<std::optional<BlobReader>> open_blob(const hash::Digest& sha256,
                                               std::string_view keyspace = "cas") const;
   Result<std::optional<std::string>> get(const BlobDigest& digest,
                                          std::string_view keyspace = "cas") const;
@@ -202,7 +208,11 @@ class CasStore {
   struct Shared;  // pins, recorded accesses, eviction thread
   CasStore(StoreOptions options, store::Environment env);
   Result<BlobDigest> finish_put(const std::filesystem::path& temp, const BlobDigest& actual);
-  void unpin(const std::string& key) const;
+  void unpin(const BlobReader::Key& key) const;
+  // Pins, checks the index (size must match when expected_size is set) and opens the file.
+  Result<std::optional<BlobReader>> open_pinned(const hash::Digest& sha256,
+                                                std::optional<std::uint64_t> expected_size,
+                                                std::string_view keyspace) const;
   Result<void> open_lock_and_detect_crash(bool& unclean);
   void close_lock();
   void eviction_loop();

@@ -31,8 +31,9 @@
 //   http_responses_total{endpoint="...",code="2xx"} (by class),
 //   http_bytes_in_total, http_bytes_out_total. The access log is skipped, fields and all,
 //   when the log level is above info.
-// Threading: `threads` I/O threads; each connection runs on its own strand. The store is
-// thread-safe. start() returns once the socket is listening.
+// Threading: `threads` I/O threads, each running its own event loop; connections are dealt
+// round robin and stay on one thread for life. The store is thread-safe. start() returns
+// once the socket is listening.
 
 #include <chrono>
 #include <cstdint>
