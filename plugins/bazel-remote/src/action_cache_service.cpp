@@ -33,15 +33,19 @@ grpc::Status inline_blob(const cache::CasStore& cas, const reapi::Digest& proto,
 grpc::Status ActionCacheService::GetActionResult(grpc::ServerContext* context,
                                                  const reapi::GetActionResultRequest* request,
                                                  reapi::ActionResult* response) {
-  return m_get.count(
-      m_context.guarded(*context, Access::read, [&] { return get(*request, *response); }));
+  CallScope call(m_get, *context, *request);
+  return call.finish(
+      m_context.guarded(*context, Access::read, [&] { return get(*request, *response); }),
+      *response);
 }
 
 grpc::Status ActionCacheService::UpdateActionResult(grpc::ServerContext* context,
                                                     const reapi::UpdateActionResultRequest* request,
                                                     reapi::ActionResult* response) {
-  return m_update.count(
-      m_context.guarded(*context, Access::write, [&] { return update(*request, *response); }));
+  CallScope call(m_update, *context, *request);
+  return call.finish(
+      m_context.guarded(*context, Access::write, [&] { return update(*request, *response); }),
+      *response);
 }
 
 grpc::Status ActionCacheService::get(const reapi::GetActionResultRequest& request,

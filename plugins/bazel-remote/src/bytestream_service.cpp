@@ -31,29 +31,35 @@ ByteStreamService::~ByteStreamService() = default;
 grpc::Status ByteStreamService::Read(grpc::ServerContext* context,
                                      const bytestream::ReadRequest* request,
                                      grpc::ServerWriter<bytestream::ReadResponse>* writer) {
-  return m_read.count(
-      m_context.guarded(*context, Access::read, [&] { return read(*context, *request, *writer); }));
+  CallScope call(m_read, *context);  // bytes: the blob data sent
+  return call.finish(m_context.guarded(*context, Access::read,
+                                       [&] { return read(*context, *request, *writer, call); }));
 }
 
 grpc::Status ByteStreamService::Write(grpc::ServerContext* context,
                                       grpc::ServerReader<bytestream::WriteRequest>* reader,
                                       bytestream::WriteResponse* response) {
-  return m_write.count(m_context.guarded(*context, Access::write,
-                                         [&] { return write(*context, *reader, *response); }));
+  CallScope call(m_write, *context);  // bytes: the blob data received
+  return call.finish(m_context.guarded(*context, Access::write,
+                                       [&] { return write(*context, *reader, *response, call); }));
 }
 
 grpc::Status ByteStreamService::QueryWriteStatus(grpc::ServerContext* context,
                                                  const bytestream::QueryWriteStatusRequest* request,
                                                  bytestream::QueryWriteStatusResponse* response) {
-  return m_query.count(
-      m_context.guarded(*context, Access::write, [&] { return query(*request, *response); }));
+  CallScope call(m_query, *context, *request);
+  return call.finish(
+      m_context.guarded(*context, Access::write, [&] { return query(*request, *response, call); }),
+      *response);
 }
 
 grpc::Status ByteStreamService::read(grpc::ServerContext& context,
                                      const bytestream::ReadRequest& request,
-                                     grpc::ServerWriter<bytestream::ReadResponse>& writer) {
+                                     grpc::ServerWriter<bytestream::ReadResponse>& writer,
+                                     CallScope& call) {
   auto resource = parse_read_resource(request.resource_name());
   if (!resource) return to_grpc_status(resource.error());
+  call.set_instance(resource->instance_name);
   const auto& digest = resource->digest;
   if (request.read_offset() < 0) {
     return grpc::Status(grpc::StatusCode::OUT_OF_RANGE, "read_offset must not be negative");
@@ -74,7 +80,7 @@ grpc::Status ByteStreamService::read(grpc::ServerContext& context,
     if (request.read_limit() != 0) {
       return invalid_argument("read_limit must be 0 when reading compressed-blobs");
     }
-    return read_compressed(context, **blob, offset, writer);
+    return read_compressed(context, **blob, offset, writer, call);
   }
   const auto limit = static_cast<std::uint64_t>(request.read_limit());
   const std::uint64_t end =
@@ -94,6 +100,7 @@ grpc::Status ByteStreamService::read(grpc::ServerContext& context,
     }
     response.set_data(reinterpret_cast<const char*>(buffer.data()), *got);
     if (!writer.Write(response)) return cancelled();
+    call.add_out(*got);
     at += *got;
   }
   return grpc::Status::OK;
@@ -103,7 +110,7 @@ grpc::Status ByteStreamService::read(grpc::ServerContext& context,
 // k_read_chunk bytes.
 grpc::Status ByteStreamService::read_compressed(
     grpc::ServerContext& context, const cache::BlobReader& blob, std::uint64_t offset,
-    grpc::ServerWriter<bytestream::ReadResponse>& writer) {
+    grpc::ServerWriter<bytestream::ReadResponse>& writer, CallScope& call) {
   ZstdCompressor compressor;
   std::vector<std::byte> buffer(static_cast<std::size_t>(
       std::min<std::uint64_t>(k_read_chunk, std::max<std::uint64_t>(blob.size() - offset, 1))));
@@ -115,6 +122,7 @@ grpc::Status ByteStreamService::read_compressed(
       const auto n = std::min(k_read_chunk, compressed.size() - sent);
       response.set_data(compressed.data() + sent, n);
       if (!writer.Write(response)) return false;
+      call.add_out(n);
       sent += n;
     }
     compressed.erase(0, sent);
@@ -147,12 +155,18 @@ grpc::Status ByteStreamService::read_compressed(
 // re-sends them), and the final hash check catches a client that sends different ones.
 grpc::Status ByteStreamService::write(grpc::ServerContext& context,
                                       grpc::ServerReader<bytestream::WriteRequest>& reader,
-                                      bytestream::WriteResponse& response) {
+                                      bytestream::WriteResponse& response, CallScope& call) {
   bytestream::WriteRequest request;
-  if (!reader.Read(&request)) return invalid_argument("empty Write stream");
+  const auto next = [&] {
+    if (!reader.Read(&request)) return false;
+    call.add_in(request.data().size());
+    return true;
+  };
+  if (!next()) return invalid_argument("empty Write stream");
   if (auto status = m_context.check_writable(); !status.ok()) return status;
   auto resource = parse_write_resource(request.resource_name());
   if (!resource) return to_grpc_status(resource.error());
+  call.set_instance(resource->instance_name);
   const auto digest = resource->digest;
   const bool compressed = resource->compression == Compression::zstd;
   const std::string key = request.resource_name();
@@ -260,7 +274,7 @@ grpc::Status ByteStreamService::write(grpc::ServerContext& context,
           static_cast<std::int64_t>(compressed ? stream_offset : digest.size));
       return grpc::Status::OK;
     }
-  } while (reader.Read(&request));
+  } while (next());
 
   // The stream ended without finish_write: keep what arrived for a resumed Write (a
   // compressed one restarts with a new frame at the uncompressed committed_size).
@@ -272,9 +286,11 @@ grpc::Status ByteStreamService::write(grpc::ServerContext& context,
 }
 
 grpc::Status ByteStreamService::query(const bytestream::QueryWriteStatusRequest& request,
-                                      bytestream::QueryWriteStatusResponse& response) {
+                                      bytestream::QueryWriteStatusResponse& response,
+                                      CallScope& call) {
   auto resource = parse_write_resource(request.resource_name());
   if (!resource) return to_grpc_status(resource.error());
+  call.set_instance(resource->instance_name);
   auto present = m_context.cas().contains(resource->digest);
   if (!present) return to_grpc_status(present.error());
   if (*present) {

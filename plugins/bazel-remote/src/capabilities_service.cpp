@@ -29,10 +29,11 @@ grpc::Status ServiceContext::authorize(const grpc::ServerContext& context, Acces
 }
 
 grpc::Status CapabilitiesService::GetCapabilities(grpc::ServerContext* context,
-                                                  const reapi::GetCapabilitiesRequest*,
+                                                  const reapi::GetCapabilitiesRequest* request,
                                                   reapi::ServerCapabilities* response) {
+  CallScope call(m_get, *context, *request);
   if (auto status = m_context.authorize(*context, Access::read); !status.ok()) {
-    return m_get.count(status);
+    return call.finish(status);
   }
   auto& cache = *response->mutable_cache_capabilities();
   cache.add_digest_functions(reapi::DigestFunction::SHA256);
@@ -51,7 +52,7 @@ grpc::Status CapabilitiesService::GetCapabilities(grpc::ServerContext* context,
   auto& high = *response->mutable_high_api_version();
   high.set_major(2);
   high.set_minor(3);
-  return m_get.count(grpc::Status::OK);
+  return call.finish(grpc::Status::OK, *response);
 }
 
 }  // namespace forge::bazel_remote

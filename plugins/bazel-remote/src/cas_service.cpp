@@ -31,28 +31,35 @@ grpc::Status check_batch_size(std::uint64_t total, std::uint64_t limit) {
 grpc::Status CasService::FindMissingBlobs(grpc::ServerContext* context,
                                           const reapi::FindMissingBlobsRequest* request,
                                           reapi::FindMissingBlobsResponse* response) {
-  return m_find_missing.count(
-      m_context.guarded(*context, Access::read, [&] { return find_missing(*request, *response); }));
+  CallScope call(m_find_missing, *context, *request);
+  return call.finish(
+      m_context.guarded(*context, Access::read, [&] { return find_missing(*request, *response); }),
+      *response);
 }
 
 grpc::Status CasService::BatchUpdateBlobs(grpc::ServerContext* context,
                                           const reapi::BatchUpdateBlobsRequest* request,
                                           reapi::BatchUpdateBlobsResponse* response) {
-  return m_batch_update.count(m_context.guarded(*context, Access::write,
-                                                [&] { return batch_update(*request, *response); }));
+  CallScope call(m_batch_update, *context, *request);
+  return call.finish(
+      m_context.guarded(*context, Access::write, [&] { return batch_update(*request, *response); }),
+      *response);
 }
 
 grpc::Status CasService::BatchReadBlobs(grpc::ServerContext* context,
                                         const reapi::BatchReadBlobsRequest* request,
                                         reapi::BatchReadBlobsResponse* response) {
-  return m_batch_read.count(
-      m_context.guarded(*context, Access::read, [&] { return batch_read(*request, *response); }));
+  CallScope call(m_batch_read, *context, *request);
+  return call.finish(
+      m_context.guarded(*context, Access::read, [&] { return batch_read(*request, *response); }),
+      *response);
 }
 
 grpc::Status CasService::GetTree(grpc::ServerContext* context, const reapi::GetTreeRequest* request,
                                  grpc::ServerWriter<reapi::GetTreeResponse>* writer) {
-  return m_get_tree.count(m_context.guarded(*context, Access::read,
-                                            [&] { return get_tree(*context, *request, *writer); }));
+  CallScope call(m_get_tree, *context, *request);
+  return call.finish(m_context.guarded(
+      *context, Access::read, [&] { return get_tree(*context, *request, *writer, call); }));
 }
 
 grpc::Status CasService::find_missing(const reapi::FindMissingBlobsRequest& request,
@@ -150,7 +157,8 @@ grpc::Status CasService::batch_read(const reapi::BatchReadBlobsRequest& request,
 // skips that many. Subtrees whose Directory blob is missing are omitted (REAPI allows it).
 grpc::Status CasService::get_tree(grpc::ServerContext& context,
                                   const reapi::GetTreeRequest& request,
-                                  grpc::ServerWriter<reapi::GetTreeResponse>& writer) {
+                                  grpc::ServerWriter<reapi::GetTreeResponse>& writer,
+                                  CallScope& call) {
   if (auto status = check_digest_function(request.digest_function()); !status.ok()) return status;
   auto root = from_proto(request.root_digest());
   if (!root) return to_grpc_status(root.error());
@@ -171,6 +179,12 @@ grpc::Status CasService::get_tree(grpc::ServerContext& context,
   std::uint64_t index = 0;  // directories walked so far
   std::uint64_t sent = 0;   // ... of which in this page
   reapi::GetTreeResponse response;
+  const auto send = [&] {
+    const auto size = response.ByteSizeLong();
+    if (!writer.Write(response)) return false;
+    call.add_out(size);
+    return true;
+  };
   bool root_seen = false;
   while (!queue.empty()) {
     if (context.IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
@@ -201,12 +215,12 @@ grpc::Status CasService::get_tree(grpc::ServerContext& context,
       break;
     }
     if (response.ByteSizeLong() >= k_tree_response_bytes) {
-      if (!writer.Write(response)) return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
+      if (!send()) return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
       response.Clear();
     }
   }
   if (response.directories_size() > 0 || !response.next_page_token().empty() || sent == 0) {
-    if (!writer.Write(response)) return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
+    if (!send()) return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
   }
   return grpc::Status::OK;
 }

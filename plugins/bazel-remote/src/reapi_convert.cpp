@@ -69,17 +69,4 @@ grpc::Status check_digest_function(reapi::DigestFunction::Value function) {
                                       reapi::DigestFunction::Value_Name(function)));
 }
 
-MethodMetrics::MethodMetrics(std::string_view method)
-    : m_requests(support::Metrics::global().counter(
-          fmt::format("grpc_requests_total{{method=\"{}\"}}", method), "gRPC calls received")),
-      m_failures(support::Metrics::global().counter(
-          fmt::format("grpc_request_failures_total{{method=\"{}\"}}", method),
-          "gRPC calls that ended with a status other than OK")) {}
-
-grpc::Status MethodMetrics::count(grpc::Status status) const {
-  m_requests.add();
-  if (!status.ok()) m_failures.add();
-  return status;
-}
-
 }  // namespace forge::bazel_remote

@@ -10,7 +10,6 @@
 #include "build/bazel/remote/execution/v2/remote_execution.pb.h"
 #include "forge/cache/blob_digest.h"
 #include "forge/core/support/error.h"
-#include "forge/core/support/metrics.h"
 #include "google/rpc/status.pb.h"
 
 namespace forge::bazel_remote {
@@ -31,17 +30,5 @@ void to_proto(const grpc::Status& status, google::rpc::Status* out);
 
 // OK for UNKNOWN (clients that predate the field) and SHA256; INVALID_ARGUMENT otherwise.
 grpc::Status check_digest_function(reapi::DigestFunction::Value function);
-
-// The per-method counters, looked up once.
-class MethodMetrics {
- public:
-  explicit MethodMetrics(std::string_view method);
-  // Counts one call, and a failure when `status` is not OK; returns `status`.
-  grpc::Status count(grpc::Status status) const;
-
- private:
-  support::Counter& m_requests;
-  support::Counter& m_failures;
-};
 
 }  // namespace forge::bazel_remote

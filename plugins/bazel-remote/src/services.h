@@ -15,6 +15,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "build/bazel/remote/execution/v2/remote_execution.grpc.pb.h"
+#include "call_metrics.h"
 #include "forge/bazel_remote/grpc_server.h"
 #include "forge/cache/action_cache.h"
 #include "google/bytestream/bytestream.grpc.pb.h"
@@ -93,7 +94,7 @@ class CasService final : public reapi::ContentAddressableStorage::Service {
   grpc::Status batch_read(const reapi::BatchReadBlobsRequest& request,
                           reapi::BatchReadBlobsResponse& response);
   grpc::Status get_tree(grpc::ServerContext& context, const reapi::GetTreeRequest& request,
-                        grpc::ServerWriter<reapi::GetTreeResponse>& writer);
+                        grpc::ServerWriter<reapi::GetTreeResponse>& writer, CallScope& call);
   const ServiceContext& m_context;
   MethodMetrics m_find_missing{"FindMissingBlobs"};
   MethodMetrics m_batch_update{"BatchUpdateBlobs"};
@@ -125,16 +126,18 @@ class ByteStreamService final : public google::bytestream::ByteStream::Service {
     std::atomic<std::uint64_t> committed{0};
   };
 
+  // `call` counts the blob data bytes sent or received and takes the instance name.
   grpc::Status read(grpc::ServerContext& context, const google::bytestream::ReadRequest& request,
-                    grpc::ServerWriter<google::bytestream::ReadResponse>& writer);
+                    grpc::ServerWriter<google::bytestream::ReadResponse>& writer, CallScope& call);
   grpc::Status read_compressed(grpc::ServerContext& context, const cache::BlobReader& blob,
                                std::uint64_t offset,
-                               grpc::ServerWriter<google::bytestream::ReadResponse>& writer);
+                               grpc::ServerWriter<google::bytestream::ReadResponse>& writer,
+                               CallScope& call);
   grpc::Status write(grpc::ServerContext& context,
                      grpc::ServerReader<google::bytestream::WriteRequest>& reader,
-                     google::bytestream::WriteResponse& response);
+                     google::bytestream::WriteResponse& response, CallScope& call);
   grpc::Status query(const google::bytestream::QueryWriteStatusRequest& request,
-                     google::bytestream::QueryWriteStatusResponse& response);
+                     google::bytestream::QueryWriteStatusResponse& response, CallScope& call);
   // Parks an unfinished upload for a later Write to resume, dropping expired ones and, at the
   // limit, the least recently touched.
   void park(const std::string& key, std::unique_ptr<PendingUpload> upload);

@@ -1,7 +1,11 @@
 // GrpcServer against a real store, through real gRPC clients built from the same protos.
 #include "forge/bazel_remote/grpc_server.h"
 
+#include <array>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -9,10 +13,12 @@
 #include <google/protobuf/util/message_differencer.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
 #include <zstd.h>
 
 #include "build/bazel/remote/execution/v2/remote_execution.grpc.pb.h"
 #include "forge/cache/action_cache.h"
+#include "forge/core/support/log.h"
 #include "forge/core/support/metrics.h"
 #include "forge/test/process.h"
 #include "forge/test/temp_dir.h"
@@ -1013,6 +1019,185 @@ TEST_F(bazel_remote_GrpcServer, RequestsAreCountedPerMethod) {
   ASSERT_FALSE(m_cas_stub->FindMissingBlobs(&bad_context, request, &response).ok());
   EXPECT_EQ(requests.value(), before + 2);
   EXPECT_EQ(failures.value(), failed_before + 1);
+}
+
+// The series of one method, and their values at construction; delta() is what moved since.
+struct MethodSeries {
+  explicit MethodSeries(const std::string& method)
+      : requests(counter("grpc_requests_total", method)),
+        failures(counter("grpc_request_failures_total", method)),
+        bytes_in(counter("grpc_bytes_in_total", method)),
+        bytes_out(counter("grpc_bytes_out_total", method)),
+        ok(response(method, "OK")),
+        not_found(response(method, "NOT_FOUND")),
+        duration(support::Metrics::global().histogram("grpc_request_duration{method=\"" + method +
+                                                      "\"}")),
+        start(snapshot()) {}
+
+  static support::Counter& counter(const std::string& name, const std::string& method) {
+    return support::Metrics::global().counter(name + "{method=\"" + method + "\"}");
+  }
+  static support::Counter& response(const std::string& method, const std::string& code) {
+    return support::Metrics::global().counter("grpc_responses_total{method=\"" + method +
+                                              "\",code=\"" + code + "\"}");
+  }
+  // requests, failures, bytes_in, bytes_out, ok, not_found, duration count
+  std::array<std::uint64_t, 7> snapshot() const {
+    return {requests.value(), failures.value(),  bytes_in.value(), bytes_out.value(),
+            ok.value(),       not_found.value(), duration.count()};
+  }
+  std::array<std::uint64_t, 7> delta() const {
+    auto now = snapshot();
+    for (std::size_t i = 0; i < now.size(); ++i) now[i] -= start[i];
+    return now;
+  }
+
+  support::Counter& requests;
+  support::Counter& failures;
+  support::Counter& bytes_in;
+  support::Counter& bytes_out;
+  support::Counter& ok;
+  support::Counter& not_found;
+  support::Histogram& duration;
+  std::array<std::uint64_t, 7> start;
+};
+
+using Deltas = std::array<std::uint64_t, 7>;
+
+TEST_F(bazel_remote_GrpcServer, CallsRecordLatencyPayloadBytesAndStatusCodesPerMethod) {
+  const MethodSeries find("FindMissingBlobs"), get("GetActionResult"), write_series("Write"),
+      read_series("Read");
+  const auto stored_blob = put("present");
+
+  grpc::ClientContext find_context;
+  reapi::FindMissingBlobsRequest find_request;
+  find_request.set_instance_name("main");
+  *find_request.add_blob_digests() = stored_blob;
+  *find_request.add_blob_digests() = digest_proto("absent");
+  reapi::FindMissingBlobsResponse find_response;
+  ASSERT_TRUE(m_cas_stub->FindMissingBlobs(&find_context, find_request, &find_response).ok());
+  ASSERT_EQ(find_response.missing_blob_digests_size(), 1);
+  // The serialized messages: the request as sent, the response as received.
+  EXPECT_EQ(find.delta(),
+            (Deltas{1, 0, find_request.ByteSizeLong(), find_response.ByteSizeLong(), 1, 0, 1}));
+
+  reapi::GetActionResultRequest get_request;
+  *get_request.mutable_action_digest() = digest_proto("no such action");
+  reapi::ActionResult result;
+  ASSERT_EQ(get_action(get_request, result).error_code(), grpc::StatusCode::NOT_FOUND);
+  // A failed call sends no response message.
+  EXPECT_EQ(get.delta(), (Deltas{1, 1, get_request.ByteSizeLong(), 0, 0, 1, 1}));
+
+  const auto content = pattern(300000);  // 5 Write messages of at most 64 KiB
+  const auto digest = digest_proto(content);
+  bytestream::WriteResponse write_response;
+  ASSERT_TRUE(write(upload_name(digest), content, 0, true, write_response).ok());
+  // ByteStream counts the blob data only.
+  EXPECT_EQ(write_series.delta(), (Deltas{1, 0, content.size(), 0, 1, 0, 1}));
+  auto [status, data] = read(read_name(digest), 1000);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(data.size(), content.size() - 1000);
+  EXPECT_EQ(read_series.delta(), (Deltas{1, 0, 0, content.size() - 1000, 1, 0, 1}));
+  EXPECT_EQ(read(read_name(digest_proto("gone"))).first.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(read_series.delta(), (Deltas{2, 1, 0, content.size() - 1000, 1, 1, 2}));
+
+  // The latency histogram is exported with its quantiles.
+  EXPECT_GT(read_series.duration.percentile(0.99).count(), 0);
+  const auto json = support::Metrics::global().to_json();
+  ASSERT_TRUE(json["histograms"].contains("grpc_request_duration{method=\"Write\"}"));
+  EXPECT_GT(json["histograms"]["grpc_request_duration{method=\"Write\"}"]["p50_us"], 0.0);
+  const auto prometheus = support::Metrics::global().to_prometheus();
+  EXPECT_NE(prometheus.find("grpc_responses_total{method=\"GetActionResult\",code=\"NOT_FOUND\"}"),
+            std::string::npos);
+  EXPECT_NE(prometheus.find("grpc_request_duration{method=\"Read\",quantile=\"0.99\"}"),
+            std::string::npos);
+}
+
+// Installs a JSON log file at `level` for the test's duration, then puts the previous
+// default logger back.
+class CapturedLog {
+ public:
+  CapturedLog(const std::filesystem::path& file, std::string level)
+      : m_file(file), m_previous(spdlog::default_logger()) {
+    support::LoggingConfig config;
+    config.file = file;
+    config.to_stderr = false;
+    config.format = support::LogFormat::json;
+    config.level = std::move(level);
+    EXPECT_TRUE(support::init_logging(config));
+  }
+  ~CapturedLog() { spdlog::set_default_logger(m_previous); }
+  CapturedLog(const CapturedLog&) = delete;
+  CapturedLog& operator=(const CapturedLog&) = delete;
+
+  // The "grpc request" lines written so far.
+  std::vector<nlohmann::json> access_lines() const {
+    spdlog::default_logger()->flush();
+    std::vector<nlohmann::json> lines;
+    std::ifstream in(m_file);
+    for (std::string line; std::getline(in, line);) {
+      auto parsed = nlohmann::json::parse(line);
+      if (parsed["message"] == "grpc request") lines.push_back(std::move(parsed));
+    }
+    return lines;
+  }
+
+ private:
+  std::filesystem::path m_file;
+  std::shared_ptr<spdlog::logger> m_previous;
+};
+
+TEST_F(bazel_remote_GrpcServer, EachCallWritesOneJsonAccessLineAtInfo) {
+  const CapturedLog log(m_dir / "access.log", "info");
+  grpc::ClientContext find_context;
+  reapi::FindMissingBlobsRequest find_request;
+  find_request.set_instance_name("main");
+  *find_request.add_blob_digests() = digest_proto("absent");
+  reapi::FindMissingBlobsResponse find_response;
+  ASSERT_TRUE(m_cas_stub->FindMissingBlobs(&find_context, find_request, &find_response).ok());
+  reapi::GetActionResultRequest get_request;
+  *get_request.mutable_action_digest() = digest_proto("no such action");
+  reapi::ActionResult result;
+  ASSERT_EQ(get_action(get_request, result).error_code(), grpc::StatusCode::NOT_FOUND);
+  const auto content = pattern(5000);
+  const auto digest = digest_proto(content);
+  bytestream::WriteResponse write_response;
+  ASSERT_TRUE(
+      write(upload_name(digest, "0b5c7a1e", "ci/linux"), content, 0, true, write_response).ok());
+  ASSERT_EQ(read(read_name(digest)).second, content);
+
+  const auto lines = log.access_lines();
+  ASSERT_EQ(lines.size(), 4u);
+  const std::string methods[] = {"FindMissingBlobs", "GetActionResult", "Write", "Read"};
+  const std::string statuses[] = {"OK", "NOT_FOUND", "OK", "OK"};
+  const std::uint64_t bytes_in[] = {find_request.ByteSizeLong(), get_request.ByteSizeLong(),
+                                    content.size(), 0};
+  const std::uint64_t bytes_out[] = {find_response.ByteSizeLong(), 0, 0, content.size()};
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    SCOPED_TRACE(lines[i].dump());
+    EXPECT_EQ(lines[i]["level"], "info");
+    EXPECT_EQ(lines[i]["method"], methods[i]);
+    EXPECT_EQ(lines[i]["status"], statuses[i]);
+    EXPECT_EQ(lines[i]["bytes_in"], bytes_in[i]);
+    EXPECT_EQ(lines[i]["bytes_out"], bytes_out[i]);
+    ASSERT_TRUE(lines[i]["duration_us"].is_number_integer());
+    EXPECT_GE(lines[i]["duration_us"].get<std::int64_t>(), 0);
+    ASSERT_TRUE(lines[i]["peer"].is_string());
+    EXPECT_TRUE(lines[i]["peer"].get<std::string>().starts_with("ipv4:127.0.0.1:"));
+  }
+  EXPECT_EQ(lines[0]["instance_name"], "main");
+  EXPECT_FALSE(lines[1].contains("instance_name"));  // the request named none
+  EXPECT_EQ(lines[2]["instance_name"], "ci/linux");
+  EXPECT_FALSE(lines[3].contains("instance_name"));
+}
+
+TEST_F(bazel_remote_GrpcServer, NoAccessLineAboveInfo) {
+  const CapturedLog log(m_dir / "access.log", "warn");
+  grpc::ClientContext context;
+  reapi::FindMissingBlobsRequest request;
+  reapi::FindMissingBlobsResponse response;
+  ASSERT_TRUE(m_cas_stub->FindMissingBlobs(&context, request, &response).ok());
+  EXPECT_TRUE(log.access_lines().empty());
 }
 
 TEST_F(bazel_remote_GrpcServer, ShutdownCancelsAnOpenStreamAndKeepsItsUploadUntilTheEnd) {

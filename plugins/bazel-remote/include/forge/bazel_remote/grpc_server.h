@@ -27,8 +27,20 @@
 //   the bytes already held are skipped; above it is INVALID_ARGUMENT). At most max_pending_uploads
 //   are kept, each for pending_upload_ttl after its last byte; older ones are dropped (their temp
 //   files removed) and a resume after that is INVALID_ARGUMENT (client restarts at 0).
-// - Metrics: grpc_requests_total{method="..."} and grpc_request_failures_total{method="..."}
-//   in forge::support::Metrics::global().
+// - Metrics, per method (the RPC's name: "FindMissingBlobs", "Read", ...), in
+//   forge::support::Metrics::global():
+//     grpc_requests_total{method}, grpc_request_failures_total{method} (status not OK);
+//     grpc_request_duration{method}: latency histogram (count, p50, p99), from the handler's
+//       start to its status, the whole stream for streaming calls;
+//     grpc_bytes_in_total{method}, grpc_bytes_out_total{method}: the blob data for ByteStream
+//       Read and Write (as sent: compressed for compressed-blobs), the serialized messages
+//       otherwise (GetTree: every response message sent; a failed unary call sends none);
+//     grpc_responses_total{method,code}: by status code name ("OK", "NOT_FOUND", ...); a
+//       code's series appears the first time the method answers with it.
+//   A call is recorded before its status is sent, so a client that has the status sees it.
+// - Access log: when the logger is at info or below, one JSON line per call, message
+//   "grpc request", fields method, status (code name), bytes_in, bytes_out, duration_us,
+//   peer (gRPC's "ipv4:127.0.0.1:port" form) and instance_name when the request names one.
 // Threading: RPCs run concurrently on gRPC's synchronous-server thread pool; the store is
 // thread-safe. start() returns once the port is listening. shutdown() blocks until every
 // in-flight RPC has finished (cancelling the ones still running at the deadline).

@@ -1,0 +1,112 @@
+#include "call_metrics.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "forge/core/support/log.h"
+
+namespace forge::bazel_remote {
+namespace {
+
+constexpr std::array<std::string_view, 17> k_code_names = {
+    "OK",
+    "CANCELLED",
+    "UNKNOWN",
+    "INVALID_ARGUMENT",
+    "DEADLINE_EXCEEDED",
+    "NOT_FOUND",
+    "ALREADY_EXISTS",
+    "PERMISSION_DENIED",
+    "RESOURCE_EXHAUSTED",
+    "FAILED_PRECONDITION",
+    "ABORTED",
+    "OUT_OF_RANGE",
+    "UNIMPLEMENTED",
+    "INTERNAL",
+    "UNAVAILABLE",
+    "DATA_LOSS",
+    "UNAUTHENTICATED",
+};
+
+std::size_t code_index(grpc::StatusCode code) {
+  const auto index = static_cast<std::size_t>(code);
+  return index < k_code_names.size() ? index : static_cast<std::size_t>(grpc::StatusCode::UNKNOWN);
+}
+
+bool access_log_enabled() {
+  const auto* logger = spdlog::default_logger_raw();
+  return logger != nullptr && logger->should_log(spdlog::level::info);
+}
+
+}  // namespace
+
+std::string_view status_code_name(grpc::StatusCode code) {
+  return k_code_names[code_index(code)];
+}
+
+MethodMetrics::MethodMetrics(std::string_view method)
+    : m_method(method),
+      m_requests(support::Metrics::global().counter(
+          fmt::format("grpc_requests_total{{method=\"{}\"}}", method), "gRPC calls received")),
+      m_failures(support::Metrics::global().counter(
+          fmt::format("grpc_request_failures_total{{method=\"{}\"}}", method),
+          "gRPC calls that ended with a status other than OK")),
+      m_duration(support::Metrics::global().histogram(
+          fmt::format("grpc_request_duration{{method=\"{}\"}}", method),
+          "gRPC call latency, from the handler's start to its status")),
+      m_bytes_in(support::Metrics::global().counter(
+          fmt::format("grpc_bytes_in_total{{method=\"{}\"}}", method),
+          "gRPC payload bytes received: blob data for ByteStream, request messages otherwise")),
+      m_bytes_out(support::Metrics::global().counter(
+          fmt::format("grpc_bytes_out_total{{method=\"{}\"}}", method),
+          "gRPC payload bytes sent: blob data for ByteStream, response messages otherwise")) {}
+
+support::Counter& MethodMetrics::responses(grpc::StatusCode code) const {
+  auto& slot = m_responses[code_index(code)];
+  if (auto* counter = slot.load(std::memory_order_acquire)) return *counter;
+  // First answer with this code: register the series (racing threads get the same one).
+  auto& counter = support::Metrics::global().counter(
+      fmt::format("grpc_responses_total{{method=\"{}\",code=\"{}\"}}", m_method,
+                  status_code_name(code)),
+      "gRPC calls by the status code they ended with");
+  slot.store(&counter, std::memory_order_release);
+  return counter;
+}
+
+void MethodMetrics::record(grpc::StatusCode code, std::chrono::nanoseconds duration,
+                           std::uint64_t bytes_in, std::uint64_t bytes_out) const {
+  m_requests.add();
+  if (code != grpc::StatusCode::OK) m_failures.add();
+  m_duration.record(duration);
+  m_bytes_in.add(bytes_in);
+  m_bytes_out.add(bytes_out);
+  responses(code).add();
+}
+
+CallScope::CallScope(const MethodMetrics& metrics, const grpc::ServerContext& context)
+    : m_metrics(metrics),
+      m_context(context),
+      m_start(std::chrono::steady_clock::now()),
+      m_log(access_log_enabled()) {}
+
+CallScope::~CallScope() {
+  const auto duration = std::chrono::duration_cast<std::chrono::nanoseconds>(
+      std::chrono::steady_clock::now() - m_start);
+  m_metrics.record(m_code, duration, m_bytes_in, m_bytes_out);
+  if (!m_log) return;
+  try {
+    nlohmann::json fields{
+        {"method", m_metrics.method()},
+        {"status", status_code_name(m_code)},
+        {"bytes_in", m_bytes_in},
+        {"bytes_out", m_bytes_out},
+        {"duration_us", std::chrono::duration_cast<std::chrono::microseconds>(duration).count()},
+        {"peer", m_context.peer()}};
+    if (!m_instance.empty()) fields["instance_name"] = m_instance;
+    support::log(spdlog::level::info, "grpc request", fields);
+  } catch (...) {
+    // The access line is best effort: a destructor must not throw (allocation failure).
+  }
+}
+
+}  // namespace forge::bazel_remote
