@@ -22,6 +22,7 @@
 #include "forge/core/support/metrics.h"
 #include "forge/test/process.h"
 #include "forge/test/temp_dir.h"
+#include "forge/test/test_cache.h"
 #include "google/bytestream/bytestream.grpc.pb.h"
 
 namespace forge::bazel_remote {
@@ -83,18 +84,11 @@ std::string pattern(std::size_t size) {
   return out;
 }
 
-class GrpcServerTest : public ::testing::Test {
+class GrpcServerTest : public test::StoreTest {
  protected:
   void SetUp() override {
-    cache::StoreOptions options;
-    options.dir = m_dir / "store";
-    options.fsync = false;
-    auto cas = cache::CasStore::open(options);
-    ASSERT_TRUE(cas) << cas.error().to_string();
-    m_cas = *cas;
-    auto action_cache = cache::ActionCache::open(m_cas);
-    ASSERT_TRUE(action_cache) << action_cache.error().to_string();
-    m_cache = *action_cache;
+    StoreTest::SetUp();
+    if (HasFatalFailure()) return;
     start({});
   }
 
@@ -199,9 +193,6 @@ class GrpcServerTest : public ::testing::Test {
     return {stream->Finish(), pages};
   }
 
-  test::TempDir m_dir;
-  std::shared_ptr<cache::CasStore> m_cas;
-  std::shared_ptr<cache::ActionCache> m_cache;
   std::unique_ptr<GrpcServer> m_server;
   std::unique_ptr<reapi::Capabilities::Stub> m_capabilities;
   std::unique_ptr<reapi::ActionCache::Stub> m_ac;

@@ -18,6 +18,7 @@
 
 #include "forge/cache/action_cache.h"
 #include "forge/test/temp_dir.h"
+#include "forge/test/test_cache.h"
 
 namespace forge::bazel_remote {
 namespace {
@@ -103,19 +104,8 @@ std::string sha256_of(std::string_view content) {
   return cache::digest_of(content).sha256.hex();
 }
 
-class HttpServerTest : public ::testing::Test {
+class HttpServerTest : public test::StoreTest {
  protected:
-  void SetUp() override {
-    cache::StoreOptions options;
-    options.dir = m_dir / "store";
-    options.fsync = false;
-    auto cas = cache::CasStore::open(options);
-    ASSERT_TRUE(cas) << cas.error().to_string();
-    m_cas = *cas;
-    auto action_cache = cache::ActionCache::open(m_cas);
-    ASSERT_TRUE(action_cache) << action_cache.error().to_string();
-    m_cache = *action_cache;
-  }
   void start(HttpServerOptions options = {}) {
     options.threads = options.threads == 0 ? 2 : options.threads;
     auto server = HttpServer::start(std::move(options), m_cache);
@@ -128,9 +118,6 @@ class HttpServerTest : public ::testing::Test {
     return sha256_of(content);
   }
 
-  test::TempDir m_dir;
-  std::shared_ptr<cache::CasStore> m_cas;
-  std::shared_ptr<cache::ActionCache> m_cache;
   std::unique_ptr<HttpServer> m_server;
 };
 
