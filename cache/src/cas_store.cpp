@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -334,6 +335,12 @@ Result<BlobDigest> BlobWriter::commit() {
                     .with_suggestion("the upload was corrupted or the client computed the wrong "
                                      "digest: upload it again"));
   }
+  // Already stored (a re-upload: Bazel and ccache send outputs the cache holds): the temp
+  // file goes, with no fsync and no rename over the existing blob.
+  if (m_store->holds_on_disk(actual)) {
+    discard();
+    return actual;
+  }
   if (m_store->options().fsync && ::fsync(m_fd) != 0) {
     Error error = Error::from_errno(errno, "fsync", m_temp.string());
     discard();
@@ -655,15 +662,35 @@ Result<BlobDigest> CasStore::put(std::span<const std::byte> data,
   return writer.commit();
 }
 
+bool CasStore::holds_on_disk(const BlobDigest& digest) const {
+  // Under the publish lock, so this process cannot evict it between the check and the
+  // caller's answer; an index entry whose file is missing is not trusted.
+  std::shared_lock publish(m_shared->publish);
+  auto present = contains(digest);
+  if (!present || !*present) return false;
+  struct stat status;
+  if (::stat(blob_path(digest).c_str(), &status) != 0 ||
+      static_cast<std::uint64_t>(status.st_size) != digest.size) {
+    return false;
+  }
+  std::lock_guard lock(m_shared->mutex);
+  m_shared->touched[key_array(key_of(digest))] = now_ns();  // a re-upload is a use
+  return true;
+}
+
 Result<BlobDigest> CasStore::finish_put(const std::filesystem::path& temp,
                                         const BlobDigest& actual) {
   const auto final_path = blob_path(actual);
-  std::error_code ec;
-  std::filesystem::create_directories(final_path.parent_path(), ec);
-  if (ec) return fail(Error::from_error_code(ec, "mkdir", final_path.parent_path().string()));
   std::shared_lock publish(m_shared->publish);
   if (::rename(temp.c_str(), final_path.c_str()) != 0) {
-    return fail(Error::from_errno(errno, "rename", final_path.string()));
+    // The first blob of its cas/<2 hex>/ directory: create the directory, then retry.
+    if (errno != ENOENT) return fail(Error::from_errno(errno, "rename", final_path.string()));
+    std::error_code ec;
+    std::filesystem::create_directories(final_path.parent_path(), ec);
+    if (ec) return fail(Error::from_error_code(ec, "mkdir", final_path.parent_path().string()));
+    if (::rename(temp.c_str(), final_path.c_str()) != 0) {
+      return fail(Error::from_errno(errno, "rename", final_path.string()));
+    }
   }
   if (m_options.fsync) FORGE_TRY_VOID(io::fsync_directory(final_path.parent_path()));
   const std::int64_t now = now_ns();

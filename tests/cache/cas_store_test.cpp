@@ -5,6 +5,7 @@
 #include <thread>
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -226,6 +227,30 @@ TEST(CasStoreTest, HashOnlyPutChecksTheHashWhateverTheSize) {
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().category(), ErrorCategory::validation);
   EXPECT_FALSE(store->contains(digest_of(content + "!")).value()) << "nothing stored";
+}
+
+TEST(CasStoreTest, ReuploadOfAStoredBlobKeepsTheStoredFileAndCountsOnce) {
+  test::TempDir dir;
+  auto store = open_store(dir, /*fsync=*/true);
+  const std::string content = "uploaded twice";
+  const auto digest = store->put(bytes(content)).value();
+  const auto path = store->blob_path(digest);
+  struct stat first;
+  ASSERT_EQ(::stat(path.c_str(), &first), 0);
+  // Again, with and without a claimed digest: no rename over the stored file (same inode),
+  // no temp file left, one entry.
+  EXPECT_EQ(store->put(bytes(content), digest).value(), digest);
+  EXPECT_EQ(store->put(bytes(content)).value(), digest);
+  struct stat second;
+  ASSERT_EQ(::stat(path.c_str(), &second), 0);
+  EXPECT_EQ(first.st_ino, second.st_ino);
+  EXPECT_TRUE(std::filesystem::is_empty(dir / "store" / "tmp"));
+  EXPECT_EQ(store->stats()->entries, 1u);
+  EXPECT_EQ(store->stats()->bytes, content.size());
+  // A stored blob whose file vanished behind the index's back is written again.
+  std::filesystem::remove(path);
+  EXPECT_EQ(store->put(bytes(content)).value(), digest);
+  EXPECT_EQ(store->get(digest).value(), content);
 }
 
 TEST(CasStoreTest, FindMissingOnALargeQueryKeepsOrderAndFindsExactlyTheAbsent) {

@@ -209,6 +209,8 @@ class CasStore {
   CasStore(StoreOptions options, store::Environment env);
   Result<BlobDigest> finish_put(const std::filesystem::path& temp, const BlobDigest& actual);
   void unpin(const BlobReader::Key& key) const;
+  // True when `digest` is indexed and its file is on disk with that size (records a use).
+  bool holds_on_disk(const BlobDigest& digest) const;
   // Pins, checks the index (size must match when expected_size is set) and opens the file.
   Result<std::optional<BlobReader>> open_pinned(const hash::Digest& sha256,
                                                 std::optional<std::uint64_t> expected_size,
