@@ -253,6 +253,86 @@ TEST(CasStoreTest, ReuploadOfAStoredBlobKeepsTheStoredFileAndCountsOnce) {
   EXPECT_EQ(store->get(digest).value(), content);
 }
 
+// --- the digest filter of find_missing ----------------------------------------------------
+std::shared_ptr<CasStore> open_filtered(const test::TempDir& dir) {
+  StoreOptions options;
+  options.dir = dir / "store";
+  options.fsync = false;
+  options.digest_filter_rebuild_interval = std::chrono::milliseconds(0);
+  return CasStore::open(options).value();
+}
+
+bool wait_until_trusted(const CasStore& store) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < give_up) {
+    if (store.digest_filter_stats().trusted) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return false;
+}
+
+// Two stores on one directory, each with its own memory: `other` stands for another
+// process. Whatever either adds or evicts, find_missing on `store` must equal the index.
+TEST(CasStoreProperty, FindMissingIsExactWhateverAnotherWriterDoes) {
+  std::uint64_t filter_skips = 0;  // over all cases: proves the filter did answer
+  const bool held = rc::check("find_missing is exact whatever another writer does", [&] {
+    test::TempDir dir;
+    auto store = open_filtered(dir);
+    auto other = open_filtered(dir);
+    RC_ASSERT(wait_until_trusted(*store));
+    std::vector<BlobDigest> known;  // everything ever put, stored or evicted since
+    const auto steps = *rc::gen::inRange(1, 25);
+    for (int step = 0; step < steps; ++step) {
+      const auto action = *rc::gen::inRange(0, 5);
+      const std::string content = "blob " + std::to_string(*rc::gen::inRange(0, 400));
+      if (action == 0 || action == 1) {
+        known.push_back(store->put(bytes(content)).value());
+      } else if (action == 2) {
+        known.push_back(other->put(bytes(content)).value());
+      } else if (action == 3) {
+        other->evict_now(other->stats()->bytes / 2).value();  // removals the filter never sees
+      } else {
+        RC_ASSERT(wait_until_trusted(*store));  // let a rebuild catch up, then go on
+      }
+      std::vector<BlobDigest> query = known;
+      for (int i = 0; i < 8; ++i) query.push_back(digest_of("absent " + std::to_string(i)));
+      const auto before = store->digest_filter_stats().lookups_skipped;
+      const auto missing = store->find_missing(query).value();
+      filter_skips += store->digest_filter_stats().lookups_skipped - before;
+      std::vector<BlobDigest> expected;
+      for (const auto& digest : query) {
+        if (!other->contains(digest).value()) expected.push_back(digest);
+      }
+      RC_ASSERT(missing == expected);
+    }
+  });
+  EXPECT_TRUE(held);
+  EXPECT_GT(filter_skips, 0u) << "the filter never answered: the property proved nothing";
+}
+
+TEST(CasStoreTest, DigestFilterStepsAsideForAnotherWritersBlobsUntilRebuilt) {
+  test::TempDir dir;
+  StoreOptions options;
+  options.dir = dir / "store";
+  options.fsync = false;
+  options.digest_filter_rebuild_interval = std::chrono::hours(1);  // no rebuild after the first
+  auto store = CasStore::open(options).value();
+  auto other = CasStore::open(options).value();
+  ASSERT_TRUE(wait_until_trusted(*store));
+  const auto mine = store->put(bytes(std::string("mine"))).value();
+  EXPECT_TRUE(store->digest_filter_stats().trusted) << "its own puts keep it trusted";
+  const auto theirs = other->put(bytes(std::string("theirs"))).value();
+  const auto absent = digest_of("absent");
+  const std::vector<BlobDigest> query{mine, theirs, absent};
+  const auto skipped_before = store->digest_filter_stats().lookups_skipped;
+  EXPECT_EQ(store->find_missing(query).value(), std::vector<BlobDigest>{absent});
+  EXPECT_EQ(store->digest_filter_stats().lookups_skipped, skipped_before)
+      << "the filter answered for a snapshot holding another writer's blob";
+  // The next put of its own finds the chain broken: no longer trusted until rebuilt.
+  store->put(bytes(std::string("mine again"))).value();
+  EXPECT_FALSE(store->digest_filter_stats().trusted);
+}
+
 TEST(CasStoreTest, FindMissingOnALargeQueryKeepsOrderAndFindsExactlyTheAbsent) {
   test::TempDir dir;
   auto store = open_store(dir);

@@ -34,6 +34,8 @@
 // Thread-safe: one CasStore per directory per process, shared by every thread. Several
 // processes may open one directory at once (LMDB serialises writers).
 
+#include <array>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -75,6 +77,11 @@ struct StoreOptions {
   double low_watermark = 0.90;               // ... and stop below this one
   bool background_eviction = true;           // false: only evict_now() evicts (tests, gc)
   bool verify_after_unclean_shutdown = true;
+  // Keep an in-memory Bloom filter of the index (about 2 bytes per blob, built in the
+  // background at open) so find_missing answers most absent digests without an index lookup.
+  bool digest_filter = true;
+  // Rebuilds of the filter (after another process added blobs) are at least this far apart.
+  std::chrono::milliseconds digest_filter_rebuild_interval{2000};
 };
 
 // Checks StoreOptions; the error names the field and the fix.
@@ -90,6 +97,14 @@ struct VerifyReport {
   std::uint64_t bytes = 0;
 };
 
+// What the digest filter of find_missing has done (for tests, benchmarks and /status).
+struct DigestFilterStats {
+  bool ready = false;    // a filter has been built
+  bool trusted = false;  // it covers every blob this process knows was added
+  std::uint64_t rebuilds = 0;
+  std::uint64_t lookups_skipped = 0;  // digests answered "missing" without an index lookup
+};
+
 struct EvictionReport {
   std::uint64_t evicted = 0;
   std::uint64_t bytes_freed = 0;
@@ -97,6 +112,7 @@ struct EvictionReport {
 };
 
 class CasStore;
+class DigestFilter;
 
 // A put in progress. Move-only; destroying it without commit() removes the temp file.
 class BlobWriter {
@@ -155,6 +171,10 @@ class CasStore {
   static Result<std::shared_ptr<CasStore>> open(const StoreOptions& options);
 
   Result<bool> contains(const BlobDigest& digest) const;
+  // The digests that are not stored, in the order given. Exact: the digest filter only
+  // answers for snapshots whose every addition it saw (additions by other processes make it
+  // step aside until it is rebuilt), so a stored blob is never reported missing and a
+  // missing one never reported stored.
   Result<std::vector<BlobDigest>> find_missing(std::span<const BlobDigest> digests) const;
   Result<BlobWriter> begin_put(std::optional<BlobDigest> expected);
   // A put whose size is not known in advance (HTTP chunked uploads): only the hash is
@@ -194,6 +214,7 @@ class CasStore {
   const std::optional<VerifyReport>& recovery() const { return m_recovery; }
   // Writes the accesses recorded in memory to the index (done by evict_now and at close).
   Result<void> flush_access_times();
+  DigestFilterStats digest_filter_stats() const;
 
   // The LMDB environment, for the action cache's databases (opened before concurrent use).
   store::Environment& environment() { return m_env; }
@@ -211,6 +232,13 @@ class CasStore {
   void unpin(const BlobReader::Key& key) const;
   // True when `digest` is indexed and its file is on disk with that size (records a use).
   bool holds_on_disk(const BlobDigest& digest) const;
+  // The digest filter (cas_store.cpp explains the protocol): the filter if it may answer
+  // for a snapshot at `generation`, else null (and a rebuild is requested).
+  std::shared_ptr<const DigestFilter> trusted_filter(std::uint64_t generation) const;
+  void note_added(const BlobReader::Key& key, std::uint64_t generation_before) const;
+  void filter_lost_track() const;
+  Result<void> rebuild_filter();
+  void filter_loop();
   // Pins, checks the index (size must match when expected_size is set) and opens the file.
   Result<std::optional<BlobReader>> open_pinned(const hash::Digest& sha256,
                                                 std::optional<std::uint64_t> expected_size,
