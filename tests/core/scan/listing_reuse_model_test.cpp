@@ -678,8 +678,11 @@ TEST(ScannerListingReuseModel, ReusedListingsReportExactlyTheModelsChanges) {
             << coverage.gitignore_in_place
             << " in place); directories replaced by files: " << coverage.dir_to_file << "\n";
   if (passed) {
-    // Reuse must really be in play, and the tricky cases must have met reused directories.
+    // Reuse must really be in play (60-70% of steps with the defaults), and the tricky cases
+    // must have met reused directories (typically 20+ times each; a run cut down
+    // with RC_PARAMS or FORGE_SCAN_MODEL_MAX_STEPS checks the share only).
     EXPECT_GE(share, 0.4);
+    if (coverage.steps < 400) return;
     EXPECT_GT(coverage.hidden_in_reused, 0u);
     EXPECT_GT(coverage.rename_across_reused, 0u);
     EXPECT_GT(coverage.gitignore_in_place, 0u);
