@@ -277,6 +277,33 @@ TEST(ScannerListingReuseTest, CreatedDeletedAndRenamedFilesInAReusedDirectoryAre
   EXPECT_EQ(result.listings_reused, 1u);  // e only
 }
 
+// git's untracked cache trusts a directory's mtime alone; here a directory's mtime put back
+// with utimensat after an entry change does not hide it: utimensat itself moves the ctime,
+// which the reuse check compares too, so the listing is read again.
+TEST(ScannerListingReuseTest, EntryChangesAreFoundWhenTheDirectoryMtimeIsPutBack) {
+  ScannerFixture fx;
+  std::filesystem::create_directories(fx.tree() / "d");
+  std::filesystem::create_directories(fx.tree() / "e");
+  write_raw(fx.tree() / "d/gone.c", "1");
+  write_raw(fx.tree() / "e/e.c", "2");
+  scan_until_reusing(fx);
+  struct stat before {};
+  ASSERT_EQ(::stat((fx.tree() / "d").c_str(), &before), 0);
+  write_raw(fx.tree() / "d/new.c", "3");
+  std::filesystem::remove(fx.tree() / "d/gone.c");
+  const timespec times[2] = {before.st_atim, before.st_mtim};
+  ASSERT_EQ(utimensat(AT_FDCWD, (fx.tree() / "d").c_str(), times, AT_SYMLINK_NOFOLLOW), 0);
+  struct stat after {};
+  ASSERT_EQ(::stat((fx.tree() / "d").c_str(), &after), 0);
+  ASSERT_EQ(after.st_mtim.tv_sec, before.st_mtim.tv_sec);
+  ASSERT_EQ(after.st_mtim.tv_nsec, before.st_mtim.tv_nsec);
+  ASSERT_EQ(after.st_size, before.st_size);
+  const ChangeSet result = fx.scan();
+  EXPECT_EQ(as_map(result),
+            (ChangeList{{"d/gone.c", ChangeKind::removed}, {"d/new.c", ChangeKind::added}}));
+  EXPECT_EQ(result.listings_reused, 1u);  // e only
+}
+
 TEST(ScannerListingReuseTest, TypeChangeAndRemovedSubdirectoryAreReported) {
   ScannerFixture fx;
   std::filesystem::create_directories(fx.tree() / "d/sub");
