@@ -279,6 +279,7 @@ struct CasStore::Shared {
   bool rebuild_broken = false;
   bool rebuild_requested = false;
   bool filter_stop = false;
+  std::atomic<bool> filter_stopping{false};  // filter_stop, readable without the mutex
   std::uint64_t rebuilds = 0;
   std::thread filter_builder;
   std::atomic<std::uint64_t> lookups_skipped{0};
@@ -292,6 +293,7 @@ CasStore::~CasStore() {
     {
       std::lock_guard lock(m_shared->filter_mutex);
       m_shared->filter_stop = true;
+      m_shared->filter_stopping = true;
     }
     m_shared->filter_wake.notify_all();
     m_shared->filter_builder.join();
@@ -1099,8 +1101,11 @@ Result<void> CasStore::rebuild_filter() {
     auto fresh = std::make_shared<DigestFilter>(std::max<std::size_t>(2 * entries, 64 * 1024));
     FORGE_TRY(store::Cursor cursor, snapshot->cursor(m_blobs));
     FORGE_TRY(auto entry, cursor.first());
-    while (entry) {
+    for (std::size_t seen = 1; entry; ++seen) {
       if (entry->first.size() == DigestFilter::k_key_size) fresh->add(entry->first);
+      if (seen % 4096 == 0 && m_shared->filter_stopping.load(std::memory_order_relaxed)) {
+        return std::shared_ptr<DigestFilter>();  // closing: do not hold the close up
+      }
       FORGE_TRY(entry, cursor.next());
     }
     return fresh;
