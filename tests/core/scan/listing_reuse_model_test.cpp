@@ -50,20 +50,13 @@
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
+#include "change_list.h"
 #include "forge/core/io/backend_selector.h"
 #include "forge/core/scan/scanner.h"
 #include "forge/test/temp_dir.h"
 
 namespace forge::scan {
 namespace {
-
-using ChangeList = std::map<std::string, ChangeKind>;
-
-ChangeList as_map(const ChangeSet& set) {
-  ChangeList out;
-  for (const auto& change : set.changes) out[change.path] = change.kind;
-  return out;
-}
 
 std::int64_t wall_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(

@@ -11,19 +11,12 @@
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
+#include "change_list.h"
 #include "forge/core/io/backend_selector.h"
 #include "forge/test/temp_dir.h"
 
 namespace forge::scan {
 namespace {
-
-using ChangeList = std::map<std::string, ChangeKind>;
-
-ChangeList as_map(const ChangeSet& set) {
-  ChangeList out;
-  for (const auto& change : set.changes) out[change.path] = change.kind;
-  return out;
-}
 
 // Sets mtime (and atime) of `path` to `seconds` since the epoch, like `touch -d`.
 void set_mtime(const std::filesystem::path& path, std::int64_t seconds, long nanos = 0) {
