@@ -448,7 +448,8 @@ Task<void> HttpServer::Impl::watchdog(std::shared_ptr<Connection> connection) {
 }
 
 Task<void> HttpServer::Impl::session(Socket socket) {
-  socket.set_option(tcp::no_delay(true));
+  beast::error_code no_delay_ec;  // best effort: a client already gone fails the first read
+  socket.set_option(tcp::no_delay(true), no_delay_ec);
   auto connection = std::make_shared<Connection>(socket);
   connection->deadline = std::chrono::steady_clock::now() + options.request_timeout;
   std::uint64_t id = 0;
