@@ -1,6 +1,8 @@
 #include "forge/core/hash/digest.h"
 
+#include <array>
 #include <cassert>
+#include <cstdint>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -10,11 +12,19 @@
 namespace forge::hash {
 namespace {
 
+// -1 for a byte that is not a hex digit. A table: digests are parsed by the ten thousand
+// (one FindMissingBlobs call), and this runs for every character.
+constexpr std::array<std::int8_t, 256> k_hex_values = [] {
+  std::array<std::int8_t, 256> table{};
+  table.fill(-1);
+  for (int c = '0'; c <= '9'; ++c) table[c] = static_cast<std::int8_t>(c - '0');
+  for (int c = 'a'; c <= 'f'; ++c) table[c] = static_cast<std::int8_t>(c - 'a' + 10);
+  for (int c = 'A'; c <= 'F'; ++c) table[c] = static_cast<std::int8_t>(c - 'A' + 10);
+  return table;
+}();
+
 int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
+  return k_hex_values[static_cast<unsigned char>(c)];
 }
 
 }  // namespace

@@ -40,6 +40,21 @@ TEST(DigestTest, ParseRejectsNonHexCharacters) {
   EXPECT_EQ(parsed.error().category(), ErrorCategory::validation);
 }
 
+TEST(DigestTest, ParseAcceptsExactlyTheHexAlphabetForEveryByteValue) {
+  const std::string valid = "0123456789abcdefABCDEF";
+  for (int value = 0; value < 256; ++value) {
+    std::string hex(64, '0');
+    hex[33] = static_cast<char>(value);
+    const bool is_hex = valid.find(static_cast<char>(value)) != std::string::npos;
+    auto parsed = Digest::parse(Algorithm::sha256, hex);
+    ASSERT_EQ(parsed.has_value(), is_hex) << "byte " << value;
+    if (is_hex) {
+      const int nibble = value <= '9' ? value - '0' : (value | 0x20) - 'a' + 10;
+      EXPECT_EQ(parsed->bytes()[16], nibble) << "byte " << value;  // low nibble of byte 16
+    }
+  }
+}
+
 TEST(DigestTest, ParseAcceptsUpperCaseAndPrintsLowerCase) {
   auto parsed = Digest::parse(Algorithm::xxh3_128, "99AA06D3014798D86001C324468D497F");
   ASSERT_TRUE(parsed);
