@@ -218,6 +218,8 @@ TEST_F(HttpCacheTest, StatusMetricsAndHealthz) {
   EXPECT_EQ(status["http"], "127.0.0.1:" + std::to_string(server.http_port()));
   EXPECT_EQ(status["grpc"], "127.0.0.1:" + std::to_string(server.grpc_port()));
   EXPECT_EQ(status["store"], server.store().string());
+  ASSERT_TRUE(status.contains("digest_filter")) << status_text;
+  EXPECT_TRUE(status["digest_filter"]["lookups_skipped"].is_number());
 }
 
 TEST_F(HttpCacheTest, SigtermFinishesTheUploadInFlightAndExitsZero) {

@@ -849,6 +849,11 @@ nlohmann::json HttpServer::Impl::status_json() {
   }
   const auto metrics = support::Metrics::global().to_json();
   status["cache_hit_rate"] = metrics["cache_hit_rate"];
+  const auto filter = cache->cas().digest_filter_stats();
+  status["digest_filter"] = {{"ready", filter.ready},
+                             {"trusted", filter.trusted},
+                             {"rebuilds", filter.rebuilds},
+                             {"lookups_skipped", filter.lookups_skipped}};
   {
     std::lock_guard lock(mutex);
     status["connections"] = connections.size();
