@@ -35,8 +35,11 @@ namespace forge::store {
 
 struct EnvOptions {
   std::filesystem::path dir;  // created if missing
-  // Start small (64 MiB of address space, not disk); doubles on MDB_MAP_FULL.
-  std::size_t initial_map_size = 64ull << 20;
+  // Address space, not disk: the file grows only as pages are written. Reserved generously
+  // (16 GiB: some 80M CAS blobs) because growing it remaps, and LMDB allows a remap only
+  // while no other thread of the process has a transaction open (mdb_env_set_mapsize), which
+  // a busy server cannot promise. Doubling on MDB_MAP_FULL stays as the rare fallback.
+  std::size_t initial_map_size = 16ull << 30;
   unsigned max_databases = 16;
   unsigned max_readers = 256;  // well above the thread count of any Forge process
   bool sync = true;            // false: MDB_NOSYNC (durability traded for speed)
