@@ -97,6 +97,28 @@ Result<void> set_total(store::WriteTxn& txn, store::Database totals, std::string
   return txn.put(totals, key, bytes);
 }
 
+using BlobPathBuffer = std::array<char, 4096>;
+
+// <dir>/cas/<2 hex>/<64 hex>, NUL-terminated, without allocating: every cache hit opens one.
+// False when it does not fit.
+bool format_blob_path(const std::string& dir, std::span<const std::uint8_t> raw,
+                      BlobPathBuffer& out) {
+  if (raw.size() != 32 || dir.size() + 5 + 3 + 64 + 1 > out.size()) return false;
+  constexpr char k_hex[] = "0123456789abcdef";
+  char* at = std::copy(dir.begin(), dir.end(), out.data());
+  at = std::copy_n("/cas/", 5, at);
+  char* hex = at + 3;
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    hex[2 * i] = k_hex[raw[i] >> 4];
+    hex[2 * i + 1] = k_hex[raw[i] & 0xf];
+  }
+  at[0] = hex[0];
+  at[1] = hex[1];
+  at[2] = '/';
+  hex[64] = '\0';
+  return true;
+}
+
 // Bumped by every write transaction that adds blobs to the index, in every process, so a
 // process can tell whether all additions since a point were its own (see the digest filter).
 constexpr std::string_view k_generation = "generation";
@@ -499,6 +521,8 @@ Result<std::shared_ptr<CasStore>> CasStore::open(const StoreOptions& options) {
 }
 
 std::filesystem::path CasStore::blob_path(const BlobDigest& digest) const {
+  BlobPathBuffer path;
+  if (format_blob_path(m_options.dir.native(), digest.sha256.bytes(), path)) return path.data();
   const std::string hex = digest.sha256.hex();
   return m_options.dir / "cas" / hex.substr(0, 2) / hex;
 }
@@ -621,29 +645,18 @@ Result<std::optional<BlobReader>> CasStore::open_pinned(const hash::Digest& sha2
     if (*value) record = BlobRecord::decode(**value);
   }
   if (!record || (expected_size && record->size != *expected_size)) return miss();
-  // <dir>/cas/<2 hex>/<64 hex>, formatted without allocating: this is every cache hit.
-  char path[4096];
-  const std::string& dir = m_options.dir.native();
-  const std::size_t needed = dir.size() + 5 + 3 + 64 + 1;
-  if (needed > sizeof path) return fail(Error(ErrorCategory::file_system, "store path too long"));
-  char* out = std::copy(dir.begin(), dir.end(), path);
-  out = std::copy_n("/cas/", 5, out);
-  constexpr char k_hex[] = "0123456789abcdef";
-  char* hex = out + 3;
-  for (std::size_t i = 0; i < raw.size(); ++i) {
-    hex[2 * i] = k_hex[raw[i] >> 4];
-    hex[2 * i + 1] = k_hex[raw[i] & 0xf];
+  BlobPathBuffer path;
+  if (!format_blob_path(m_options.dir.native(), raw, path)) {
+    unpin(key);
+    return fail(Error(ErrorCategory::file_system, "store path too long")
+                    .with_suggestion("use a store directory with a shorter path"));
   }
-  out[0] = hex[0];
-  out[1] = hex[1];
-  out[2] = '/';
-  hex[64] = '\0';
-  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  const int fd = ::open(path.data(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return miss();  // indexed but gone (evicted meanwhile): a miss
     const int saved = errno;
     unpin(key);
-    return fail(Error::from_errno(saved, "open", path));
+    return fail(Error::from_errno(saved, "open", path.data()));
   }
   {
     std::lock_guard lock(m_shared->mutex);
