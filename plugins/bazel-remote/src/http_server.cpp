@@ -6,6 +6,7 @@
 #include <array>
 #include <atomic>
 #include <condition_variable>
+#include <future>
 #include <limits>
 #include <mutex>
 #include <thread>
@@ -940,10 +941,15 @@ bool HttpServer::shutdown(std::chrono::milliseconds deadline) {
   Impl& impl = *m_impl;
   if (impl.stopped) return true;
   impl.stopping = true;
-  asio::post(impl.acceptor->get_executor(), [&impl] {
+  // Stop listening before anything else, and wait for it: a connect after shutdown() began
+  // must be refused, not left in the backlog of a socket nobody accepts from.
+  std::promise<void> listener_closed;
+  asio::post(impl.acceptor->get_executor(), [&impl, &listener_closed] {
     beast::error_code ignored;
     impl.acceptor->close(ignored);
+    listener_closed.set_value();
   });
+  listener_closed.get_future().wait();
   auto close_connections = [&impl](bool idle_only) {
     std::lock_guard lock(impl.mutex);
     for (auto& [id, connection] : impl.connections) {
