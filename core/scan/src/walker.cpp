@@ -22,6 +22,17 @@
 namespace forge::scan {
 namespace {
 
+// The .gitignore of the directory open as dir_fd; nullopt when it cannot be opened.
+std::optional<std::string> read_gitignore(int dir_fd) {
+  const int fd = openat(dir_fd, ".gitignore", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  std::string content;
+  char chunk[8192];
+  for (ssize_t n; (n = ::read(fd, chunk, sizeof chunk)) > 0;) content.append(chunk, n);
+  ::close(fd);
+  return content;
+}
+
 EntryType type_of(unsigned char d_type, int dir_fd, const char* name) {
   switch (d_type) {
     case DT_REG: return EntryType::file;
@@ -302,15 +313,11 @@ class Walker {
             has_gitignore ? !gitignore_stat || !m_cache->unchanged(gitignore_path, *gitignore_stat)
                           : m_cache->known(gitignore_path);
       }
-      const int ignore_fd = has_gitignore ? openat(fd, ".gitignore", O_RDONLY | O_CLOEXEC) : -1;
-      if (ignore_fd >= 0) {
-        std::string content;
-        char chunk[8192];
-        ssize_t n;
-        while ((n = ::read(ignore_fd, chunk, sizeof chunk)) > 0) content.append(chunk, n);
-        ::close(ignore_fd);
-        std::unique_lock lock(m_rules_mutex);
-        m_rules.add_gitignore(relative, content);
+      if (has_gitignore) {
+        if (auto content = read_gitignore(fd)) {
+          std::unique_lock lock(m_rules_mutex);
+          m_rules.add_gitignore(relative, *content);
+        }
       }
       if (has_gitignore) {
         std::shared_lock rules(m_rules_mutex);
@@ -318,15 +325,9 @@ class Walker {
       }
     } else if (m_options.use_gitignore && gitignore_stat) {
       // A reused listing with an unchanged .gitignore: its rules still apply below.
-      const int ignore_fd = openat(fd, ".gitignore", O_RDONLY | O_CLOEXEC);
-      if (ignore_fd >= 0) {
-        std::string content;
-        char chunk[8192];
-        ssize_t n;
-        while ((n = ::read(ignore_fd, chunk, sizeof chunk)) > 0) content.append(chunk, n);
-        ::close(ignore_fd);
+      if (auto content = read_gitignore(fd)) {
         std::unique_lock lock(m_rules_mutex);
-        m_rules.add_gitignore(relative, content);
+        m_rules.add_gitignore(relative, *content);
       }
     }
 
