@@ -1,3 +1,4 @@
+#include "forge/core/support/clock.h"
 #include "forge/cache/action_cache.h"
 
 #include <chrono>
@@ -121,12 +122,6 @@ Result<std::optional<BlobDigest>> nested_digest(std::string_view message, std::u
     }
   }
   return found;
-}
-
-std::int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 std::string encode_entry(const BlobDigest& value) {

@@ -1,3 +1,4 @@
+#include "forge/core/support/clock.h"
 #include "forge/cache/cas_store.h"
 
 #include <fcntl.h>
@@ -29,12 +30,6 @@ namespace {
 
 using store::get_le;
 using store::put_le;
-
-std::int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string_view key_of(const BlobDigest& digest) {
   return {reinterpret_cast<const char*>(digest.sha256.bytes().data()),
@@ -134,14 +129,6 @@ Result<std::uint64_t> bump_generation(store::WriteTxn& txn, store::Database tota
   const std::uint64_t before = read_total(value);
   FORGE_TRY_VOID(set_total(txn, totals, k_generation, before + 1));
   return before;
-}
-
-bool is_hex64(std::string_view name) {
-  if (name.size() != 64) return false;
-  for (char c : name) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
 }
 
 // SHA-256 and size of a file, streamed.
@@ -959,7 +946,7 @@ Result<VerifyReport> CasStore::verify() {
       ++report.checked;
       auto actual = hash_file(path);
       if (!actual) return fail(std::move(actual).error());
-      if (!is_hex64(name) || actual->sha256.hex() != name ||
+      if (!hash::is_hex64(name) || actual->sha256.hex() != name ||
           name.substr(0, 2) != shard.path().filename().string()) {
         const auto target = m_options.dir / "quarantine" / fmt::format("{}.{}", name, now);
         if (::rename(path.c_str(), target.c_str()) != 0) {

@@ -37,6 +37,14 @@ std::string_view to_string(Algorithm algorithm) {
   }
 }
 
+bool is_hex64(std::string_view text) {
+  if (text.size() != 64) return false;
+  for (const char c : text) {
+    if (hex_value(c) < 0) return false;
+  }
+  return true;
+}
+
 Result<Algorithm> parse_algorithm(std::string_view name) {
   if (name == "sha256") return Algorithm::sha256;
   if (name == "xxh3" || name == "xxh3_128" || name == "xxh128") return Algorithm::xxh3_128;

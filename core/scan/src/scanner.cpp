@@ -1,3 +1,4 @@
+#include "forge/core/support/clock.h"
 #include "forge/core/scan/scanner.h"
 
 #include <sys/stat.h>
@@ -25,12 +26,6 @@ std::uint64_t journal_cursor(std::string_view key) {
   std::uint64_t cursor = 0;
   for (int i = 0; i < 8; ++i) cursor = (cursor << 8) | static_cast<unsigned char>(key[i]);
   return cursor;
-}
-
-std::int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 EntryType type_from_mode(std::uint32_t mode) {

@@ -67,14 +67,6 @@ struct Route {
   std::string_view endpoint = "other";
 };
 
-bool is_hex64(std::string_view text) {
-  if (text.size() != 64) return false;
-  for (char c : text) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) return false;
-  }
-  return true;
-}
-
 Route parse_route(std::string_view target) {
   if (const auto query = target.find('?'); query != std::string_view::npos) {
     target = target.substr(0, query);
@@ -584,7 +576,7 @@ Task<Outcome> HttpServer::Impl::handle(Stream& stream, Connection& connection,
     case RouteKind::cas:
     case RouteKind::ac: break;
   }
-  if (!is_hex64(route.hash)) {
+  if (!hash::is_hex64(route.hash)) {
     co_return co_await send_text(
         stream, request, http::status::bad_request,
         fmt::format("'{}' is not a SHA-256: expected 64 hex digits\n", route.hash.substr(0, 100)),

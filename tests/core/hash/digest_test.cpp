@@ -25,6 +25,21 @@ TEST(DigestTest, Xxh3MatchesXxhsumCanonicalOutput) {
   EXPECT_EQ(xxh3_of("abc").hex(), "06b05ab6733a618578af5f94892f3950");
 }
 
+TEST(DigestTest, IsHex64AcceptsExactlySixtyFourHexDigits) {
+  const std::string lower(64, 'a');
+  EXPECT_TRUE(is_hex64(lower));
+  EXPECT_TRUE(is_hex64(std::string(64, 'F')));
+  EXPECT_TRUE(is_hex64(sha256_of("x").hex()));
+  EXPECT_FALSE(is_hex64(std::string(63, 'a')));
+  EXPECT_FALSE(is_hex64(std::string(65, 'a')));
+  EXPECT_FALSE(is_hex64(""));
+  std::string bad = lower;
+  bad[40] = 'g';
+  EXPECT_FALSE(is_hex64(bad));
+  bad[40] = '\0';
+  EXPECT_FALSE(is_hex64(bad));
+}
+
 TEST(DigestTest, ParseRejectsWrongLengthAsValidationError) {
   auto parsed = Digest::parse(Algorithm::sha256, "abcd");
   ASSERT_FALSE(parsed);

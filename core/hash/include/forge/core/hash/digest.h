@@ -26,6 +26,10 @@ std::string_view to_string(Algorithm algorithm);
 // Accepts "sha256", "xxh3" and "xxh3_128"; anything else is a Validation error.
 Result<Algorithm> parse_algorithm(std::string_view name);
 
+// True when `text` is exactly 64 hex digits (either case): the shape of a SHA-256 name in
+// the store's layout and in cache URLs.
+bool is_hex64(std::string_view text);
+
 class Digest {
  public:
   static constexpr std::size_t k_max_size = 32;
