@@ -18,7 +18,7 @@ constexpr std::string_view k_usage =
     "       range or form, suggestion); exit 0 when valid, 1 when not, 2 on usage errors.\n"
     "show:  prints the effective configuration (defaults, then FILE, then --set) as JSON.\n\n"
     "Keys are dotted paths (io.max_file_handles); durations are integer milliseconds in keys\n"
-    "ending in _ms; `project_root` is required in a file.";
+    "ending in _ms.";
 
 int fail_with(const Error& error, int code) {
   fmt::print(stderr, "forge config: {}\n", error.to_string());
@@ -42,7 +42,6 @@ int run(std::vector<std::string> tokens) {
   const auto positional = args.positional();
 
   nlohmann::json document = nlohmann::json::object();
-  bool from_file = false;
   if (action == "check") {
     if (positional.size() != 1) {
       fmt::print(stderr, "forge config check: give exactly one FILE\n\n{}\n", k_usage);
@@ -51,12 +50,10 @@ int run(std::vector<std::string> tokens) {
     auto loaded = support::read_config_file(positional[0]);
     if (!loaded) return fail_with(loaded.error(), k_exit_failure);
     document = std::move(*loaded);
-    from_file = true;
   } else if (*config_file) {
     auto loaded = support::read_config_file(**config_file);
     if (!loaded) return fail_with(loaded.error(), k_exit_failure);
     document = std::move(*loaded);
-    from_file = true;
   }
   for (const auto& assignment : *sets) {
     if (auto applied = support::apply_override(document, assignment); !applied) {
@@ -65,7 +62,7 @@ int run(std::vector<std::string> tokens) {
   }
 
   if (action == "check") {
-    const auto issues = support::check_config(document, from_file);
+    const auto issues = support::check_config(document);
     if (json_output) {
       nlohmann::json out{{"valid", issues.empty()}, {"issues", nlohmann::json::array()}};
       for (const auto& issue : issues) {
@@ -87,7 +84,7 @@ int run(std::vector<std::string> tokens) {
     }
     return issues.empty() ? k_exit_ok : k_exit_failure;
   }
-  auto config = support::config_from_json(document, from_file);
+  auto config = support::config_from_json(document);
   if (!config) return fail_with(config.error(), k_exit_failure);
   fmt::print("{}\n", support::config_to_json(*config).dump(2));
   return k_exit_ok;

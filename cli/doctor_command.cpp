@@ -64,7 +64,7 @@ int run(std::vector<std::string> tokens) {
     document = std::move(*loaded);
   }
   for (const auto& assignment : *sets) (void)support::apply_override(document, assignment);
-  auto config = support::config_from_json(document, false);
+  auto config = support::config_from_json(document);
   if (!config) {
     fmt::print(stderr, "forge doctor: {}\n", config.error().to_string());
     return k_exit_failure;

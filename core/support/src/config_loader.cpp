@@ -1,16 +1,16 @@
 #include "forge/core/support/config_loader.h"
 
+#include "forge/core/support/config_file.h"
+
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <set>
-#include <sstream>
 
 #include <fmt/format.h>
 
@@ -243,11 +243,13 @@ const json* find(const json& document, std::string_view dotted) {
 
 // "" when the address is well-formed, else what is wrong with it.
 std::string address_problem(const std::string& address) {
+  if (address.find('\0') != std::string::npos) return "it contains a NUL byte";
   if (address.starts_with("unix:")) {
     const std::string path = address.substr(5);
     if (path.empty() || path.front() != '/') return "a unix socket needs an absolute path";
-    if (!std::filesystem::is_directory(std::filesystem::path(path).parent_path())) {
-      return fmt::format("the directory of '{}' does not exist", path);
+    std::error_code ec;
+    if (!std::filesystem::is_directory(std::filesystem::path(path).parent_path(), ec)) {
+      return fmt::format("the directory of '{}' does not exist", quote_text(path));
     }
     return {};
   }
@@ -267,7 +269,7 @@ std::string address_problem(const std::string& address) {
   }
   if (host.empty()) return "the host is missing";
   if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), ::isdigit)) {
-    return fmt::format("port '{}' is not a number", port);
+    return fmt::format("port '{}' is not a number", quote_text(port));
   }
   const int number = std::stoi(port);
   if (number < 1 || number > 65535) return fmt::format("port {} is outside 1..65535", number);
@@ -283,12 +285,13 @@ void check_field(const FieldSpec& spec, const json& value, std::vector<ConfigIss
       const std::string range = fmt::format("an integer in {}..{}{}", spec.min, spec.max,
                                             spec.power_of_two ? ", a power of two" : "");
       if (!value.is_number_integer()) {
-        issue(fmt::format("{} is not an integer", value.dump()), range, "write a plain integer");
+        issue(fmt::format("{} is not an integer", quote_json(value)), range,
+              "write a plain integer");
         return;
       }
       const double number = value.get<double>();
       if (number < spec.min || number > spec.max) {
-        issue(fmt::format("{} is out of range", value.dump()), range,
+        issue(fmt::format("{} is out of range", quote_json(value)), range,
               fmt::format("use a value between {} and {}", spec.min, spec.max));
         return;
       }
@@ -304,9 +307,9 @@ void check_field(const FieldSpec& spec, const json& value, std::vector<ConfigIss
     case Kind::number: {
       const std::string range = fmt::format("a number in {}..{}", spec.min, spec.max);
       if (!value.is_number()) {
-        issue(fmt::format("{} is not a number", value.dump()), range, "write a plain number");
+        issue(fmt::format("{} is not a number", quote_json(value)), range, "write a plain number");
       } else if (value.get<double>() < spec.min || value.get<double>() > spec.max) {
-        issue(fmt::format("{} is out of range", value.dump()), range,
+        issue(fmt::format("{} is out of range", quote_json(value)), range,
               fmt::format("use a value between {} and {}", spec.min, spec.max));
       }
       return;
@@ -319,13 +322,13 @@ void check_field(const FieldSpec& spec, const json& value, std::vector<ConfigIss
                                           value.get<std::string>()) == spec.choices.end()) {
         std::string closest;
         std::size_t best = 3;
-        if (value.is_string()) {
+        if (value.is_string() && value.get_ref<const std::string&>().size() <= 64) {
           for (const auto& choice : spec.choices) {
             const auto distance = edit_distance(choice, value.get<std::string>());
             if (distance < best) best = distance, closest = choice;
           }
         }
-        issue(fmt::format("{} is not a valid choice", value.dump()), expected,
+        issue(fmt::format("{} is not a valid choice", quote_json(value)), expected,
               closest.empty() ? "pick one of the listed values"
                               : fmt::format("did you mean \"{}\"?", closest));
       }
@@ -335,8 +338,13 @@ void check_field(const FieldSpec& spec, const json& value, std::vector<ConfigIss
     case Kind::creatable_dir:
     case Kind::file_in_dir: {
       if (!value.is_string() || value.get<std::string>().empty()) {
-        issue(fmt::format("{} is not a path", value.dump()), "a non-empty path string",
+        issue(fmt::format("{} is not a path", quote_json(value)), "a non-empty path string",
               "write the path as a JSON string");
+        return;
+      }
+      if (value.get_ref<const std::string&>().find('\0') != std::string::npos) {
+        issue(fmt::format("{} contains a NUL byte", quote_json(value)), "a path without NUL bytes",
+              "remove the \\u0000 from the path");
         return;
       }
       const auto path = expand_home(value.get<std::string>());
@@ -344,7 +352,8 @@ void check_field(const FieldSpec& spec, const json& value, std::vector<ConfigIss
       if (spec.kind == Kind::existing_dir) {
         if (!std::filesystem::is_directory(path, ec)) {
           issue(
-              fmt::format("directory '{}' does not exist", path.string()), "an existing directory",
+              fmt::format("directory '{}' does not exist", quote_text(path.string())),
+              "an existing directory",
               "create it, or fix the path (relative paths are relative to the working directory)");
         }
         return;
@@ -356,15 +365,15 @@ void check_field(const FieldSpec& spec, const json& value, std::vector<ConfigIss
         parent = parent.parent_path();
       }
       if (!std::filesystem::is_directory(parent, ec) || ::access(parent.c_str(), W_OK) != 0) {
-        issue(fmt::format("'{}' cannot be created: '{}' is not a writable directory", path.string(),
-                          parent.string()),
+        issue(fmt::format("'{}' cannot be created: '{}' is not a writable directory",
+                          quote_text(path.string()), quote_text(parent.string())),
               "a path under a writable directory", "choose a directory you can write to");
       }
       return;
     }
     case Kind::addresses: {
       if (!value.is_array()) {
-        issue(fmt::format("{} is not a list", value.dump()),
+        issue(fmt::format("{} is not a list", quote_json(value)),
               "a list of \"host:port\" or \"unix:/path\"", "write [\"127.0.0.1:8080\"]");
         return;
       }
@@ -373,7 +382,7 @@ void check_field(const FieldSpec& spec, const json& value, std::vector<ConfigIss
             value[i].is_string() ? address_problem(value[i].get<std::string>()) : "not a string";
         if (!problem.empty()) {
           issues.push_back({fmt::format("{}[{}]", spec.path, i),
-                            fmt::format("{}: {}", value[i].dump(), problem),
+                            fmt::format("{}: {}", quote_json(value[i]), problem),
                             "\"host:port\" (port 1..65535), \"[::1]:port\" or \"unix:/abs/path\"",
                             "e.g. \"127.0.0.1:8080\""});
         }
@@ -394,11 +403,12 @@ void check_unknown_keys(const json& node, const std::string& prefix,
     valid.insert(rest.substr(0, rest.find('.')));
   }
   for (const auto& [key, value] : node.items()) {
-    const std::string path = prefix.empty() ? key : prefix + "." + key;
+    const std::string path = prefix.empty() ? quote_text(key) : prefix + "." + quote_text(key);
     if (!valid.contains(key)) {
       std::string closest;
       std::size_t best = std::max<std::size_t>(3, key.size() / 3 + 1);
       for (const auto& candidate : valid) {
+        if (key.size() > 64) break;  // no key that long is a typo of a real one
         const auto distance = edit_distance(candidate, key);
         if (distance < best) best = distance, closest = candidate;
       }
@@ -413,8 +423,8 @@ void check_unknown_keys(const json& node, const std::string& prefix,
                                          [&](const FieldSpec& spec) { return spec.path == path; });
     if (is_section) {
       if (!value.is_object()) {
-        issues.push_back({path, fmt::format("{} is not an object", value.dump()), "a JSON object",
-                          fmt::format("write \"{}\": {{ ... }}", key)});
+        issues.push_back({path, fmt::format("{} is not an object", quote_json(value)),
+                          "a JSON object", fmt::format("write \"{}\": {{ ... }}", key)});
       } else {
         check_unknown_keys(value, path, issues);
       }
@@ -439,70 +449,7 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
-Result<nlohmann::json> read_config_file(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  if (!in) {
-    return fail(Error::from_errno(errno ? errno : ENOENT, "config.load", file.string())
-                    .with_suggestion(fmt::format(
-                        "create '{}' (see `forge config show` for every key and its default) or "
-                        "pass the right path with --config",
-                        file.string())));
-  }
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  const std::string text = buffer.str();
-  try {
-    json document = json::parse(text);
-    if (!document.is_object()) {
-      return fail(Error(ErrorCategory::configuration,
-                        fmt::format("{}: the top level must be a JSON object", file.string()))
-                      .with_file(file.string())
-                      .with_suggestion("wrap the settings in { ... }"));
-    }
-    return document;
-  } catch (const json::parse_error& error) {
-    const std::size_t offset = std::min<std::size_t>(error.byte, text.size());
-    const std::size_t line =
-        1 + std::count(text.begin(), text.begin() + static_cast<long>(offset), '\n');
-    const std::size_t line_start = text.rfind('\n', offset > 0 ? offset - 1 : 0);
-    const std::size_t column = line_start == std::string::npos ? offset : offset - line_start;
-    return fail(Error(ErrorCategory::configuration,
-                      fmt::format("{}:{}:{}: malformed JSON", file.string(), line, column))
-                    .with_file(file.string())
-                    .with_operation("config.parse")
-                    .with_suggestion("fix the JSON syntax at that line and column (no comments or "
-                                     "trailing commas)"));
-  }
-}
-
-Result<void> apply_override(nlohmann::json& document, std::string_view assignment) {
-  const auto equals = assignment.find('=');
-  if (equals == std::string_view::npos || equals == 0) {
-    return fail(
-        Error(ErrorCategory::validation, fmt::format("override '{}' is not key=value", assignment))
-            .with_suggestion("write --set io.max_file_handles=512"));
-  }
-  const std::string key(assignment.substr(0, equals));
-  const std::string text(assignment.substr(equals + 1));
-  json value = json::parse(text, nullptr, false);
-  if (value.is_discarded()) value = text;
-  json* node = &document;
-  std::size_t start = 0;
-  while (true) {
-    const std::size_t dot = key.find('.', start);
-    const std::string part =
-        key.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-    if (dot == std::string::npos) {
-      (*node)[part] = value;
-      return ok();
-    }
-    if (!node->contains(part) || !(*node)[part].is_object()) (*node)[part] = json::object();
-    node = &(*node)[part];
-    start = dot + 1;
-  }
-}
-
-std::vector<ConfigIssue> check_config(const nlohmann::json& document, bool require_project_root) {
+std::vector<ConfigIssue> check_config(const nlohmann::json& document) {
   std::vector<ConfigIssue> issues;
   if (!document.is_object()) {
     issues.push_back(
@@ -512,14 +459,7 @@ std::vector<ConfigIssue> check_config(const nlohmann::json& document, bool requi
   check_unknown_keys(document, "", issues);
   for (const auto& spec : specs()) {
     const json* value = find(document, spec.path);
-    if (value == nullptr) {
-      if (spec.path == "project_root" && require_project_root) {
-        issues.push_back({spec.path, "missing (required)", "an existing directory",
-                          "add \"project_root\": \"/path/to/checkout\""});
-      }
-      continue;
-    }
-    check_field(spec, *value, issues);
+    if (value != nullptr) check_field(spec, *value, issues);
   }
   const json* initial = find(document, "io.retry.initial_delay_ms");
   const json* max = find(document, "io.retry.max_delay_ms");
@@ -534,12 +474,17 @@ std::vector<ConfigIssue> check_config(const nlohmann::json& document, bool requi
   return issues;
 }
 
-Result<ForgeConfig> config_from_json(const nlohmann::json& document, bool require_project_root) {
-  const auto issues = check_config(document, require_project_root);
+Result<ForgeConfig> config_from_json(const nlohmann::json& document) {
+  const auto issues = check_config(document);
   if (!issues.empty()) {
     std::string message =
         fmt::format("{} invalid config field{}:", issues.size(), issues.size() == 1 ? "" : "s");
-    for (const auto& issue : issues) message += "\n  " + to_string(issue);
+    constexpr std::size_t k_listed = 10;  // the message stays short; `config check` lists all
+    for (std::size_t i = 0; i < issues.size() && i < k_listed; ++i) {
+      message += "\n  " + to_string(issues[i]);
+    }
+    if (issues.size() > k_listed)
+      message += fmt::format("\n  ... and {} more", issues.size() - k_listed);
     return fail(
         Error(ErrorCategory::validation, message, EINVAL)
             .with_operation("config.validate")

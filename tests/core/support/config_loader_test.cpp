@@ -105,7 +105,6 @@ const Mutation k_mutations[] = {
     {"logging.level", [](json& d) { d["logging"]["level"] = "verbose"; }},
     {"logging.max_files", [](json& d) { d["logging"]["max_files"] = 0; }},
     {"project_root", [](json& d) { d["project_root"] = "/nonexistent/forge/root"; }},
-    {"project_root", [](json& d) { d.erase("project_root"); }},
     {"logging.file",
      [](json& d) {
        d["logging"]["file"] = "/etc/hostname/forge.log"; /* a file as a directory */

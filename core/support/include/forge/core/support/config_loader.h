@@ -5,14 +5,15 @@
 // Keys are the ForgeConfig field names, nested as the structs are. Durations are integer
 // milliseconds in keys ending in `_ms` (io.operation_timeout_ms,
 // logging.slow_operation_threshold_ms, io.retry.initial_delay_ms, io.retry.max_delay_ms).
-// Paths may start with `~/`. `project_root` is required in a file (a config belongs to one
-// project); everything else has a default.
+// Paths may start with `~/`. Every key is optional and has a default.
+// Reading text into a document safely (files, overrides) is config_file.h.
 //
 // check_config() reports EVERY problem at once (Property 15): missing required fields,
 // wrong types, out-of-range values, paths that do not exist, malformed listen addresses
 // (`host:port`, `[v6]:port`, `unix:/abs/path`) and unknown keys with a did-you-mean.
 // Overrides (`--set io.max_file_handles=512`) are applied to the JSON before checking, so
-// they are validated exactly like the file.
+// they are validated exactly like the file. Whatever the document holds, issues quote at
+// most a bounded part of any value or key (config_file.h's quote_json).
 // Thread-compatible; reads the file system (path checks, RLIMIT_NOFILE).
 
 #include <filesystem>
@@ -23,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "forge/core/support/config.h"
+#include "forge/core/support/config_file.h"
 #include "forge/core/support/error.h"
 
 namespace forge::support {
@@ -34,24 +36,12 @@ struct ConfigIssue {
   std::string suggestion;  // what to do
 };
 
-// Reads and parses the file: a missing file or malformed JSON (with line and column) is a
-// Configuration error with a suggestion.
-Result<nlohmann::json> read_config_file(const std::filesystem::path& file);
-
-// Applies one "dotted.key=value" override; the value is parsed as JSON when it parses
-// (numbers, true/false, arrays), else taken as a string. A malformed override (no `=`) is a
-// Validation error.
-Result<void> apply_override(nlohmann::json& document, std::string_view assignment);
-
 // Every problem of the document, in a stable order (by field). Empty: valid.
-// `require_project_root`: true for files, false for the built-in defaults.
-std::vector<ConfigIssue> check_config(const nlohmann::json& document,
-                                      bool require_project_root = true);
+std::vector<ConfigIssue> check_config(const nlohmann::json& document);
 
 // Maps a document that check_config() accepted onto ForgeConfig (defaults for absent keys).
-// Fails with a Configuration error listing every issue if the document is invalid.
-Result<ForgeConfig> config_from_json(const nlohmann::json& document,
-                                     bool require_project_root = true);
+// Fails with a Validation error listing the first issues if the document is invalid.
+Result<ForgeConfig> config_from_json(const nlohmann::json& document);
 
 // The effective config as JSON (for `forge config show`).
 nlohmann::json config_to_json(const ForgeConfig& config);
