@@ -1,13 +1,7 @@
 // `forge scan`: what changed in a tree since the last scan (or since a cursor).
-#include <fcntl.h>
-#include <signal.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <thread>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -16,6 +10,7 @@
 #include "command.h"
 #include "forge/core/io/backend_selector.h"
 #include "forge/core/scan/scanner.h"
+#include "forge/core/watch/index_sync.h"
 
 namespace forge::cli {
 namespace {
@@ -89,32 +84,6 @@ void print_answer(const scan::ChangeSet& answer, const std::filesystem::path& ro
   }
 }
 
-// True when a live `forge watch --update-index` owns this index and has applied every change
-// made before a cookie file we create now (Watchman's sync cookie): events are delivered in
-// order, so seeing the cookie means having seen everything before it.
-bool synced_with_watcher(const std::filesystem::path& root, scan::FileIndex& index) {
-  auto pid_text = index.meta_value("watcher_pid");
-  if (!pid_text || !*pid_text) return false;
-  const long pid = std::strtol((*pid_text)->c_str(), nullptr, 10);
-  if (pid <= 0 || (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)) return false;
-  const std::string name = fmt::format("{}{}-{}", scan::k_sync_cookie_prefix, getpid(),
-                                       std::chrono::steady_clock::now().time_since_epoch().count());
-  const auto cookie = root / name;
-  const int fd = ::open(cookie.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
-  if (fd < 0) return false;
-  ::close(fd);
-  // 2 s: far above a watcher's debounce + one index transaction; past it, walk instead.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-  bool synced = false;
-  while (!synced && std::chrono::steady_clock::now() < deadline) {
-    auto seen = index.meta_value("watcher_cookie");
-    synced = seen && *seen && **seen == name;
-    if (!synced) std::this_thread::sleep_for(std::chrono::microseconds(200));
-  }
-  ::unlink(cookie.c_str());
-  return synced;
-}
-
 int run(std::vector<std::string> tokens) {
   Args args(std::move(tokens));
   const bool json = args.flag("json");
@@ -177,7 +146,7 @@ int run(std::vector<std::string> tokens) {
   }
   scan::Scanner scanner(root, *index, **io);
   const auto started = std::chrono::steady_clock::now();
-  if (*since && !full && synced_with_watcher(root, *index)) {
+  if (*since && !full && watch::sync_with_keeper(root, *index)) {
     // A live `forge watch --update-index` has applied every change up to our cookie: the
     // journal alone answers, in O(changes), with no walk.
     auto changes = scanner.since(**since);

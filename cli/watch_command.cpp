@@ -12,6 +12,7 @@
 #include "forge/core/io/backend_selector.h"
 #include "forge/core/scan/scanner.h"
 #include "forge/core/support/lifecycle.h"
+#include "forge/core/watch/index_sync.h"
 #include "forge/core/watch/inotify_watcher.h"
 
 namespace forge::cli {
@@ -69,6 +70,7 @@ int run(std::vector<std::string> tokens) {
   std::unique_ptr<io::PlatformIO> io;
   std::optional<scan::FileIndex> index;
   std::optional<scan::Scanner> scanner;
+  std::optional<watch::IndexKeeper> keeper;
   if (update_index) {
     auto created = io::create_platform_io({});
     const auto index_path =
@@ -82,10 +84,7 @@ int run(std::vector<std::string> tokens) {
     io = std::move(*created);
     index.emplace(std::move(*opened));
     scanner.emplace(root, *index, *io);
-    if (auto first = scanner->scan({}); !first) {  // start from a current index
-      fmt::print(stderr, "forge watch: {}\n", first.error().to_string());
-      return k_exit_failure;
-    }
+    keeper.emplace(*scanner, *index, getpid());
   }
   watch::InotifyWatcher watcher(options);
   if (auto started = watcher.start(root); !started) {
@@ -94,13 +93,14 @@ int run(std::vector<std::string> tokens) {
   }
   if (!json)
     fmt::print(stderr, "watching {} ({} directories)\n", root.string(), watcher.watch_count());
-  if (index) {
-    // Tell `forge scan --since` that this index is kept current: it then syncs through a
-    // cookie file instead of walking the tree.
-    (void)index->set_meta_value("watcher_pid", std::to_string(getpid()));
-    lifecycle.add_hook("release index", [&]() -> Result<void> {
-      return index->set_meta_value("watcher_pid", std::nullopt);
-    });
+  if (keeper) {
+    // Start from a current index, then tell `forge scan --since` that it is kept current:
+    // it syncs through a cookie file instead of walking the tree.
+    if (auto first = keeper->start(); !first) {
+      fmt::print(stderr, "forge watch: {}\n", first.error().to_string());
+      return k_exit_failure;
+    }
+    lifecycle.add_hook("release index", [&] { return keeper->release(); });
   }
   lifecycle.add_hook("stop watcher", [&] {
     watcher.stop();
@@ -113,27 +113,8 @@ int run(std::vector<std::string> tokens) {
 
   int failures = 0;
   while (!lifecycle.wait_for_shutdown(std::chrono::milliseconds(0))) {
-    auto events = watcher.poll(std::chrono::milliseconds(200));
-    if (events.empty()) continue;
-    // A sync cookie: everything that happened before it must be in the index before we say
-    // we saw it, so take every pending event now, debounced or not.
-    std::string cookie;
-    auto is_cookie = [](const watch::WatchEvent& event) {
-      const auto slash = event.path.rfind('/');
-      return std::string_view(event.path)
-          .substr(slash == std::string::npos ? 0 : slash + 1)
-          .starts_with(scan::k_sync_cookie_prefix);
-    };
-    for (const auto& event : events) {
-      if (is_cookie(event) && event.kind != watch::EventKind::removed) cookie = event.path;
-    }
-    if (!cookie.empty()) {
-      auto rest = watcher.drain();
-      events.insert(events.end(), rest.begin(), rest.end());
-    }
-    std::erase_if(events, is_cookie);
-    std::vector<std::string> paths;
-    bool rescan = false;
+    auto [events, cookie] = watch::take_batch(watcher, std::chrono::milliseconds(200));
+    if (events.empty() && cookie.empty()) continue;
     for (const auto& event : events) {
       if (json) {
         nlohmann::json line{{"event", watch::to_string(event.kind)}, {"path", event.path}};
@@ -146,19 +127,14 @@ int run(std::vector<std::string> tokens) {
         fmt::print("{:<12} {}\n", watch::to_string(event.kind),
                    event.kind == watch::EventKind::rescan_required ? event.reason : event.path);
       }
-      rescan = rescan || event.kind == watch::EventKind::rescan_required;
-      if (!event.from.empty()) paths.push_back(event.from);
-      if (!event.path.empty()) paths.push_back(event.path);
     }
     std::fflush(stdout);
-    if (scanner && (rescan || !paths.empty())) {
-      auto updated = rescan ? scanner->scan({}) : scanner->scan_paths(paths, {});
-      if (!updated) {
+    if (keeper) {
+      if (auto updated = keeper->apply(events, cookie); !updated) {
         ++failures;
         fmt::print(stderr, "forge watch: index update failed: {}\n", updated.error().summary());
       }
     }
-    if (index && !cookie.empty()) (void)index->set_meta_value("watcher_cookie", cookie);
   }
   const auto report = lifecycle.shutdown(std::chrono::seconds(10));
   for (const auto& failure : report.failures)

@@ -145,7 +145,10 @@ void InotifyWatcher::add_tree(const std::string& relative, bool report_contents)
     }
     return;
   }
-  if (m_dirs.emplace(wd, relative).second) support::Metrics::global().gauge("files_watched").add(1);
+  // Overwrite: a wd whose IN_IGNORED was lost in an overflow may have been reused.
+  if (m_dirs.insert_or_assign(wd, relative).second) {
+    support::Metrics::global().gauge("files_watched").add(1);
+  }
   DIR* dir = opendir(absolute.c_str());
   if (dir == nullptr) return;
   std::vector<std::pair<std::string, bool>> children;
@@ -160,6 +163,17 @@ void InotifyWatcher::add_tree(const std::string& relative, bool report_contents)
     if (report_contents) note(child, EventKind::created, is_dir);
     if (is_dir) add_tree(child, report_contents);
   }
+}
+
+void InotifyWatcher::rewatch_all() {
+  const std::unordered_map<int, std::string> old = std::move(m_dirs);
+  m_dirs.clear();
+  m_moves.clear();
+  add_tree("", false);
+  for (const auto& [wd, path] : old) {
+    if (!m_dirs.contains(wd)) inotify_rm_watch(m_fd, wd);  // gone, or no longer in the tree
+  }
+  support::Metrics::global().gauge("files_watched").add(-static_cast<std::int64_t>(old.size()));
 }
 
 void InotifyWatcher::note(const std::string& path, EventKind kind, bool is_directory,
@@ -184,6 +198,10 @@ void InotifyWatcher::note(const std::string& path, EventKind kind, bool is_direc
 void InotifyWatcher::handle(int wd, std::uint32_t mask, std::uint32_t cookie,
                             const std::string& name) {
   if (mask & IN_Q_OVERFLOW) {
+    // Dropped events include IN_CREATE of new directories and IN_IGNORED of removed ones:
+    // rebuild the watch set from the tree before asking for a rescan, so that everything
+    // after the rescan's walk is seen again.
+    rewatch_all();
     rescan(
         "inotify queue overflowed; raise fs.inotify.max_queued_events (sysctl "
         "fs.inotify.max_queued_events=N)");

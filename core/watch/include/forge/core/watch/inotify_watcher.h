@@ -12,7 +12,9 @@
 //   a move out is `removed`, a move in is `created` (and its subtree is listed).
 // - Never a silently stale view: IN_Q_OVERFLOW, and a watch that cannot be added (ENOSPC:
 //   fs.inotify.max_user_watches), produce a `rescan_required` event whose `reason` names
-//   the sysctl to raise; the consumer must then rescan.
+//   the sysctl to raise; the consumer must then rescan. On IN_Q_OVERFLOW the watch set is
+//   first rebuilt from the tree (directories created during the overflow, whose IN_CREATE
+//   was dropped, get watched), so the view after the consumer's rescan is complete again.
 // - start/stop are safe from any thread, in any order, any number of times (Property 25):
 //   one mutex guards the state machine. stop() wakes and joins the reader thread, removes
 //   every watch and closes the inotify descriptor: afterwards watch_count() == 0 and no
@@ -83,6 +85,7 @@ class InotifyWatcher {
   void note(const std::string& path, EventKind kind, bool is_directory,
             const std::string& from = {});                       // REQUIRES m_mutex
   void rescan(std::string reason);                               // REQUIRES m_mutex
+  void rewatch_all();                                            // REQUIRES m_mutex
   void expire_moves(std::chrono::steady_clock::time_point now);  // REQUIRES m_mutex
 
   WatcherOptions m_options;

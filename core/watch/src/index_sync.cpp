@@ -1,0 +1,126 @@
+#include "forge/core/watch/index_sync.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "forge/core/support/unique_fd.h"
+
+namespace forge::watch {
+namespace {
+
+// A pid that names a running process (EPERM: it exists but is not ours to signal).
+bool alive(std::string_view pid_text) {
+  const std::string text(pid_text);
+  char* end = nullptr;
+  const long pid = std::strtol(text.c_str(), &end, 10);
+  if (pid <= 0 || end == text.c_str() || *end != '\0') return false;
+  return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH;
+}
+
+}  // namespace
+
+bool is_sync_cookie(std::string_view path) {
+  const auto slash = path.rfind('/');
+  return path.substr(slash == std::string_view::npos ? 0 : slash + 1)
+      .starts_with(scan::k_sync_cookie_prefix);
+}
+
+bool sync_with_keeper(const std::filesystem::path& root, scan::FileIndex& index,
+                      const SyncOptions& options) {
+  auto pid_text = index.meta_value(k_watcher_pid_key);
+  if (!pid_text || !*pid_text || !alive(**pid_text)) return false;
+  const std::string name = fmt::format("{}{}-{}", scan::k_sync_cookie_prefix, ::getpid(),
+                                       std::chrono::steady_clock::now().time_since_epoch().count());
+  const auto cookie = root / name;
+  {
+    const UniqueFd fd(::open(cookie.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644));
+    if (!fd) return false;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + options.timeout;
+  bool synced = false;
+  while (!synced && std::chrono::steady_clock::now() < deadline) {
+    auto seen = index.meta_value(k_watcher_cookie_key);
+    synced = seen && *seen && **seen == name;
+    if (!synced) std::this_thread::sleep_for(options.poll_interval);
+  }
+  ::unlink(cookie.c_str());
+  return synced;
+}
+
+Batch take_batch(InotifyWatcher& watcher, std::chrono::milliseconds timeout) {
+  Batch batch;
+  batch.events = watcher.poll(timeout);
+  for (const WatchEvent& event : batch.events) {
+    if (is_sync_cookie(event.path) && event.kind != EventKind::removed) batch.cookie = event.path;
+  }
+  if (!batch.cookie.empty()) {
+    auto rest = watcher.drain();
+    batch.events.insert(batch.events.end(), rest.begin(), rest.end());
+  }
+  std::erase_if(batch.events, [](const WatchEvent& event) { return is_sync_cookie(event.path); });
+  return batch;
+}
+
+IndexKeeper::IndexKeeper(scan::Scanner& scanner, scan::FileIndex& index, pid_t pid)
+    : m_scanner(scanner), m_index(index), m_pid(pid) {}
+
+Result<void> IndexKeeper::claim() {
+  FORGE_TRY_VOID(m_index.set_meta_value(k_watcher_pid_key, std::to_string(m_pid)));
+  m_claimed = true;
+  return ok();
+}
+
+Result<void> IndexKeeper::start() {
+  FORGE_TRY(auto scanned, m_scanner.scan({}));
+  (void)scanned;
+  m_stale = false;
+  return claim();
+}
+
+Result<void> IndexKeeper::release() {
+  m_claimed = false;
+  return m_index.set_meta_value(k_watcher_pid_key, std::nullopt);
+}
+
+Result<void> IndexKeeper::apply(const std::vector<WatchEvent>& events, const std::string& cookie) {
+  bool rescan = m_stale;
+  std::vector<std::string> paths;
+  for (const WatchEvent& event : events) {
+    rescan = rescan || event.kind == EventKind::rescan_required;
+    if (!event.from.empty()) paths.push_back(event.from);
+    if (!event.path.empty()) paths.push_back(event.path);
+  }
+  Result<scan::ChangeSet> updated = scan::ChangeSet{};
+  if (rescan) {
+    updated = m_scanner.scan({});
+  } else if (!paths.empty()) {
+    updated = m_scanner.scan_paths(paths, {});
+  }
+  if (!updated) {
+    // The index now misses changes: withdraw, so clients walk instead of trusting it.
+    m_stale = true;
+    if (m_claimed) {
+      (void)m_index.env().write([&](store::WriteTxn& txn) -> Result<void> {
+        FORGE_TRY(bool erased, txn.erase(m_index.meta_db(), k_watcher_pid_key));
+        FORGE_TRY(bool cleared, txn.erase(m_index.meta_db(), k_watcher_cookie_key));
+        (void)erased;
+        (void)cleared;
+        return ok();
+      });
+      m_claimed = false;
+    }
+    return fail(std::move(updated).error());
+  }
+  if (rescan) m_stale = false;
+  if (!m_claimed) FORGE_TRY_VOID(claim());
+  if (!cookie.empty()) FORGE_TRY_VOID(m_index.set_meta_value(k_watcher_cookie_key, cookie));
+  return ok();
+}
+
+}  // namespace forge::watch
