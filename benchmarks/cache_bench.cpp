@@ -15,6 +15,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include "blob_record.h"  // internal: the benchmark fills an index directly
 #include "forge/cache/cas_store.h"
 #include "forge/core/store/lmdb.h"
 

@@ -38,34 +38,6 @@ int report(const Error& error, int code) {
   return code;
 }
 
-Result<cache::BlobDigest> put_file(cache::CasStore& store, const std::string& file) {
-  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return fail(Error::from_errno(errno, "open", file));
-  auto writer = store.begin_put(std::nullopt);
-  if (!writer) {
-    ::close(fd);
-    return fail(std::move(writer).error());
-  }
-  std::vector<std::byte> buffer(1 << 20);
-  for (;;) {
-    const ssize_t n = ::read(fd, buffer.data(), buffer.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      Error error = Error::from_errno(errno, "read", file);
-      ::close(fd);
-      return fail(std::move(error));
-    }
-    if (n == 0) break;
-    if (auto written = writer->write(std::span(buffer).first(static_cast<std::size_t>(n)));
-        !written) {
-      ::close(fd);
-      return fail(std::move(written).error());
-    }
-  }
-  ::close(fd);
-  return writer->commit();
-}
-
 int run(std::vector<std::string> tokens) {
   static const std::set<std::string, std::less<>> k_actions{"put", "get", "stat", "gc", "verify"};
   if (tokens.empty() || k_actions.count(tokens[0]) == 0) {
@@ -146,7 +118,7 @@ int run(std::vector<std::string> tokens) {
     }
     int failures = 0;
     for (const auto& file : positional) {
-      auto digest = put_file(**store, file);
+      auto digest = (*store)->put_file(file);
       if (!digest) {
         ++failures;
         fmt::print(stderr, "forge cache: {}\n", digest.error().summary());

@@ -1,5 +1,5 @@
-#include "forge/core/support/clock.h"
 #include "forge/cache/action_cache.h"
+#include "forge/core/support/clock.h"
 
 #include <chrono>
 

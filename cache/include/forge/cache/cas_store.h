@@ -10,9 +10,10 @@
 //                                "totals" "bytes"/"entries" -> u64 LE,
 //                                "ac"/"raw" (ActionCache) -> value digest
 //   lock, running                 unclean-shutdown detection (see below)
-// BlobRecord value (little-endian, version k_blob_record_version):
-//   u8 version | u8 flags | u64 size | u64 stored_size | i64 inserted_ns | i64 accessed_ns
-// Version 1 records (u8 version | u64 size | i64 inserted | i64 accessed) are still read.
+// BlobRecord (the "blobs" value) is a versioned record: cache/src/blob_record.h.
+// The implementation is split by concern under cache/src/: blob_layout (paths and keys),
+// blob_record, blob_writer, blob_reader, eviction, verify, digest_filter_tracker (the trust
+// protocol of find_missing), store_totals, put_file.
 //
 // Guarantees:
 // - A put streams into tmp/ while hashing, checks the claimed digest and size (mismatch →
@@ -48,25 +49,9 @@
 #include "forge/cache/blob_digest.h"
 #include "forge/core/hash/hasher.h"
 #include "forge/core/store/lmdb.h"
+#include "forge/core/support/unique_fd.h"
 
 namespace forge::cache {
-
-inline constexpr std::uint8_t k_blob_record_version = 2;
-inline constexpr std::size_t k_blob_record_size = 1 + 1 + 8 + 8 + 8 + 8;
-static_assert(k_blob_record_size == 34, "BlobRecord layout changed: bump k_blob_record_version");
-inline constexpr std::size_t k_blob_record_v1_size = 25;
-
-struct BlobRecord {
-  std::uint64_t size = 0;         // logical size (the digest's size)
-  std::uint64_t stored_size = 0;  // bytes on disk
-  std::int64_t inserted_ns = 0;
-  std::int64_t accessed_ns = 0;
-  std::uint8_t flags = 0;  // reserved (compression)
-
-  std::string encode() const;
-  // nullopt for an unknown version or a truncated value: treated as absent.
-  static std::optional<BlobRecord> decode(std::string_view bytes);
-};
 
 struct StoreOptions {
   std::filesystem::path dir;
@@ -112,7 +97,6 @@ struct EvictionReport {
 };
 
 class CasStore;
-class DigestFilter;
 
 // A put in progress. Move-only; destroying it without commit() removes the temp file.
 class BlobWriter {
@@ -129,12 +113,12 @@ class BlobWriter {
 
  private:
   friend class CasStore;
-  BlobWriter(CasStore& store, std::filesystem::path temp, int fd,
+  BlobWriter(CasStore& store, std::filesystem::path temp, UniqueFd fd,
              std::optional<BlobDigest> expected);
   void discard();
   CasStore* m_store;
   std::filesystem::path m_temp;
-  int m_fd;
+  UniqueFd m_fd;
   std::optional<BlobDigest> m_expected;
   bool m_expected_size_unknown = false;  // only m_expected->sha256 is checked
   hash::MultiHasher m_hasher{hash::AlgorithmSet{true, false}};
@@ -154,13 +138,13 @@ class BlobReader {
 
   std::uint64_t size() const { return m_size; }
   Result<std::size_t> read(std::uint64_t offset, std::span<std::byte> out) const;  // pread
-  int fd() const { return m_fd; }
+  int fd() const { return m_fd.get(); }
 
  private:
   friend class CasStore;
-  BlobReader(int fd, std::uint64_t size, const CasStore* pinned_by, const Key& key)
-      : m_fd(fd), m_size(size), m_store(pinned_by), m_key(key) {}
-  int m_fd;
+  BlobReader(UniqueFd fd, std::uint64_t size, const CasStore* pinned_by, const Key& key)
+      : m_fd(std::move(fd)), m_size(size), m_store(pinned_by), m_key(key) {}
+  UniqueFd m_fd;
   std::uint64_t m_size;
   const CasStore* m_store;  // releases the pin on m_key when destroyed
   Key m_key;
@@ -184,6 +168,9 @@ class CasStore {
   // protocol names blobs without their size); nullopt when absent.
   Result<std::optional<BlobDigest>> find(const hash::Digest& sha256) const;
   Result<BlobDigest> put(std::span<const std::byte> data, std::optional<BlobDigest> expected = {});
+  // Streams a regular file into the store (1 MiB at a time, whatever its size) and returns
+  // its digest. Errors name the file (open/read) or come from the put.
+  Result<BlobDigest> put_file(const std::filesystem::path& file);
   // A hit pins the blob against eviction until the reader is destroyed and records the
   // access for LRU. `keyspace` only labels the hit/miss metrics (empty: not counted, for
   // reads on behalf of a caller that counts its own lookups).
@@ -202,7 +189,7 @@ class CasStore {
   };
   Result<Stats> stats() const;
   std::filesystem::path blob_path(const BlobDigest& digest) const;
-  const StoreOptions& options() const { return m_options; }
+  const StoreOptions& options() const;
 
   // Flushes recorded accesses, then removes LRU blobs until the indexed bytes are at most
   // target_bytes (default: low_watermark * max_size; with max_size 0, nothing).
@@ -211,13 +198,13 @@ class CasStore {
   // other threads use the store; puts that race with it are kept.
   Result<VerifyReport> verify();
   // The report of the verify() that open() ran after an unclean shutdown, if it ran one.
-  const std::optional<VerifyReport>& recovery() const { return m_recovery; }
+  const std::optional<VerifyReport>& recovery() const;
   // Writes the accesses recorded in memory to the index (done by evict_now and at close).
   Result<void> flush_access_times();
   DigestFilterStats digest_filter_stats() const;
 
   // The LMDB environment, for the action cache's databases (opened before concurrent use).
-  store::Environment& environment() { return m_env; }
+  store::Environment& environment();
 
   ~CasStore();
   CasStore(const CasStore&) = delete;
@@ -226,32 +213,13 @@ class CasStore {
  private:
   friend class BlobWriter;
   friend class BlobReader;
-  struct Shared;  // pins, recorded accesses, eviction thread
-  CasStore(StoreOptions options, store::Environment env);
-  Result<BlobDigest> finish_put(const std::filesystem::path& temp, const BlobDigest& actual);
-  void unpin(const BlobReader::Key& key) const;
-  // True when `digest` is indexed and its file is on disk with that size (records a use).
-  bool holds_on_disk(const BlobDigest& digest) const;
-  // The digest filter (cas_store.cpp explains the protocol): the filter if it may answer
-  // for a snapshot at `generation`, else null (and a rebuild is requested).
-  std::shared_ptr<const DigestFilter> trusted_filter(std::uint64_t generation) const;
-  void note_added(const BlobReader::Key& key, std::uint64_t generation_before) const;
-  void filter_lost_track() const;
-  Result<void> rebuild_filter();
-  void filter_loop();
+  struct Impl;  // cache/src/store_impl.h
+  explicit CasStore(std::unique_ptr<Impl> impl);
   // Pins, checks the index (size must match when expected_size is set) and opens the file.
   Result<std::optional<BlobReader>> open_pinned(const hash::Digest& sha256,
                                                 std::optional<std::uint64_t> expected_size,
                                                 std::string_view keyspace) const;
-  Result<void> open_lock_and_detect_crash(bool& unclean);
-  void close_lock();
-  void eviction_loop();
-  StoreOptions m_options;
-  mutable store::Environment m_env;
-  store::Database m_blobs, m_lru, m_totals;
-  std::unique_ptr<Shared> m_shared;
-  std::optional<VerifyReport> m_recovery;
-  int m_lock_fd = -1;
+  std::unique_ptr<Impl> m_impl;
 };
 
 }  // namespace forge::cache

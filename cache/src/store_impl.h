@@ -1,0 +1,69 @@
+#pragma once
+// CasStore::Impl: the state behind a CasStore, shared by the files that implement it
+// (cas_store.cpp: open/close and lookups, blob_writer.cpp, blob_reader.cpp, eviction.cpp,
+// verify.cpp). Internal to forge_cache.
+//
+// Locking:
+// - `mutex` guards pins, touched and the eviction flags (held briefly, never across I/O
+//   other than in-memory work).
+// - `publish` is shared by puts (rename + index) and exclusive for the eviction of one blob
+//   (index + unlink) and for verify, so this process never unlinks a file a racing put of
+//   its own just indexed.
+// - LMDB serialises write transactions (across processes too).
+
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "blob_layout.h"
+#include "digest_filter_tracker.h"
+#include "forge/cache/cas_store.h"
+#include "forge/core/store/lmdb.h"
+#include "forge/core/support/unique_fd.h"
+
+namespace forge::cache {
+
+struct CasStore::Impl {
+  Impl(StoreOptions options_in, store::Environment env_in)
+      : options(std::move(options_in)),
+        env(std::move(env_in)),
+        filter(options.digest_filter, options.digest_filter_rebuild_interval) {}
+
+  StoreOptions options;
+  store::Environment env;
+  store::Database blobs, lru, totals;
+  UniqueFd lock_fd;  // shared flock on <dir>/lock while open
+  std::optional<VerifyReport> recovery;
+
+  std::mutex mutex;
+  std::unordered_map<Key, int, KeyHash> pins;
+  std::unordered_map<Key, std::int64_t, KeyHash> touched;  // digest key -> last access
+  std::shared_mutex publish;
+  std::condition_variable wake;
+  bool stop = false;
+  bool evict_requested = false;
+  std::thread evictor;
+
+  DigestFilterTracker filter;
+
+  void pin(const Key& key);
+  void unpin(const Key& key);
+  // Records a use for LRU (reaches the index with the next flush).
+  void touch(const Key& key, std::int64_t now);
+  // True when `digest` is indexed and its file is on disk with that size (records a use).
+  bool holds_on_disk(const BlobDigest& digest);
+  // Renames a complete, checked temp file into cas/ and indexes it.
+  Result<BlobDigest> finish_put(const std::filesystem::path& temp, const BlobDigest& actual);
+  Result<void> open_lock_and_detect_crash(bool& unclean);
+  void close_lock();
+  // Wakes the eviction thread when `bytes` passed the high watermark.
+  void request_eviction_if_over(std::uint64_t bytes);
+  static void eviction_loop(CasStore& store);
+  void publish_totals(std::uint64_t bytes, std::uint64_t entries);
+};
+
+}  // namespace forge::cache
