@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Side-by-side hashing benchmark on mktree.py trees (warm page cache, then one cold pass).
+# Side-by-side hashing benchmark on make_tree.py trees (warm page cache, then one cold pass).
 #   benchmarks/hash_compare.sh [FILES...]      default: 10000 100000
 # Needs a built default preset (build/default). Prints one table per tree: median wall time
 # of 5 runs, files/s, MB/s, ratio to the best peer, and peak RSS. Peers missing from the
@@ -11,7 +11,6 @@ reader=$PWD/build/default/benchmarks/forge_minimal_reader
 runs=${RUNS:-5}
 sizes=("${@:-10000 100000}")
 sizes=(${sizes[@]})
-shared=${FORGE_SHARED:-../shared}
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
@@ -32,7 +31,7 @@ time_cmd() {
 
 for n in "${sizes[@]}"; do
   tree=/tmp/forge-bench-tree-$n
-  [ -d "$tree" ] || python3 "$shared/bench/mktree.py" --files "$n" --seed 42 --out "$tree" >/dev/null
+  [ -d "$tree" ] || python3 benchmarks/make_tree.py --files "$n" --seed 42 --out "$tree" >/dev/null
   list=/tmp/forge-bench-list-$n
   (cd "$tree" && find . -type f -print0) > "$list"
   bytes=$(cd "$tree" && find . -type f -printf '%s\n' | awk '{s+=$1} END {print s}')

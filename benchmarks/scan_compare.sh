@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Change-detection benchmark on mktree.py trees, side by side in one run:
+# Change-detection benchmark on make_tree.py trees, side by side in one run:
 #   cold scan (empty index)    vs `git add -A` in a fresh repo (hashes + writes the index)
 #   no-change rescan           vs `git status` with and without core.untrackedCache
 #   100 files modified, then scan (no watcher) and `scan --since` after `forge watch
@@ -13,7 +13,6 @@ forge=$PWD/build/default/cli/forge
 runs=${RUNS:-5}
 sizes=("${@:-10000 100000}")
 sizes=(${sizes[@]})
-shared=${FORGE_SHARED:-../shared}
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 now() { date +%s.%N; }
@@ -30,7 +29,7 @@ timed() {
 
 for n in "${sizes[@]}"; do
   tree=/tmp/forge-scan-tree-$n
-  [ -d "$tree" ] || python3 "$shared/bench/mktree.py" --files "$n" --seed 42 --out "$tree" >/dev/null
+  [ -d "$tree" ] || python3 benchmarks/make_tree.py --files "$n" --seed 42 --out "$tree" >/dev/null
   index=/tmp/forge-scan-index-$n
   gitdir=/tmp/forge-scan-git-$n
   echo "== tree: $n files ($tree), warm cache, median of $runs"
