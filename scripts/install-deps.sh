@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs every Debian package Forge needs to build, test and benchmark. Idempotent: it
+# Installs every Debian package Forge needs to build, test, check and benchmark. Idempotent: it
 # asks apt only for what is missing, so a second run is a no-op. Works as root or via sudo.
 set -euo pipefail
 
@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
   libzstd-dev libboost-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   curl ccache bazel-bootstrap zstd
+  clang-format clang-tidy-16
 )
 
 missing=()

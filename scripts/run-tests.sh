@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
-# Installs dependencies, builds and runs every test: the `default` preset (RelWithDebInfo)
-# and the `asan` preset (ASan + UBSan). Set FORGE_PRESETS="default" to run only one.
+# Builds and runs the tests; installs nothing (scripts/install-deps.sh does that).
+#   default  RelWithDebInfo: every test
+#   asan     Debug, ASan + UBSan: every test
+#   tsan     Debug, TSan: the unit tests only (ctest label `unit`; only their targets are built)
+# FORGE_PRESETS="default" (any subset, space separated) runs fewer presets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
 jobs=$(nproc)
-for preset in ${FORGE_PRESETS:-default asan}; do
+for preset in ${FORGE_PRESETS:-default asan tsan}; do
   echo "=== preset: $preset ==="
   cmake --preset "$preset"
-  cmake --build --preset "$preset" -j "$jobs"
-  ctest --preset "$preset" -j "$jobs"
+  if [ "$preset" = tsan ]; then
+    cmake --build --preset "$preset" -j "$jobs" --target forge_unit_tests
+    ctest --preset "$preset" -j "$jobs" -L '^unit$'
+  else
+    cmake --build --preset "$preset" -j "$jobs"
+    ctest --preset "$preset" -j "$jobs"
+  fi
 done
