@@ -1,5 +1,5 @@
-#include "forge/core/support/clock.h"
 #include "forge/core/scan/scanner.h"
+#include "forge/core/support/clock.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
