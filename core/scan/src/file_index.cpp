@@ -1,7 +1,9 @@
 #include "forge/core/scan/file_index.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <random>
 
 #include <fmt/format.h>
@@ -12,6 +14,114 @@
 namespace forge::scan {
 using store::get_le;
 using store::put_le;
+
+namespace {
+
+bool is_long_key(std::string_view key) {
+  return !key.empty() && key.front() == '\0';
+}
+
+// A long-path value: u32 LE path length + path + record. nullopt when malformed.
+std::optional<store::KeyValue> split_long_value(std::string_view value) {
+  if (value.size() < 4) return std::nullopt;
+  std::size_t offset = 0;
+  const auto length = get_le<std::uint32_t>(value, offset);
+  if (value.size() - 4 < length) return std::nullopt;
+  return store::KeyValue{value.substr(4, length), value.substr(4 + length)};
+}
+
+}  // namespace
+
+Result<void> visit_entries(store::Cursor& cursor, Result<std::optional<store::KeyValue>> start,
+                           const std::function<bool(const store::KeyValue&)>& fn) {
+  for (auto entry = std::move(start);; entry = cursor.next()) {
+    if (!entry) {
+      return fail(std::move(entry).error().with_suggestion(
+          "the scan index could not be read; delete its directory to rebuild it (it is a "
+          "cache)"));
+    }
+    if (!*entry || !fn(**entry)) return ok();
+  }
+}
+
+std::string record_key(std::string_view path) {
+  if (path.size() <= k_max_inline_path) return std::string(path);
+  const auto digest = hash::sha256_of(path);
+  std::string key(1, '\0');
+  key.append(reinterpret_cast<const char*>(digest.bytes().data()), digest.bytes().size());
+  return key;
+}
+
+Result<std::optional<std::string_view>> FileIndex::record(const store::ReadTxn& txn,
+                                                          std::string_view path) const {
+  const std::string key = record_key(path);
+  FORGE_TRY(auto value, txn.get(m_files, key));
+  if (!value || !is_long_key(key)) return value;
+  const auto split = split_long_value(*value);
+  if (!split || split->first != path) return std::optional<std::string_view>();
+  return std::optional<std::string_view>(split->second);
+}
+
+Result<std::vector<store::KeyValue>> FileIndex::records(const store::ReadTxn& txn) const {
+  std::vector<store::KeyValue> inline_records;
+  std::vector<store::KeyValue> long_records;
+  FORGE_TRY(store::Cursor cursor, txn.cursor(m_files));
+  FORGE_TRY_VOID(visit_entries(cursor, cursor.first(), [&](const store::KeyValue& entry) {
+    if (!is_long_key(entry.first)) {
+      inline_records.push_back(entry);
+    } else if (auto split = split_long_value(entry.second)) {
+      long_records.push_back(*split);
+    }
+    return true;
+  }));
+  if (long_records.empty()) return inline_records;
+  std::sort(long_records.begin(), long_records.end());
+  std::vector<store::KeyValue> merged;
+  merged.reserve(inline_records.size() + long_records.size());
+  std::merge(inline_records.begin(), inline_records.end(), long_records.begin(), long_records.end(),
+             std::back_inserter(merged));
+  return merged;
+}
+
+Result<std::vector<store::KeyValue>> FileIndex::records_under(const store::ReadTxn& txn,
+                                                              std::string_view prefix) const {
+  std::vector<store::KeyValue> found;
+  FORGE_TRY(store::Cursor cursor, txn.cursor(m_files));
+  // Long paths first (their keys sort first), then the inline range of the prefix.
+  FORGE_TRY_VOID(visit_entries(cursor, cursor.first(), [&](const store::KeyValue& entry) {
+    if (!is_long_key(entry.first)) return false;
+    if (auto split = split_long_value(entry.second); split && split->first.starts_with(prefix)) {
+      found.push_back(*split);
+    }
+    return true;
+  }));
+  const bool sort = !found.empty();
+  if (prefix.size() <= k_max_inline_path) {
+    FORGE_TRY_VOID(visit_entries(cursor, cursor.seek(prefix), [&](const store::KeyValue& entry) {
+      if (!entry.first.starts_with(prefix)) return false;
+      found.push_back(entry);
+      return true;
+    }));
+  }
+  if (sort) std::sort(found.begin(), found.end());
+  return found;
+}
+
+Result<void> FileIndex::put_record(store::WriteTxn& txn, std::string_view path,
+                                   std::string_view encoded) const {
+  const std::string key = record_key(path);
+  if (!is_long_key(key)) return txn.put(m_files, key, encoded);
+  std::string value;
+  value.reserve(4 + path.size() + encoded.size());
+  put_le(value, static_cast<std::uint32_t>(path.size()));
+  value += path;
+  value += encoded;
+  return txn.put(m_files, key, value);
+}
+
+Result<bool> FileIndex::erase_record(store::WriteTxn& txn, std::string_view path) const {
+  return txn.erase(m_files, record_key(path));
+}
 
 std::string FileRecord::encode() const {
   std::string out;
@@ -94,6 +204,21 @@ std::optional<RecordStat> peek_record_stat(std::string_view bytes) {
   return stat;
 }
 
+io::FileStat stat_of(const RecordStat& record) {
+  return io::FileStat{record.size,     record.ino,      record.dev,
+                      record.mtime_ns, record.ctime_ns, record.mode};
+}
+
+io::FileStat stat_of(const FileRecord& record) {
+  return io::FileStat{record.size,     record.ino,      record.dev,
+                      record.mtime_ns, record.ctime_ns, record.mode};
+}
+
+bool same_stat(const io::FileStat& a, const io::FileStat& b) {
+  return a.mode == b.mode && a.size == b.size && a.mtime_ns == b.mtime_ns &&
+         a.ctime_ns == b.ctime_ns && a.ino == b.ino && a.dev == b.dev;
+}
+
 Result<FileIndex> FileIndex::open(const std::filesystem::path& dir) {
   store::EnvOptions options;
   options.dir = dir;
@@ -107,11 +232,23 @@ Result<FileIndex> FileIndex::open(const std::filesystem::path& dir) {
   FORGE_TRY(index.m_meta, index.m_env.open_database("meta"));
   FORGE_TRY(index.m_journal, index.m_env.open_database("journal"));
   FORGE_TRY(IndexMeta meta, index.meta());
-  if (meta.instance.empty()) {
+  FORGE_TRY(auto format, index.meta_value("format"));
+  std::string expected;
+  put_le(expected, k_index_format);
+  if (meta.instance.empty() || format != expected) {
+    // New, or written by another format: the index is a cache, so start it afresh under a
+    // new instance (old cursors then answer a fresh instance, never a misread).
     std::random_device random;
-    meta.instance = fmt::format("{:08x}{:08x}", random(), random());
-    FORGE_TRY_VOID(
-        index.m_env.write([&](store::WriteTxn& txn) { return put_meta(txn, index.m_meta, meta); }));
+    IndexMeta fresh;
+    fresh.instance = fmt::format("{:08x}{:08x}", random(), random());
+    FORGE_TRY_VOID(index.m_env.write([&](store::WriteTxn& txn) -> Result<void> {
+      for (const store::Database db :
+           {index.m_files, index.m_tombstones, index.m_journal, index.m_meta}) {
+        FORGE_TRY_VOID(txn.clear(db));
+      }
+      FORGE_TRY_VOID(txn.put(index.m_meta, "format", expected));
+      return put_meta(txn, index.m_meta, fresh);
+    }));
   }
   return index;
 }

@@ -91,5 +91,72 @@ TEST(FileIndexTest, NewIndexHasAnInstanceThatPersists) {
   EXPECT_EQ(again->meta()->instance, instance);
 }
 
+// Issue 16 item 9: LMDB keys hold at most 511 bytes. Paths longer than k_max_inline_path
+// are keyed by their digest, and records() / records_under() still return every record in
+// path order, long ones included.
+TEST(FileIndexTest, LongPathsAreStoredAndListedInPathOrder) {
+  test::TempDir dir;
+  auto index = FileIndex::open(dir / "index").value();
+  const std::string long_a = "b/" + std::string(600, 'a');
+  const std::string long_z = "b/" + std::string(450, 'z') + "/" + std::string(200, 'z');
+  const std::vector<std::string> paths = {"a", "b", long_a, "b/m", long_z, "c"};
+  ASSERT_TRUE(index.env().write([&](store::WriteTxn& txn) -> Result<void> {
+    for (const auto& path : paths) {
+      FileRecord record;
+      record.size = path.size();
+      FORGE_TRY_VOID(index.put_record(txn, path, record.encode()));
+    }
+    return ok();
+  }));
+  auto txn = index.env().begin_read().value();
+  const auto all = index.records(txn).value();
+  ASSERT_EQ(all.size(), paths.size());
+  for (std::size_t i = 0; i < paths.size(); ++i) {
+    EXPECT_EQ(all[i].first, paths[i]);
+    EXPECT_EQ(FileRecord::decode(all[i].second)->size, paths[i].size());
+  }
+  const auto value = index.record(txn, long_z).value();
+  ASSERT_TRUE(value.has_value());
+  EXPECT_EQ(FileRecord::decode(*value)->size, long_z.size());
+  EXPECT_FALSE(index.record(txn, long_z + "x").value().has_value());
+  const auto under = index.records_under(txn, "b/").value();
+  ASSERT_EQ(under.size(), 3u);
+  EXPECT_EQ(under[0].first, long_a);
+  EXPECT_EQ(under[1].first, "b/m");
+  EXPECT_EQ(under[2].first, long_z);
+  txn.abort();
+  ASSERT_TRUE(index.env().write([&](store::WriteTxn& w) -> Result<void> {
+    FORGE_TRY(bool erased, index.erase_record(w, long_a));
+    EXPECT_TRUE(erased);
+    return ok();
+  }));
+  auto after = index.env().begin_read().value();
+  EXPECT_EQ(index.records(after).value().size(), paths.size() - 1);
+}
+
+// An index of another layout (here: one without a "format", as forge wrote before
+// k_index_format 2) is emptied at open and gets a new instance: it is a cache.
+TEST(FileIndexTest, AnIndexOfAnotherFormatIsRebuilt) {
+  test::TempDir dir;
+  std::string instance;
+  {
+    auto index = FileIndex::open(dir / "index").value();
+    instance = index.meta()->instance;
+    ASSERT_TRUE(index.env().write([&](store::WriteTxn& txn) -> Result<void> {
+      FORGE_TRY_VOID(txn.put(index.files(), "old", "v1 bytes"));
+      FORGE_TRY(bool erased, txn.erase(index.meta_db(), "format"));
+      EXPECT_TRUE(erased);
+      return ok();
+    }));
+  }
+  auto reopened = FileIndex::open(dir / "index").value();
+  EXPECT_NE(reopened.meta()->instance, instance);
+  auto txn = reopened.env().begin_read().value();
+  EXPECT_TRUE(reopened.records(txn).value().empty());
+  txn.abort();
+  auto again = FileIndex::open(dir / "index").value();  // the current format is kept
+  EXPECT_EQ(again.meta()->instance, reopened.meta()->instance);
+}
+
 }  // namespace
 }  // namespace forge::scan

@@ -8,6 +8,7 @@
 #include <set>
 #include <thread>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
@@ -523,6 +524,89 @@ RC_GTEST_PROP(ScannerProperty, ReportsExactlyTheContentAndTypeChangesOfRandomOpe
     RC_ASSERT(since_paths == expected);
     cursor = result.cursor;
   }
+}
+
+}  // namespace
+}  // namespace forge::scan
+
+namespace forge::scan {
+namespace {
+
+// Issue 16 item 9: a path longer than LMDB's 511-byte key limit is scanned, reported,
+// re-checked by scan_paths and removed with its directory like any other (before: the
+// scan failed with MDB_BAD_VALSIZE and printed nothing).
+TEST(ScannerTest, PathsLongerThanTheKeyLimitWork) {
+  ScannerFixture fx;
+  const std::string deep =
+      std::string(200, 'd') + "/" + std::string(200, 'e') + "/" + std::string(200, 'f');
+  std::filesystem::create_directories(fx.tree() / deep);
+  write_raw(fx.tree() / deep / "file", "1");
+  write_raw(fx.tree() / "short", "1");
+  const ChangeSet first = fx.scan();
+  ASSERT_EQ(first.changes.size(), 5u);
+  EXPECT_EQ(first.changes[3].path, deep + "/file");
+  write_raw(fx.tree() / deep / "file", "22");
+  const ChangeSet second = fx.scan();
+  EXPECT_EQ(as_map(second), (ChangeList{{deep + "/file", ChangeKind::modified}}));
+  EXPECT_EQ(as_map(fx.scanner().since(first.cursor).value()), as_map(second));
+  write_raw(fx.tree() / deep / "file", "333");
+  const auto partial = fx.scanner().scan_paths({deep + "/file"}, {}).value();
+  EXPECT_EQ(as_map(partial), (ChangeList{{deep + "/file", ChangeKind::modified}}));
+  std::filesystem::remove_all(fx.tree() / std::string(200, 'd') / std::string(200, 'e'));
+  const auto removed =
+      fx.scanner().scan_paths({std::string(200, 'd') + "/" + std::string(200, 'e')}, {}).value();
+  EXPECT_EQ(removed.changes.size(), 3u);
+  EXPECT_TRUE(fx.scan().changes.empty());
+}
+
+// Overwrites the child page number of the last node of every LMDB branch page whose keys
+// start with `key_prefix`, so that stepping a cursor onto that child fails with
+// MDB_PAGE_NOTFOUND (a real read error from a damaged file, not a fake).
+int corrupt_branch_pages(const std::filesystem::path& data_file, std::string_view key_prefix) {
+  std::fstream file(data_file, std::ios::in | std::ios::out | std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  constexpr std::size_t k_page = 4096;
+  auto u16 = [&](std::size_t at) {
+    return static_cast<std::size_t>(static_cast<unsigned char>(bytes[at]) |
+                                    (static_cast<unsigned char>(bytes[at + 1]) << 8));
+  };
+  int corrupted = 0;
+  for (std::size_t page = 2 * k_page; page + k_page <= bytes.size(); page += k_page) {
+    if ((u16(page + 10) & 0x01) == 0) continue;  // not P_BRANCH
+    const std::size_t nodes = (u16(page + 12) - 16) / 2;
+    if (nodes < 2) continue;
+    const std::size_t second = page + u16(page + 16 + 2);
+    if (std::string_view(bytes).substr(second + 8, key_prefix.size()) != key_prefix) continue;
+    const std::size_t last = page + u16(page + 16 + 2 * (nodes - 1));
+    for (std::size_t i = 0; i < 6; ++i) bytes[last + i] = '\xff';  // mn_lo, mn_hi, mn_flags
+    ++corrupted;
+  }
+  file.seekp(0);
+  file.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  return corrupted;
+}
+
+// Issue 16 item 8: a cursor read error is an error, not the end of the data. Before, a
+// damaged page ended the listing early: since() answered a partial list of files as if
+// complete.
+TEST(ScannerTest, IndexReadErrorsAreReportedNotTreatedAsTheEnd) {
+  test::TempDir dir;
+  std::filesystem::create_directories(dir / "tree");
+  for (int i = 0; i < 600; ++i) write_raw(dir / "tree" / fmt::format("file{:04}", i), "x");
+  {
+    auto index = FileIndex::open(dir / "index").value();
+    auto io = io::create_fallback_io({}, nullptr);
+    Scanner scanner(dir / "tree", index, *io);
+    ASSERT_EQ(scanner.scan({}).value().changes.size(), 600u);
+  }
+  ASSERT_GT(corrupt_branch_pages(dir / "index/data.mdb", "file"), 0);
+  auto index = FileIndex::open(dir / "index").value();
+  auto io = io::create_fallback_io({}, nullptr);
+  Scanner scanner(dir / "tree", index, *io);
+  const auto listed = scanner.since("unknown:0");
+  EXPECT_FALSE(listed) << listed->changes.size() << " files listed from a damaged index";
+  const auto scanned = scanner.scan({});
+  EXPECT_FALSE(scanned);
 }
 
 }  // namespace

@@ -1,12 +1,16 @@
 #pragma once
 // FileIndex: what the last scan of one root saw, persisted in LMDB (forge::store).
 //
-// Databases in the environment:
-//   "files"      root-relative path -> FileRecord (encoding below)
-//   "tombstones" root-relative path -> u64 LE cursor at which the path was removed
-//   "journal"    u64 BE cursor + path -> u8 ChangeKind: what each scan changed, so
-//                "since cursor C" is a range read of O(changes) (trimmed below journal_floor)
-//   "meta"       "instance" -> 16 random hex chars, fixed for the life of the index
+// Databases in the environment (layout version k_index_format, in meta "format"):
+//   "files"      record key (below) -> FileRecord (encoding below); for a long path the
+//                value is prefixed with u32 LE path length + path
+//   "tombstones" record key -> u64 LE cursor at which the path was removed
+//   "journal"    u64 BE cursor + record key -> u8 ChangeKind (+ the path, for a long path):
+//                what each scan changed, so "since cursor C" is a range read of O(changes)
+//                (trimmed below journal_floor; see journal.h)
+//   "meta"       "format"   -> u32 LE k_index_format; an index of another format (or none)
+//                              is emptied at open and gets a new instance: it is a cache
+//                "instance" -> 16 random hex chars, fixed for the life of the index
 //                "cursor"   -> u64 LE, the number of the last completed scan
 //                "scan_start_ns" -> i64 LE, when that scan began statting (racy-clean check)
 //                "journal_floor" -> u64 LE, the oldest cursor since() can still answer
@@ -18,6 +22,11 @@
 //                                   records a complete view of every directory listing it
 //                                   walked, reusable by the next full scan (absent: not)
 //
+// Record keys: a path of at most k_max_inline_path bytes is its own key, so records sort
+// by path; a longer path (LMDB keys hold at most 511 bytes) is keyed by a NUL byte and the
+// SHA-256 of the path. Paths never contain NUL, so those keys sort first and never clash;
+// records() merges them back into path order.
+//
 // FileRecord value, little-endian, version k_record_version:
 //   u8 version | u8 type (EntryType) | u8 flags (bit0: sha256 present, bit1: type changed at
 //   changed_cursor) | u8 reserved | u32 mode | u64 dev | u64 ino | u64 size | i64 mtime_ns |
@@ -25,13 +34,17 @@
 //   u32 target length | target bytes (symlink target; empty otherwise)
 // A record with another version decodes as "absent": the file is re-hashed, never misread.
 //
-// Thread-safety: FileIndex is safe to share; reads run in parallel, writes serialise.
+// Errors: every read propagates LMDB errors (a failed cursor step is an error, never the
+// end of the data). Thread-safety: FileIndex is safe to share; reads run in parallel,
+// writes serialise.
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "forge/core/hash/digest.h"
 #include "forge/core/scan/walker.h"
@@ -40,6 +53,20 @@
 namespace forge::scan {
 
 inline constexpr std::uint8_t k_record_version = 1;
+inline constexpr std::uint32_t k_index_format = 2;  // 2: long-path keys, journal values
+static_assert(k_index_format == 2 && k_record_version == 1,
+              "index layout changed: bump k_index_format (old indexes are rebuilt)");
+inline constexpr std::size_t k_max_inline_path = 400;
+static_assert(k_max_inline_path + 8 < 511, "journal keys (cursor + path) must fit LMDB's limit");
+
+// The key of `path` in "files" and "tombstones" (see above).
+std::string record_key(std::string_view path);
+
+// Calls fn on the entries from `start` (a cursor positioning result) on, stepping with
+// cursor.next(), while fn returns true. A failed step is returned as an error (item 8 of
+// issue 16: a read error is never the end of the data).
+Result<void> visit_entries(store::Cursor& cursor, Result<std::optional<store::KeyValue>> start,
+                           const std::function<bool(const store::KeyValue&)>& fn);
 inline constexpr std::size_t k_record_fixed_size = 4 + 4 + 8 * 7 + 16 + 32 + 4;
 static_assert(k_record_fixed_size == 116, "FileRecord layout changed: bump k_record_version");
 
@@ -79,6 +106,13 @@ struct RecordStat {
 };
 std::optional<RecordStat> peek_record_stat(std::string_view bytes);
 
+// The stat a record keeps, as an io::FileStat.
+io::FileStat stat_of(const RecordStat& record);
+io::FileStat stat_of(const FileRecord& record);
+// The one definition of "same stat" used by every comparison in forge::scan: mode (a
+// chmod is a change), size, mtime, ctime, inode and device.
+bool same_stat(const io::FileStat& a, const io::FileStat& b);
+
 // Version of what "listing_key" promises about the records; a key of another version never
 // matches, so an index written under other rules gets a full walk.
 inline constexpr std::uint32_t k_listing_version = 1;
@@ -99,6 +133,19 @@ class FileIndex {
   static Result<FileIndex> open(const std::filesystem::path& dir);
 
   store::Environment& env() { return m_env; }
+
+  // The encoded FileRecord of `path` (a view into txn's map), nullopt when absent.
+  Result<std::optional<std::string_view>> record(const store::ReadTxn& txn,
+                                                 std::string_view path) const;
+  // Every record as (path, encoded FileRecord), sorted by path; views into txn's map.
+  Result<std::vector<store::KeyValue>> records(const store::ReadTxn& txn) const;
+  // The records whose path starts with `prefix`, sorted by path.
+  Result<std::vector<store::KeyValue>> records_under(const store::ReadTxn& txn,
+                                                     std::string_view prefix) const;
+  Result<void> put_record(store::WriteTxn& txn, std::string_view path,
+                          std::string_view encoded) const;
+  Result<bool> erase_record(store::WriteTxn& txn, std::string_view path) const;
+
   store::Database files() const { return m_files; }
   store::Database tombstones() const { return m_tombstones; }
   store::Database meta_db() const { return m_meta; }
