@@ -6,10 +6,13 @@
 #include <sys/stat.h>
 
 #include <cstdint>
+#include <set>
+#include <sstream>
 #include <string>
 
 #include <gtest/gtest.h>
 
+#include "forge/ninja/manifest.h"
 #include "forge/test/process.h"
 #include "forge/test/temp_dir.h"
 
@@ -38,6 +41,24 @@ class TinyNinjaProject : public ::testing::Test {
 
   ProcessResult ninja(const std::string& args) const {
     return run_shell("ninja -C " + shell_quote(m_dir.path().string()) + " " + args);
+  }
+
+  // Ground truth from the real ninja: the first outputs of the edges `ninja -n` would run.
+  std::set<std::string> ninja_would_run() const {
+    const auto dry = ninja("-n -v");
+    EXPECT_EQ(dry.exit_code, 0) << dry.err;
+    auto manifest = ninja::read_manifest(m_dir.path());
+    EXPECT_TRUE(manifest);
+    std::set<std::string> out;
+    std::istringstream lines(dry.out);
+    for (std::string line; std::getline(lines, line);) {
+      if (!line.starts_with("[")) continue;
+      const std::string command = line.substr(line.find("] ") + 2);
+      for (const auto& edge : manifest->edges) {
+        if (edge.command == command) out.insert(edge.outputs.front());
+      }
+    }
+    return out;
   }
 
   std::int64_t mtime_ns(const std::string& relative) const {

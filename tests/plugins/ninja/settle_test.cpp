@@ -1,0 +1,151 @@
+#include "forge/ninja/settle.h"
+
+#include <gtest/gtest.h>
+
+#include "forge/core/io/backend_selector.h"
+#include "tiny_project.h"
+
+namespace forge::ninja {
+namespace {
+
+class SettleTest : public test::TinyNinjaProject {
+ protected:
+  void SetUp() override {
+    TinyNinjaProject::SetUp();
+    auto io = io::create_platform_io(support::IoConfig{});
+    ASSERT_TRUE(io);
+    m_io = std::move(*io);
+    RecordOptions options;
+    options.dir = m_dir.path();
+    options.racy_margin_ns = 0;
+    auto recorded = record(*m_io, options);
+    ASSERT_TRUE(recorded) << recorded.error().to_string();
+    EXPECT_EQ(recorded->recorded, 3u);
+  }
+
+  Result<SettleReport> run_settle(bool dry_run = false) {
+    SettleOptions options;
+    options.dir = m_dir.path();
+    options.dry_run = dry_run;
+    return settle(*m_io, options);
+  }
+
+  void touch_all() {
+    ASSERT_EQ(test::run_shell("cd " + test::shell_quote(m_dir.path().string()) +
+                              " && sleep 0.01 && touch a.txt b.txt hdr.h")
+                  .exit_code,
+              0);
+  }
+
+  std::unique_ptr<io::PlatformIO> m_io;
+};
+
+TEST_F(SettleTest, TouchedInputsWithSameContentRunNothing) {
+  touch_all();
+  ASSERT_EQ(ninja_would_run().size(), 3u);
+  auto report = run_settle();
+  ASSERT_TRUE(report) << report.error().to_string();
+  EXPECT_EQ(report->settled, 3u);
+  EXPECT_EQ(report->dirty, 0u);
+  EXPECT_EQ(ninja_would_run(), std::set<std::string>{});
+  EXPECT_NE(ninja("-n").out.find("no work to do"), std::string::npos);
+  // Ninja can still read and compact both logs afterwards.
+  EXPECT_NE(ninja("-t deps a.out").out.find("hdr.h"), std::string::npos);
+  EXPECT_EQ(ninja("-t recompact").exit_code, 0);
+  EXPECT_EQ(ninja_would_run(), std::set<std::string>{});
+}
+
+TEST_F(SettleTest, AnEditRunsExactlyWhatNinjaWouldWithoutForge) {
+  touch_all();
+  m_dir.write_file("a.txt", "edited\n");
+  auto report = run_settle();
+  ASSERT_TRUE(report) << report.error().to_string();
+  EXPECT_EQ(report->settled, 1u);  // b.out
+  EXPECT_EQ(ninja_would_run(), (std::set<std::string>{"a.out", "all.out"}));
+}
+
+TEST_F(SettleTest, AHeaderEditRunsItsIncluders) {
+  m_dir.write_file("hdr.h", "new\n");
+  auto report = run_settle();
+  ASSERT_TRUE(report);
+  EXPECT_EQ(report->settled, 0u);
+  EXPECT_EQ(ninja_would_run(), (std::set<std::string>{"a.out", "b.out", "all.out"}));
+}
+
+TEST_F(SettleTest, AnEditRevertedIsClean) {
+  m_dir.write_file("a.txt", "edited\n");
+  m_dir.write_file("a.txt", "a\n");
+  ASSERT_TRUE(run_settle());
+  EXPECT_EQ(ninja_would_run(), std::set<std::string>{});
+}
+
+TEST_F(SettleTest, ADeletedOutputIsRebuilt) {
+  touch_all();
+  std::filesystem::remove(m_dir / "b.out");
+  auto report = run_settle();
+  ASSERT_TRUE(report);
+  EXPECT_EQ(ninja_would_run(), (std::set<std::string>{"b.out", "all.out"}));
+  ASSERT_EQ(ninja("").exit_code, 0);
+  EXPECT_EQ(m_dir.read_file("b.out"), "b\nh\n");
+}
+
+TEST_F(SettleTest, AChangedCommandIsRebuilt) {
+  touch_all();
+  std::string manifest = test::k_tiny_manifest;
+  manifest.replace(manifest.find("cat $in > $out"), 14, "cat $in  > $out");
+  m_dir.write_file("build.ninja", manifest);
+  ASSERT_TRUE(run_settle());
+  EXPECT_EQ(ninja_would_run(), (std::set<std::string>{"all.out"}));
+}
+
+TEST_F(SettleTest, AHandEditedOutputIsNotTrusted) {
+  touch_all();
+  m_dir.write_file("a.out", "tampered\n");
+  ASSERT_TRUE(run_settle());
+  // Ninja reruns a.out (its log mtime is older than the touched inputs); Forge must not
+  // settle it over content it did not record, nor all.out on top of it.
+  EXPECT_EQ(ninja_would_run(), (std::set<std::string>{"a.out", "all.out"}));
+}
+
+TEST_F(SettleTest, DryRunWritesNothing) {
+  touch_all();
+  const std::string log = m_dir.read_file(".ninja_log");
+  auto report = run_settle(/*dry_run=*/true);
+  ASSERT_TRUE(report);
+  EXPECT_EQ(report->settled, 3u);
+  EXPECT_EQ(m_dir.read_file(".ninja_log"), log);
+  EXPECT_EQ(ninja_would_run().size(), 3u);
+}
+
+TEST_F(SettleTest, CorruptDepsLogIsAnErrorAndWritesNothing) {
+  touch_all();
+  const std::string deps = m_dir.read_file(".ninja_deps");
+  m_dir.write_file(".ninja_deps", deps.substr(0, deps.size() - 2));
+  const std::string log = m_dir.read_file(".ninja_log");
+  auto report = run_settle();
+  ASSERT_FALSE(report);
+  EXPECT_EQ(report.error().category(), ErrorCategory::validation);
+  EXPECT_EQ(m_dir.read_file(".ninja_log"), log);
+}
+
+TEST_F(SettleTest, ALogFromANewerNinjaIsAnError) {
+  touch_all();
+  std::string log = m_dir.read_file(".ninja_log");
+  log.replace(0, 14, "# ninja log v7");
+  m_dir.write_file(".ninja_log", log);
+  auto report = run_settle();
+  ASSERT_FALSE(report);
+  EXPECT_EQ(report.error().category(), ErrorCategory::validation);
+}
+
+TEST_F(SettleTest, NotANinjaBuildDirIsAnError) {
+  test::TempDir empty;
+  SettleOptions options;
+  options.dir = empty.path();
+  auto report = settle(*m_io, options);
+  ASSERT_FALSE(report);
+  EXPECT_EQ(report.error().category(), ErrorCategory::validation);
+}
+
+}  // namespace
+}  // namespace forge::ninja
