@@ -143,7 +143,7 @@ TEST_F(NinjaCMakeTest, OnlyContentChangesRunEdges) {
 
   SCOPED_TRACE("touch every file: nothing runs");
   touch_everything();
-  EXPECT_EQ(ninja_would_run().size() > 50, true);
+  EXPECT_FALSE(ninja_would_run().empty());
   auto run = forge_ninja("-v");
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
   EXPECT_EQ(commands(run.out), std::set<std::string>{}) << run.out;

@@ -15,8 +15,10 @@
 namespace forge::ninja {
 namespace {
 
-bool inside_build_dir(const std::string& path) {
-  return !path.starts_with('/') && path != ".." && !path.starts_with("../");
+// `root` is the build dir's absolute, canonical path (CMake names some outputs absolutely).
+bool inside_build_dir(const std::string& path, const std::string& root) {
+  if (path.starts_with('/')) return path.starts_with(root + "/");
+  return path != ".." && !path.starts_with("../");
 }
 
 // The record of each edge, fetched once.
@@ -38,12 +40,14 @@ class Records {
 };
 
 // Cheap checks that need no digest: nullopt when the edge may still be settled.
-std::optional<std::string> precheck(const Edge& edge, const EdgeRecord* record) {
+std::optional<std::string> precheck(const Edge& edge, const EdgeRecord* record,
+                                    const std::string& root) {
   if (record == nullptr) return "no forge record of this edge's last build";
   if (record->command_hash != command_hash(edge.command))
     return "command changed since it was recorded";
   for (const auto& output : edge.outputs) {
-    if (!inside_build_dir(output)) return fmt::format("output {} is outside the build dir", output);
+    if (!inside_build_dir(output, root))
+      return fmt::format("output {} is outside the build dir", output);
   }
   return std::nullopt;
 }
@@ -98,6 +102,9 @@ Result<SettleReport> settle(io::PlatformIO& io, const SettleOptions& options) {
   const Manifest& manifest = state.manifest();
   Records records(state);
   std::optional<Error> failure;
+  std::error_code ec;
+  const std::string root =
+      std::filesystem::weakly_canonical(std::filesystem::absolute(options.dir), ec).string();
 
   // Pass 1: which paths' contents are needed, assuming every candidate settles.
   std::vector<std::string> needed;
@@ -109,7 +116,7 @@ Result<SettleReport> settle(io::PlatformIO& io, const SettleOptions& options) {
       return "store error";
     }
     const Edge& edge = manifest.edges[index];
-    if (auto blocker = precheck(edge, *record)) return blocker;
+    if (auto blocker = precheck(edge, *record, root)) return blocker;
     needed.insert(needed.end(), inputs.begin(), inputs.end());
     needed.insert(needed.end(), edge.outputs.begin(), edge.outputs.end());
     return std::nullopt;
@@ -125,7 +132,7 @@ Result<SettleReport> settle(io::PlatformIO& io, const SettleOptions& options) {
     auto record = records.get(index);
     if (!record) return "store error";
     const Edge& edge = manifest.edges[index];
-    if (auto blocker = precheck(edge, *record)) return blocker;
+    if (auto blocker = precheck(edge, *record, root)) return blocker;
     return compare(edge, **record, inputs, digests);
   };
   FORGE_TRY(Plan plan, make_plan(context, check));
