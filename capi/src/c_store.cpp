@@ -30,7 +30,7 @@ using forge::capi::fail_with;
 using forge::capi::guarded;
 using forge::capi::null_argument;
 
-// Copy buffer for put_file / get_file: 256 KiB, large enough that syscalls are not the
+// Copy buffer for get_file: 256 KiB, large enough that syscalls are not the
 // cost, small enough to live on the heap per call without mattering.
 constexpr std::size_t k_copy_chunk = 256 * 1024;
 
@@ -54,21 +54,6 @@ Result<forge::cache::BlobReader> open_existing(forge::cache::CasStore& cas,
                            .with_suggestion("put it first, or check the digest"));
   }
   return std::move(*reader);
-}
-
-Result<forge::cache::BlobDigest> put_file(forge::cache::CasStore& cas, const char* path) {
-  forge::UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));
-  if (!fd) return forge::fail(forge::Error::from_errno(errno, "forge_store_put_file", path));
-  FORGE_TRY(auto writer, cas.begin_put(std::nullopt));
-  std::vector<std::byte> chunk(k_copy_chunk);
-  for (;;) {
-    const ssize_t n = ::read(fd.get(), chunk.data(), chunk.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return forge::fail(forge::Error::from_errno(errno, "forge_store_put_file", path));
-    if (n == 0) break;
-    FORGE_TRY_VOID(writer.write(std::span(chunk.data(), static_cast<std::size_t>(n))));
-  }
-  return writer.commit();
 }
 
 Result<void> get_file(forge::cache::CasStore& cas, const forge::cache::BlobDigest& digest,
@@ -188,7 +173,7 @@ forge_status forge_store_put_file(forge_store* store, const char* path, forge_di
   if (path == nullptr) return null_argument("forge_store_put_file", "path", slot);
   if (out == nullptr) return null_argument("forge_store_put_file", "out", slot);
   return guarded(slot, [&] {
-    auto digest = put_file(*store->cas, path);
+    auto digest = store->cas->put_file(path);
     if (!digest) return fail_with(digest.error(), slot);
     to_c(*digest, *out);
     return FORGE_OK;
