@@ -11,6 +11,7 @@ packages=(
   libzstd-dev libboost-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   curl ccache bazel-bootstrap zstd
   clang-format clang-tidy-16
+  dpkg-dev lintian
 )
 
 missing=()

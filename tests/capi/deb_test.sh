@@ -1,0 +1,46 @@
+#!/bin/sh
+# The Debian packages: cpack builds forge, libforge0 and libforge-dev; lintian reports no
+# errors (its warnings are printed); their contents, extracted with dpkg -x into a temp
+# root, give a `forge doctor` that runs and a C consumer that builds through forge.pc and
+# runs against the extracted libforge.so.0.
+# Usage: deb_test.sh BUILD_DIR SOURCE_DIR
+set -eu
+build=$1
+source=$2
+work=$(mktemp -d "${TMPDIR:-/tmp}/forge-deb-test.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+echo "== cpack -G DEB"
+(cd "$work" && cpack -G DEB --config "$build/CPackConfig.cmake" -B "$work/out" > cpack.log 2>&1) ||
+  { cat "$work/cpack.log"; exit 1; }
+set -- "$work"/out/forge_*.deb "$work"/out/libforge0_*.deb "$work"/out/libforge-dev_*.deb
+for deb in "$@"; do
+  test -f "$deb" || { echo "missing package: $deb" >&2; ls "$work/out" >&2; exit 1; }
+  echo "$(basename "$deb"): Depends: $(dpkg-deb -f "$deb" Depends)"
+done
+dpkg-deb -f "$work"/out/libforge0_*.deb Depends | grep -q 'liburing2' ||
+  { echo "libforge0 does not depend on liburing2 (dpkg-shlibdeps did not run?)" >&2; exit 1; }
+dpkg-deb -f "$work"/out/libforge-dev_*.deb Depends | grep -q 'libforge0 (= ' ||
+  { echo "libforge-dev does not depend on its libforge0" >&2; exit 1; }
+dpkg-deb -c "$work"/out/libforge0_*.deb | grep 'libforge.so.0 ->' > /dev/null ||
+  { echo "libforge0 lacks libforge.so.0" >&2; exit 1; }
+
+echo "== lintian (errors fail the test; warnings are listed)"
+lintian --fail-on error --tag-display-limit 0 "$@" || { echo "lintian reported errors" >&2; exit 1; }
+
+echo "== dpkg -x into a temp root"
+root=$work/root
+for deb in "$@"; do dpkg -x "$deb" "$root"; done
+libdir=$(dirname "$(find "$root" -name 'libforge.so.0' | head -1)")
+status=0
+LD_LIBRARY_PATH="$libdir" "$root/usr/bin/forge" doctor "$work" || status=$?
+# doctor exits 1 when it has warnings (a low limit on this machine); 2+ or a signal is a bug.
+test "$status" -le 1 || { echo "forge doctor failed with status $status" >&2; exit 1; }
+
+echo "== C consumer against the extracted libforge-dev"
+export PKG_CONFIG_PATH="$libdir/pkgconfig"
+# shellcheck disable=SC2046
+cc -std=c99 -Wall -Wextra -Werror -o "$work/example" "$source/tests/capi/embed_example.c" \
+  $(pkg-config --cflags --libs forge)
+LD_LIBRARY_PATH="$libdir" "$work/example" "$source/tests/capi/embed_example.c" "$work/store"
+echo "deb test: passed"
