@@ -43,6 +43,15 @@ install(FILES include/forge/forge.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/forg
 # libraries (they add no link flags), but an export set must contain them.
 install(TARGETS forge_core forge_cache forge_settings forge_warnings EXPORT ForgeCxxTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT dev)
+# `cmake --install --strip` (and cpack, CPACK_STRIP_FILES) strips executables and shared
+# libraries only; the static libraries lose their debug info here (about 2/3 of their size).
+install(CODE "
+  if(CMAKE_INSTALL_DO_STRIP)
+    foreach(lib $<TARGET_FILE_NAME:forge_core> $<TARGET_FILE_NAME:forge_cache>)
+      execute_process(COMMAND ${CMAKE_STRIP} --strip-debug
+        \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_LIBDIR}/\${lib}\")
+    endforeach()
+  endif()" COMPONENT dev)
 foreach(dir core/support core/hash core/io core/store core/scan core/watch cache)
   install(DIRECTORY ${dir}/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT dev
           FILES_MATCHING PATTERN "*.h")
