@@ -76,7 +76,9 @@ typedef enum forge_log_level {
  * several at once: the callback must be thread-safe and must not call into the library. */
 typedef void (*forge_log_fn)(void* user, forge_log_level level, const char* message,
                              const char* fields_json);
-/* Routes the library's log to `sink` (NULL: back to stderr). Thread-safe. */
+/* Routes the library's log to `sink` (NULL: to stderr). Until the first call, messages go
+ * to spdlog's default logger (stdout unless a C++ host configured spdlog): a C host that
+ * wants stdout clean calls this once at start. Thread-safe. */
 FORGE_API forge_status forge_log_set_sink(forge_log_fn sink, void* user);
 /* Drops messages below `level` (default FORGE_LOG_INFO). Thread-safe. */
 FORGE_API forge_status forge_log_set_level(forge_log_level level);
