@@ -1,6 +1,7 @@
 // `forge serve`: the store as a Bazel remote cache (HTTP cache protocol and gRPC REAPI v2),
 // also usable by ccache (`remote_storage = http://HOST:PORT/|layout=bazel`, with --ac-raw)
 // and sccache. Runs until SIGINT/SIGTERM, then drains in-flight requests and exits 0.
+#include <cerrno>
 #include <charconv>
 #include <cstdio>
 #include <fstream>
@@ -37,6 +38,30 @@ Result<std::uint16_t> parse_port(const std::optional<std::string>& text, std::ui
             .with_suggestion("use a number from 0 (any free port) to 65535"));
   }
   return static_cast<std::uint16_t>(value);
+}
+
+// Written whole, then renamed: a reader never sees a partial file. A file-system error names
+// the file (never an exception: the servers are already running when it is written).
+Result<void> write_port_file(const std::filesystem::path& path, const std::string& text) {
+  const std::filesystem::path temp = path.string() + ".tmp";
+  auto failed = [&](int error_number, std::string_view operation) {
+    std::error_code ignored;
+    std::filesystem::remove(temp, ignored);
+    return fail(Error::from_errno(error_number, operation, path.string())
+                    .prefixed("cannot write --port-file")
+                    .with_suggestion("give --port-file a path in a writable directory"));
+  };
+  {
+    errno = 0;
+    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    if (out) out << text;
+    if (out) out.close();
+    if (!out) return failed(errno != 0 ? errno : EIO, "write");
+  }
+  std::error_code ec;
+  std::filesystem::rename(temp, path, ec);
+  if (ec) return failed(ec.value(), "rename");
+  return ok();
 }
 
 int run(std::vector<std::string> arguments) {
@@ -156,10 +181,10 @@ int run(std::vector<std::string> arguments) {
 
   const nlohmann::json ports{{"http", (*http)->port()}, {"grpc", grpc ? grpc->port() : 0}};
   if (*port_file) {
-    // Written whole, then renamed: a reader never sees a partial file.
-    const std::string temp = **port_file + ".tmp";
-    std::ofstream(temp) << ports.dump() << "\n";
-    std::filesystem::rename(temp, **port_file);
+    if (auto written = write_port_file(**port_file, ports.dump() + "\n"); !written) {
+      // The servers stop (their destructors drain nothing: no client knows the ports yet).
+      return report(written.error(), k_exit_failure);
+    }
   }
   fmt::print(stderr, "forge serve: {}://{}:{}{} store {}\n", *tls_cert ? "https" : "http", host,
              (*http)->port(),

@@ -45,6 +45,9 @@ bool password_matches(const std::string& hash, const std::string& password) {
     SHA1(reinterpret_cast<const unsigned char*>(password.data()), password.size(), digest);
     return constant_time_equal(hash.substr(5), base64_encode(digest, sizeof digest));
   }
+  // crypt() reads a C string: a password with a NUL inside would be checked only up to it
+  // ("secret\0anything" as "secret"). No htpasswd password holds a NUL, so none matches.
+  if (password.find('\0') != std::string::npos) return false;
   crypt_data data{};
   const char* computed = crypt_r(password.c_str(), hash.c_str(), &data);
   return computed != nullptr && computed[0] != '*' && constant_time_equal(computed, hash);
@@ -180,6 +183,11 @@ bool Authenticator::verify(std::string_view authorization) const {
 
 AuthResult Authenticator::check(std::string_view authorization, bool write) const {
   if (m_mode == AuthMode::off) return AuthResult::allowed;
+  // Surrounding spaces and tabs are not part of a field value (RFC 9110 5.5). Beast strips
+  // them from HTTP headers; gRPC metadata keeps them: trimmed here, both answer alike.
+  const auto space = [](char c) { return c == ' ' || c == '\t'; };
+  while (!authorization.empty() && space(authorization.front())) authorization.remove_prefix(1);
+  while (!authorization.empty() && space(authorization.back())) authorization.remove_suffix(1);
   if (m_mode == AuthMode::write_only && !write) return AuthResult::allowed;
   if (authorization.empty()) return AuthResult::missing_credentials;
   return verify(authorization) ? AuthResult::allowed : AuthResult::bad_credentials;

@@ -74,6 +74,33 @@ TEST(AuthenticatorTest, BearerTokensAndAnonymousRead) {
   EXPECT_EQ(auth->check("Bearer 0123456789abcdef012", true), AuthResult::bad_credentials);
 }
 
+// Regression (issue 16 item 16): crypt() stopped at a NUL, so "wonderland\0junk" passed.
+TEST(AuthenticatorTest, APasswordWithANulInsideNeverAuthenticates) {
+  test::TempDir dir;
+  dir.write_file("htpasswd", "alice:" + sha512_crypt("wonderland") +
+                                 "\nbob:{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ=\n");
+  auto auth = Authenticator::load({.htpasswd_file = dir / "htpasswd"}).value();
+  using namespace std::string_literals;
+  EXPECT_EQ(auth->check(basic("alice:wonderland\0junk"s), false), AuthResult::bad_credentials);
+  EXPECT_EQ(auth->check(basic("alice:wonderland\0"s), false), AuthResult::bad_credentials);
+  EXPECT_EQ(auth->check(basic("bob:secret\0"s), false), AuthResult::bad_credentials);
+  EXPECT_EQ(auth->check(basic("alice:wonderland"), false), AuthResult::allowed);
+}
+
+// Regression (issue 16 item 16): HTTP (Beast strips the header's trailing spaces) accepted
+// "Bearer TOKEN  ", gRPC (metadata kept as sent) refused it. Both call check(): one rule.
+TEST(AuthenticatorTest, SurroundingWhitespaceIsIgnoredButTheTokenItselfMustMatchExactly) {
+  test::TempDir dir;
+  dir.write_file("tokens", "0123456789abcdef0123\n");
+  auto auth = Authenticator::load({.tokens_file = dir / "tokens"}).value();
+  EXPECT_EQ(auth->check("Bearer 0123456789abcdef0123  ", true), AuthResult::allowed);
+  EXPECT_EQ(auth->check(" \tBearer 0123456789abcdef0123\t", true), AuthResult::allowed);
+  EXPECT_EQ(auth->check("Bearer 0123456789abcdef0123 x", true), AuthResult::bad_credentials);
+  using namespace std::string_literals;
+  EXPECT_EQ(auth->check("Bearer 0123456789abcdef0123\0"s, true), AuthResult::bad_credentials);
+  EXPECT_EQ(auth->check("Bearer 0123456789abcdef012", true), AuthResult::bad_credentials);
+}
+
 TEST(AuthenticatorTest, BadFilesAreConfigurationErrorsNamingTheLine) {
   test::TempDir dir;
   dir.write_file("apr1", "carol:$apr1$abc$def\n");

@@ -46,7 +46,9 @@ class Authenticator {
   static Result<std::shared_ptr<Authenticator>> load(const AuthOptions& options);
 
   AuthMode mode() const { return m_mode; }
-  // `authorization` is the header value (empty when absent).
+  // `authorization` is the header (or gRPC metadata) value, empty when absent; surrounding
+  // spaces and tabs are ignored, everything else counts: a token or password is compared over
+  // its full length (constant time), so a NUL inside a password never authenticates.
   AuthResult check(std::string_view authorization, bool write) const;
 
  private:

@@ -1,0 +1,227 @@
+// The request handlers of HttpServer: authorization, dispatch by route, and GET/HEAD.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include <fmt/format.h>
+#include <boost/asio/redirect_error.hpp>
+
+#include "forge/core/hash/digest.h"
+#include "forge/core/support/metrics.h"
+#include "forge/core/support/unique_fd.h"
+#include "http_body.h"
+#include "http_headers.h"
+#include "http_response.h"
+#include "http_server_impl.h"
+
+namespace forge::bazel_remote {
+
+template <typename Stream>
+Task<Outcome> HttpServer::Impl::handle(Stream& stream, Connection& connection,
+                                       beast::flat_buffer& buffer, Parser& parser,
+                                       const Route& route) {
+  const auto& message = parser.get();
+  const RequestInfo request{message.version(), message.keep_alive(),
+                            message.method() == http::verb::head,
+                            accepts_coding(view(message[http::field::accept_encoding]), "zstd")};
+  // A body this server cannot decode cannot be skipped either: answer and close.
+  if (const auto codings = message.count(http::field::transfer_encoding); codings > 0) {
+    if (codings > 1 || !is_plain_chunked(view(message[http::field::transfer_encoding]))) {
+      co_return co_await send_text(
+          stream, request, http::status::not_implemented,
+          fmt::format("Transfer-Encoding '{}' is not supported; send the body with "
+                      "Content-Length or plain 'Transfer-Encoding: chunked'\n",
+                      view(message[http::field::transfer_encoding]).substr(0, 100)),
+          false);
+    }
+  }
+  // Only PUT takes a body. Any other request's body is read and dropped (within a bound),
+  // never left in the buffer to be parsed as the next request (request smuggling).
+  bool body_pending = !parser.is_done();
+  if (body_pending && message.method() != http::verb::put) {
+    std::uint64_t dropped = 0;
+    const Drained drained =
+        co_await discard_body(stream, buffer, parser, k_discarded_body_limit, dropped);
+    switch (drained) {
+      case Drained::whole: body_pending = false; break;
+      case Drained::too_large:
+        co_return co_await send_text(
+            stream, request, http::status::bad_request,
+            fmt::format("a {} request carries a body of more than {} bytes; send no body\n",
+                        view(message.method_string()).substr(0, 20), k_discarded_body_limit),
+            false);
+      case Drained::malformed:
+        co_return co_await send_text(stream, request, http::status::bad_request,
+                                     "malformed chunked body\n", false);
+      case Drained::failed:
+      default: co_return Outcome{http::status::bad_request, dropped, 0, false};
+    }
+  }
+  const bool keep = !body_pending && !stopping;  // unread bodies cannot be skipped safely
+  if (options.auth && route.kind != RouteKind::healthz) {
+    const bool write = message.method() == http::verb::put;
+    const auto verdict = options.auth->check(view(message[http::field::authorization]), write);
+    if (verdict != AuthResult::allowed) {
+      http::response<http::string_body> response{http::status::unauthorized, request.version};
+      response.set(http::field::server, "forge");
+      response.set(http::field::www_authenticate, "Basic realm=\"forge\"");
+      response.set(http::field::content_type, "text/plain; charset=utf-8");
+      response.keep_alive(keep && request.keep_alive);
+      response.body() = verdict == AuthResult::missing_credentials
+                            ? "credentials required: send Authorization: Basic or Bearer\n"
+                            : "invalid credentials\n";
+      response.prepare_payload();
+      Outcome outcome{http::status::unauthorized, 0, response.body().size(), response.keep_alive()};
+      if (auto ec = co_await write_message(stream, response); ec) outcome.keep_alive = false;
+      co_return outcome;
+    }
+  }
+  const bool read_only_endpoint = route.kind == RouteKind::healthz ||
+                                  route.kind == RouteKind::metrics ||
+                                  route.kind == RouteKind::status;
+  if (read_only_endpoint && message.method() != http::verb::get &&
+      message.method() != http::verb::head) {
+    co_return co_await send_method_not_allowed(stream, request, "GET, HEAD", keep);
+  }
+  switch (route.kind) {
+    case RouteKind::healthz:
+      co_return co_await send_text(stream, request, http::status::ok, "ok\n", keep);
+    case RouteKind::metrics:
+      co_return co_await send_text(stream, request, http::status::ok,
+                                   support::Metrics::global().to_prometheus(), keep,
+                                   "text/plain; version=0.0.4");
+    case RouteKind::status:
+      co_return co_await send_text(stream, request, http::status::ok, status_json().dump(2) + "\n",
+                                   keep, "application/json");
+    case RouteKind::unknown:
+      co_return co_await send_text(
+          stream, request, http::status::not_found,
+          fmt::format("no such resource: {}; use /cas/<sha256>, /ac/<sha256>, /status, "
+                      "/metrics or /healthz\n",
+                      view(message.target()).substr(0, 200)),
+          keep);
+    case RouteKind::cas:
+    case RouteKind::ac: break;
+  }
+  if (!hash::is_hex64(route.hash)) {
+    co_return co_await send_text(
+        stream, request, http::status::bad_request,
+        fmt::format("'{}' is not a SHA-256: expected 64 hex digits\n", route.hash.substr(0, 100)),
+        keep);
+  }
+  switch (message.method()) {
+    case http::verb::get: co_return co_await handle_get(stream, connection, request, route, false);
+    case http::verb::head: co_return co_await handle_get(stream, connection, request, route, true);
+    case http::verb::put: co_return co_await handle_put(stream, buffer, parser, route);
+    default: co_return co_await send_method_not_allowed(stream, request, "GET, HEAD, PUT", keep);
+  }
+}
+
+template <typename Stream>
+Task<Outcome> HttpServer::Impl::handle_get(Stream& stream, Connection& connection,
+                                           const RequestInfo& request, const Route& route,
+                                           bool head) {
+  const bool keep = !stopping;
+  std::array<char, 64> lower_hex;  // is_hex64 checked the length
+  std::transform(route.hash.begin(), route.hash.end(), lower_hex.begin(), [](char c) {
+    return static_cast<char>(c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c);
+  });
+  const std::string_view lower(lower_hex.data(), lower_hex.size());
+  const auto sha = hash::Digest::parse(hash::Algorithm::sha256, lower);
+  auto opened = [&]() -> Result<std::optional<cache::BlobReader>> {
+    if (route.kind == RouteKind::cas) {
+      return cache->cas().open_blob(*sha);  // one index lookup, counted as a cas hit or miss
+    }
+    const auto space = options.ac_uses_raw ? cache::Keyspace::raw : cache::Keyspace::ac;
+    FORGE_TRY(auto found, cache->lookup(space, lower));  // counted by the action cache
+    if (!found) return std::optional<cache::BlobReader>();
+    return cache->cas().open_blob(*found, /*keyspace=*/{});
+  }();
+  if (!opened) {
+    co_return co_await send_text(stream, request, status_for(opened.error()),
+                                 error_body(opened.error()), keep);
+  }
+  auto& reader = *opened;
+  if (!reader) {
+    co_return co_await send_text(
+        stream, request, http::status::not_found,
+        fmt::format("{} {} is not in the cache\n", route.kind == RouteKind::cas ? "blob" : "action",
+                    lower),
+        keep);
+  }
+  const std::uint64_t size = reader->size();
+  if (request.accepts_zstd && route.kind == RouteKind::cas && !head) {
+    co_return co_await send_zstd(stream, request, *reader, keep);
+  }
+  if (head) {
+    http::response<http::empty_body> response{http::status::ok, request.version};
+    response.set(http::field::server, "forge");
+    response.set(http::field::content_type, "application/octet-stream");
+    response.content_length(size);
+    response.keep_alive(keep && request.keep_alive);
+    Outcome outcome{http::status::ok, 0, 0, response.keep_alive()};
+    http::response_serializer<http::empty_body> serializer(response);
+    serializer.split(true);
+    beast::error_code ec;
+    co_await http::async_write_header(stream, serializer, asio::redirect_error(use_task, ec));
+    if (ec) outcome.keep_alive = false;
+    co_return outcome;
+  }
+  Outcome outcome{http::status::ok, 0, size, keep && request.keep_alive};
+  if (size <= k_in_memory_response_limit) {
+    auto& body = connection.scratch;
+    if (body.size() < size) body.resize(size);
+    std::size_t done = 0;
+    while (done < size) {
+      auto n =
+          reader->read(done, std::as_writable_bytes(std::span(body.data() + done, size - done)));
+      if (!n || *n == 0) {
+        co_return co_await send_text(stream, request, http::status::internal_server_error,
+                                     "blob is shorter on disk than indexed; run `forge cache "
+                                     "verify`\n",
+                                     false);
+      }
+      done += *n;
+    }
+    reader.reset();  // unpin and close before the network wait
+    std::array<char, 160> head{};
+    const std::size_t head_size = format_blob_head(head, request.version, size, outcome.keep_alive);
+    const std::array<asio::const_buffer, 2> message{asio::buffer(head.data(), head_size),
+                                                    asio::buffer(body.data(), size)};
+    beast::error_code ec;
+    co_await asio::async_write(stream, message, asio::redirect_error(use_task, ec));
+    if (ec) outcome.keep_alive = false;
+    co_return outcome;
+  }
+  // Large blobs: stream from the pinned descriptor, memory bounded by Beast's file buffer.
+  http::response<http::file_body> response{http::status::ok, request.version};
+  response.set(http::field::server, "forge");
+  response.set(http::field::content_type, "application/octet-stream");
+  response.keep_alive(outcome.keep_alive);
+  UniqueFd copy(::dup(reader->fd()));
+  beast::error_code ec;
+  if (!copy) {
+    ec = beast::error_code(errno, beast::system_category());
+  } else {
+    beast::file_posix file;
+    file.native_handle(copy.release());  // the file owns it from here
+    response.body().reset(std::move(file), ec);
+  }
+  if (ec) {
+    co_return co_await send_text(stream, request, http::status::internal_server_error,
+                                 fmt::format("cannot read blob: {}\n", ec.message()), false);
+  }
+  response.prepare_payload();
+  if (auto write_ec = co_await write_message(stream, response); write_ec)
+    outcome.keep_alive = false;
+  co_return outcome;
+}
+
+template Task<Outcome> HttpServer::Impl::handle<Socket>(Socket&, Connection&, beast::flat_buffer&,
+                                                        Parser&, const Route&);
+template Task<Outcome> HttpServer::Impl::handle<TlsStream>(TlsStream&, Connection&,
+                                                           beast::flat_buffer&, Parser&,
+                                                           const Route&);
+
+}  // namespace forge::bazel_remote
