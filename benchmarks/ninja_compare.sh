@@ -7,12 +7,12 @@
 #      settles and runs nothing, plain ninja reruns every edge.
 # Prints wall times and the number of edges each run executed.
 # Usage: benchmarks/ninja_compare.sh [build/default/cli/forge]
-#        (env: EDGES=10000 GROUPS=100 ROUNDS=5 FORGE_BENCH_DIR=/tmp)
+#        (env: EDGES=10000 JOINS=100 ROUNDS=5 FORGE_BENCH_DIR=/tmp)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 forge=$(realpath "${1:-build/default/cli/forge}")
 edges=${EDGES:-10000}
-groups=${GROUPS:-100}
+groups=${JOINS:-100}
 rounds=${ROUNDS:-5}
 work=$(mktemp -d "${FORGE_BENCH_DIR:-/tmp}/forge-ninja-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
