@@ -12,7 +12,6 @@
 #include "args.h"
 #include "command.h"
 #include "forge/cache/cas_store.h"
-#include "forge/core/support/paths.h"
 
 namespace forge::cli {
 namespace {
@@ -31,7 +30,7 @@ constexpr std::string_view k_usage =
     "        (e.g. 10G); prints what it removed as JSON.\n"
     "verify: re-hashes every blob, quarantines corrupt ones, indexes orphans, drops\n"
     "        entries whose file is gone, recomputes totals; prints the report as JSON.\n"
-    "STORE defaults to $XDG_CACHE_HOME/forge (or ~/.cache/forge).";
+    "STORE defaults to the config's store_dir, else $XDG_CACHE_HOME/forge (~/.cache/forge).";
 
 int report(const Error& error, int code) {
   fmt::print(stderr, "forge cache: {}\n", error.to_string());
@@ -60,7 +59,7 @@ int run(std::vector<std::string> tokens) {
   const auto positional = args.positional();
 
   cache::StoreOptions options;
-  options.dir = *dir ? std::filesystem::path(**dir) : forge_cache_home();
+  options.dir = *dir ? std::filesystem::path(**dir) : effective_config().config.store_dir;
   options.background_eviction = false;
   std::optional<std::uint64_t> target_bytes;
   if (action == "gc") {

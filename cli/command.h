@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "forge/core/support/config_source.h"
+
 namespace forge::cli {
 
 struct Command {
@@ -29,6 +31,15 @@ std::span<const Command> all_commands();
 
 // The process's arguments as main() received them, global options included (argv[1..]).
 std::span<const std::string> original_arguments();
+
+// The run's configuration (defaults < config file < environment < global flags), loaded by
+// main() before the command runs. Commands take their defaults from it; their own flags
+// override it.
+const support::EffectiveConfig& effective_config();
+
+// What effective_config() was loaded from (`forge config` and `forge doctor` add their own
+// --config/--set to it).
+const support::ConfigInputs& config_inputs();
 
 // Exit codes shared by all subcommands (sysexits-style where one fits).
 inline constexpr int k_exit_ok = 0;

@@ -8,7 +8,6 @@
 #include "args.h"
 #include "command.h"
 #include "forge/core/io/backend_selector.h"
-#include "forge/core/support/config_loader.h"
 #include "forge/core/support/platform.h"
 
 namespace forge::cli {
@@ -54,28 +53,22 @@ int run(std::vector<std::string> tokens) {
     fmt::print(stderr, "forge doctor: {}\n", done.error().to_string());
     return k_exit_usage;
   }
-  nlohmann::json document = nlohmann::json::object();
-  if (*config_file) {
-    auto loaded = support::read_config_file(**config_file);
-    if (!loaded) {
-      fmt::print(stderr, "forge doctor: {}\n", loaded.error().to_string());
-      return k_exit_failure;
-    }
-    document = std::move(*loaded);
-  }
-  for (const auto& assignment : *sets) (void)support::apply_override(document, assignment);
-  auto config = support::config_from_json(document);
+  // The run's configuration, with this command's own --config/--set on top.
+  support::ConfigInputs inputs = config_inputs();
+  if (*config_file) inputs.config_file = **config_file;
+  for (const auto& assignment : *sets) inputs.flags.push_back({assignment, "--set"});
+  auto config = support::load_effective_config(inputs);
   if (!config) {
     fmt::print(stderr, "forge doctor: {}\n", config.error().to_string());
     return k_exit_failure;
   }
   const auto positional = args.positional();
   const std::filesystem::path root =
-      positional.empty() ? config->project_root : std::filesystem::path(positional[0]);
+      positional.empty() ? config->config.project_root : std::filesystem::path(positional[0]);
 
   const support::PlatformInfo platform = support::detect_platform();
   const io::BackendProbe& probe = io::probe_io_uring();
-  auto choice = io::effective_backend_choice(config->io);
+  auto choice = io::effective_backend_choice(config->config.io);
   std::string backend = "fallback";
   std::string why = probe.reason;
   if (!choice) {
@@ -88,7 +81,8 @@ int run(std::vector<std::string> tokens) {
   }
 
   std::vector<std::string> warnings;
-  const std::uint64_t handles_needed = config->io.max_file_handles + 64;  // + stdio, sockets, LMDB
+  const std::uint64_t handles_needed =
+      config->config.io.max_file_handles + 64;  // + stdio, sockets, LMDB
   if (platform.nofile_soft < handles_needed) {
     warnings.push_back(fmt::format(
         "open-file limit {} is below io.max_file_handles + 64 = {}: raise it with `ulimit -n {}` "
@@ -123,7 +117,7 @@ int run(std::vector<std::string> tokens) {
                        {"open_files",
                         {{"soft", platform.nofile_soft},
                          {"hard", platform.nofile_hard},
-                         {"max_file_handles", config->io.max_file_handles}}},
+                         {"max_file_handles", config->config.io.max_file_handles}}},
                        {"inotify",
                         {{"max_user_watches", platform.inotify_max_user_watches},
                          {"max_user_instances", platform.inotify_max_user_instances},
@@ -140,7 +134,7 @@ int run(std::vector<std::string> tokens) {
     fmt::print("io_uring       {} (kernel.io_uring_disabled={})\n",
                probe.uring_available ? "available" : "unavailable", platform.io_uring_disabled);
     fmt::print("open files     soft {}, hard {}; io.max_file_handles {}\n", platform.nofile_soft,
-               platform.nofile_hard, config->io.max_file_handles);
+               platform.nofile_hard, config->config.io.max_file_handles);
     fmt::print("inotify        max_user_watches {}, max_user_instances {}, max_queued_events {}\n",
                platform.inotify_max_user_watches, platform.inotify_max_user_instances,
                platform.inotify_max_queued_events);

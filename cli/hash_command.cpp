@@ -119,7 +119,7 @@ int run(std::vector<std::string> tokens) {
     return k_exit_usage;
   }
 
-  support::IoConfig config;
+  support::IoConfig config = effective_config().config.io;  // io.* keys
   if (*backend) config.backend = **backend;
   auto io = io::create_platform_io(config);
   if (!io) {

@@ -5,13 +5,11 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "command.h"
 #include "forge/core/support/log.h"
-
-#ifndef FORGE_VERSION
-#define FORGE_VERSION "0.0.0"
-#endif
+#include "forge/version.h"
 
 namespace forge::cli {
 namespace {
@@ -26,12 +24,70 @@ std::vector<std::string>& saved_arguments() {
   return arguments;
 }
 
+support::ConfigInputs& saved_inputs() {
+  static support::ConfigInputs inputs;
+  return inputs;
+}
+
+support::EffectiveConfig& saved_config() {
+  static support::EffectiveConfig config;
+  return config;
+}
+
+constexpr std::string_view k_global_options =
+    "--config FILE, --set KEY=VALUE, --log-level LEVEL, --log-format json|human, --log-file PATH";
+
+// Reads the global options before the command name into `inputs`; returns false (having
+// said why) on a malformed one. The --log-* options are flags over logging.* keys.
+bool read_global_options(std::vector<std::string>& args, support::ConfigInputs& inputs) {
+  while (!args.empty() && args.front().starts_with("--") && args.front() != "--help" &&
+         args.front() != "--version") {
+    const std::string option = args.front();
+    const auto equals = option.find('=');
+    const std::string name = option.substr(0, equals);
+    std::string value;
+    if (equals != std::string::npos) {
+      value = option.substr(equals + 1);
+      args.erase(args.begin());
+    } else if (args.size() >= 2) {
+      value = args[1];
+      args.erase(args.begin(), args.begin() + 2);
+    } else {
+      fmt::print(stderr, "forge: {} needs a value (global options: {})\n", name, k_global_options);
+      return false;
+    }
+    const auto quoted = [](const std::string& text) {
+      return nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    };
+    if (name == "--config") {
+      inputs.config_file = value;
+    } else if (name == "--set") {
+      inputs.flags.push_back({value, "--set"});
+    } else if (name == "--log-level") {
+      inputs.flags.push_back({"logging.level=" + quoted(value), name});
+    } else if (name == "--log-format") {
+      inputs.flags.push_back({"logging.format=" + quoted(value), name});
+    } else if (name == "--log-file") {
+      inputs.flags.push_back({"logging.file=" + quoted(value), name});
+    } else {
+      fmt::print(stderr, "forge: unknown global option {} (valid: {})\n", name, k_global_options);
+      return false;
+    }
+  }
+  return true;
+}
+
 void print_help(std::FILE* out) {
   fmt::print(out,
              "forge {} — content-addressed build cache and change-detection engine\n\n"
-             "usage: forge [--version] [--help] [--log-level LEVEL] [--log-format json|human]\n"
-             "             [--log-file PATH] COMMAND [ARGS...]\n\ncommands:\n",
-             FORGE_VERSION);
+             "usage: forge [--version] [--help] [--config FILE] [--set KEY=VALUE]...\n"
+             "             [--log-level LEVEL] [--log-format json|human] [--log-file PATH]\n"
+             "             COMMAND [ARGS...]\n\n"
+             "The config file is --config FILE, else $FORGE_CONFIG, else\n"
+             "$XDG_CONFIG_HOME/forge/config.json (~/.config/forge/config.json); settings layer\n"
+             "defaults < file < environment < flags (`forge config show` says which is which).\n"
+             "\ncommands:\n",
+             k_version);
   for (const Command& command : all_commands()) {
     fmt::print(out, "  {:<10} {}\n", command.name, command.summary);
   }
@@ -62,54 +118,26 @@ std::span<const std::string> original_arguments() {
   return saved_arguments();
 }
 
+const support::EffectiveConfig& effective_config() {
+  return saved_config();
+}
+
+const support::ConfigInputs& config_inputs() {
+  return saved_inputs();
+}
+
 }  // namespace forge::cli
 
 int main(int argc, char** argv) {
   using namespace forge::cli;
+  namespace support = forge::support;
   std::vector<std::string> args(argv + 1, argv + argc);
   saved_arguments() = args;
   if (args.empty()) {
     print_help(stderr);
     return k_exit_usage;
   }
-  // Global options, before the subcommand: --log-level, --log-format, --log-file.
-  namespace support = forge::support;
-  support::LoggingConfig logging;
-  logging.level = "warn";  // a CLI run is quiet unless asked; `forge serve` raises it
-  logging = support::with_environment(logging);
-  while (!args.empty() && args.front().starts_with("--log-")) {
-    const std::string option = args.front();
-    const auto equals = option.find('=');
-    const std::string name = option.substr(0, equals);
-    std::string value;
-    if (equals != std::string::npos) {
-      value = option.substr(equals + 1);
-      args.erase(args.begin());
-    } else if (args.size() >= 2) {
-      value = args[1];
-      args.erase(args.begin(), args.begin() + 2);
-    } else {
-      fmt::print(stderr, "forge: {} needs a value\n", name);
-      return k_exit_usage;
-    }
-    if (name == "--log-level") {
-      logging.level = value;
-    } else if (name == "--log-format" && (value == "json" || value == "human")) {
-      logging.format = value == "json" ? support::LogFormat::json : support::LogFormat::human;
-    } else if (name == "--log-file") {
-      logging.file = value;
-    } else {
-      fmt::print(stderr,
-                 "forge: bad global option {} {} (valid: --log-level LEVEL, --log-format "
-                 "json|human, --log-file PATH)\n",
-                 name, value);
-      return k_exit_usage;
-    }
-  }
-  if (auto initialised = support::init_logging(logging); !initialised) {
-    fmt::print(stderr, "forge: {}\n", initialised.error().to_string());
-    return k_exit_usage;
-  }
+  if (!read_global_options(args, saved_inputs())) return k_exit_usage;
   support::install_crash_handler();
   if (args.empty()) {
     print_help(stderr);
@@ -117,7 +145,7 @@ int main(int argc, char** argv) {
   }
   const std::string& first = args.front();
   if (first == "--version" || first == "-V" || first == "version") {
-    fmt::print("forge {}\n", FORGE_VERSION);
+    fmt::print("forge {}\n", forge::k_version);
     return k_exit_ok;
   }
   if (first == "--help" || first == "-h") {
@@ -145,6 +173,20 @@ int main(int argc, char** argv) {
       std::find(rest.begin(), rest.end(), "-h") != rest.end()) {
     fmt::print("{}\n", command->usage);
     return k_exit_ok;
+  }
+  // `forge config` reads and reports configuration itself, broken or not.
+  if (command->name != "config") {
+    auto loaded = support::load_effective_config(saved_inputs());
+    if (!loaded) {
+      fmt::print(stderr, "forge: {}\n", loaded.error().to_string());
+      return k_exit_usage;
+    }
+    saved_config() = std::move(*loaded);
+  }
+  if (command->name == "config") saved_config().config.logging.level = "warn";
+  if (auto initialised = support::init_logging(saved_config().config.logging); !initialised) {
+    fmt::print(stderr, "forge: {}\n", initialised.error().to_string());
+    return k_exit_usage;
   }
   return command->run(std::move(rest));
 }

@@ -19,7 +19,8 @@ constexpr std::string_view k_usage =
     "usage: forge scan [ROOT] [--json] [--since CURSOR] [--hash sha256] [--exclude GLOB]...\n"
     "                  [--no-gitignore] [--index-dir DIR] [--backend auto|uring|fallback]\n"
     "                  [--full]\n\n"
-    "Walks ROOT (default: .), re-hashes only files whose stat changed (or that are racily\n"
+    "Walks ROOT (default: the config's project_root, .), re-hashes only files whose stat changed "
+    "(or that are racily\n"
     "clean), updates the index and prints what changed: added, modified, removed and\n"
     "type_changed paths with their XXH3-128 digests (and SHA-256 with --hash sha256).\n"
     "Touch-only changes are not reported. Skips .git, .forge and .gitignore'd paths.\n\n"
@@ -121,18 +122,20 @@ int run(std::vector<std::string> tokens) {
   }
 
   std::error_code ec;
-  const auto root = std::filesystem::canonical(positional.empty() ? "." : positional[0], ec);
+  const std::filesystem::path given =  // no ROOT: the config's project_root (default .)
+      positional.empty() ? effective_config().config.project_root
+                         : std::filesystem::path(positional[0]);
+  const auto root = std::filesystem::canonical(given, ec);
   if (ec) {
-    fmt::print(
-        stderr, "forge scan: {}\n",
-        Error::from_error_code(ec, "scan", positional.empty() ? "." : positional[0]).to_string());
+    fmt::print(stderr, "forge scan: {}\n",
+               Error::from_error_code(ec, "scan", given.string()).to_string());
     return k_exit_failure;
   }
   const auto index_path =
       *index_dir ? std::filesystem::path(**index_dir) : scan::default_index_dir(root);
   options.walk.skip_dirs.push_back(index_path);
 
-  support::IoConfig io_config;
+  support::IoConfig io_config = effective_config().config.io;  // io.* keys
   if (*backend) io_config.backend = **backend;
   auto io = io::create_platform_io(io_config);
   if (!io) {

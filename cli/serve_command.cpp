@@ -14,9 +14,9 @@
 #include "forge/bazel_remote/grpc_server.h"
 #include "forge/bazel_remote/http_server.h"
 #include "forge/cache/action_cache.h"
+#include "forge/core/support/config_loader.h"
 #include "forge/core/support/lifecycle.h"
 #include "forge/core/support/log.h"
-#include "forge/core/support/paths.h"
 #include "serve_usage.h"
 
 namespace forge::cli {
@@ -105,13 +105,22 @@ int run(std::vector<std::string> arguments) {
                k_serve_usage);
     return k_exit_usage;
   }
-  auto http_port = parse_port(*http_port_text, 8080, "--http-port");
-  auto grpc_port = parse_port(*grpc_port_text, 9092, "--grpc-port");
+  // server.http_listen / server.grpc_listen, validated when the config was loaded; the
+  // flags override their parts.
+  const auto& listen = effective_config().config.server;
+  const auto http_listen = support::parse_listen_address(
+      listen.http_listen.empty() ? "127.0.0.1:8080" : listen.http_listen.front());
+  const auto grpc_listen = support::parse_listen_address(
+      listen.grpc_listen.empty() ? "127.0.0.1:9092" : listen.grpc_listen.front());
+  if (!http_listen) return report(http_listen.error(), k_exit_usage);
+  if (!grpc_listen) return report(grpc_listen.error(), k_exit_usage);
+  auto http_port = parse_port(*http_port_text, http_listen->port, "--http-port");
+  auto grpc_port = parse_port(*grpc_port_text, grpc_listen->port, "--grpc-port");
   if (!http_port) return report(http_port.error(), k_exit_usage);
   if (!grpc_port) return report(grpc_port.error(), k_exit_usage);
 
   cache::StoreOptions store_options;
-  store_options.dir = *dir ? std::filesystem::path(**dir) : forge_cache_home();
+  store_options.dir = *dir ? std::filesystem::path(**dir) : effective_config().config.store_dir;
   store_options.fsync = !no_fsync;
   if (*max_size_text) {
     auto size = parse_byte_size(**max_size_text, "--max-size");
@@ -152,11 +161,12 @@ int run(std::vector<std::string> arguments) {
   auto action_cache = cache::ActionCache::open(*store, cache_options);
   if (!action_cache) return report(action_cache.error(), k_exit_failure);
 
-  const std::string host = address->value_or("127.0.0.1");
+  const std::string host = address->value_or(http_listen->host);
+  const std::string grpc_host = address->value_or(grpc_listen->host);
   std::unique_ptr<bazel_remote::GrpcServer> grpc;
   if (!no_grpc) {
     bazel_remote::GrpcServerOptions grpc_options;
-    grpc_options.address = fmt::format("{}:{}", host, *grpc_port);
+    grpc_options.address = fmt::format("{}:{}", grpc_host, *grpc_port);
     grpc_options.read_only = read_only;
     if ((*auth)->mode() != bazel_remote::AuthMode::off) grpc_options.auth = *auth;
     if (*tls_cert) grpc_options.tls_cert_file = **tls_cert;
@@ -172,7 +182,7 @@ int run(std::vector<std::string> arguments) {
   http_options.read_only = read_only;
   http_options.ac_uses_raw = ac_raw;
   http_options.max_body_size = store_options.max_blob_size;
-  if (grpc) http_options.grpc_address = fmt::format("{}:{}", host, grpc->port());
+  if (grpc) http_options.grpc_address = fmt::format("{}:{}", grpc_host, grpc->port());
   if ((*auth)->mode() != bazel_remote::AuthMode::off) http_options.auth = *auth;
   if (*tls_cert) http_options.tls_cert_file = **tls_cert;
   if (*tls_key) http_options.tls_key_file = **tls_key;
@@ -188,8 +198,9 @@ int run(std::vector<std::string> arguments) {
   }
   fmt::print(stderr, "forge serve: {}://{}:{}{} store {}\n", *tls_cert ? "https" : "http", host,
              (*http)->port(),
-             grpc ? fmt::format(" {}://{}:{}", *tls_cert ? "grpcs" : "grpc", host, grpc->port())
-                  : std::string(),
+             grpc
+                 ? fmt::format(" {}://{}:{}", *tls_cert ? "grpcs" : "grpc", grpc_host, grpc->port())
+                 : std::string(),
              store_options.dir.string());
   if (const auto& recovered = (*store)->recovery()) {
     fmt::print(stderr,

@@ -20,7 +20,8 @@ namespace {
 
 constexpr std::string_view k_usage =
     "usage: forge watch [ROOT] [--json] [--debounce-ms N] [--update-index] [--index-dir DIR]\n\n"
-    "Watches ROOT (default: .) recursively and prints created / modified / removed /\n"
+    "Watches ROOT (default: the config's project_root, .) recursively and prints created / "
+    "modified / removed /\n"
     "renamed paths, one line each (JSON lines with --json), debounced per path.\n"
     "`rescan_required` means the kernel dropped events (its reason names the sysctl to\n"
     "raise). --update-index re-checks each batch of changed paths into the scan index (a\n"
@@ -54,11 +55,13 @@ int run(std::vector<std::string> tokens) {
   }
   const auto positional = args.positional();
   std::error_code ec;
-  const auto root = std::filesystem::canonical(positional.empty() ? "." : positional[0], ec);
+  const std::filesystem::path given =  // no ROOT: the config's project_root (default .)
+      positional.empty() ? effective_config().config.project_root
+                         : std::filesystem::path(positional[0]);
+  const auto root = std::filesystem::canonical(given, ec);
   if (ec) {
-    fmt::print(
-        stderr, "forge watch: {}\n",
-        Error::from_error_code(ec, "watch", positional.empty() ? "." : positional[0]).to_string());
+    fmt::print(stderr, "forge watch: {}\n",
+               Error::from_error_code(ec, "watch", given.string()).to_string());
     return k_exit_failure;
   }
 
@@ -72,7 +75,7 @@ int run(std::vector<std::string> tokens) {
   std::optional<scan::Scanner> scanner;
   std::optional<watch::IndexKeeper> keeper;
   if (update_index) {
-    auto created = io::create_platform_io({});
+    auto created = io::create_platform_io(effective_config().config.io);  // io.* keys
     const auto index_path =
         *index_dir ? std::filesystem::path(**index_dir) : scan::default_index_dir(root);
     auto opened = scan::FileIndex::open(index_path);

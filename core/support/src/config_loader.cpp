@@ -19,15 +19,7 @@ namespace {
 
 using nlohmann::json;
 
-enum class Kind {
-  unsigned_int,
-  number,
-  choice,
-  existing_dir,
-  creatable_dir,
-  file_in_dir,
-  addresses
-};
+enum class Kind { unsigned_int, choice, existing_dir, creatable_dir, file_in_dir, address };
 
 struct FieldSpec {
   std::string path;
@@ -53,7 +45,6 @@ std::uint64_t nofile_hard_limit() {
 }
 
 std::vector<FieldSpec> make_specs() {
-  using ms = std::chrono::milliseconds;
   auto u64 = [](const json& v) { return v.get<std::uint64_t>(); };
   return {
       {"project_root",
@@ -86,34 +77,6 @@ std::vector<FieldSpec> make_specs() {
        [=](ForgeConfig& c, const json& v) {
          c.io.io_uring_queue_depth = static_cast<std::uint32_t>(u64(v));
        }},
-      {"io.direct_io_threshold",
-       Kind::unsigned_int,
-       4096,
-       1ull << 40,
-       {},
-       false,
-       [=](ForgeConfig& c, const json& v) { c.io.direct_io_threshold = u64(v); }},
-      {"io.mmap_threshold",
-       Kind::unsigned_int,
-       4096,
-       1ull << 40,
-       {},
-       false,
-       [=](ForgeConfig& c, const json& v) { c.io.mmap_threshold = u64(v); }},
-      {"io.batch_size",
-       Kind::unsigned_int,
-       1,
-       65536,
-       {},
-       false,
-       [=](ForgeConfig& c, const json& v) { c.io.batch_size = u64(v); }},
-      {"io.operation_timeout_ms",
-       Kind::unsigned_int,
-       1,
-       3'600'000,
-       {},
-       false,
-       [=](ForgeConfig& c, const json& v) { c.io.operation_timeout = ms(u64(v)); }},
       {"io.backend",
        Kind::choice,
        0,
@@ -121,43 +84,6 @@ std::vector<FieldSpec> make_specs() {
        {"auto", "uring", "fallback"},
        false,
        [](ForgeConfig& c, const json& v) { c.io.backend = v.get<std::string>(); }},
-      {"io.retry.max_attempts",
-       Kind::unsigned_int,
-       1,
-       100,
-       {},
-       false,
-       [=](ForgeConfig& c, const json& v) {
-         c.io.retry_policy.max_attempts = static_cast<std::uint32_t>(u64(v));
-       }},
-      {"io.retry.initial_delay_ms",
-       Kind::unsigned_int,
-       0,
-       600'000,
-       {},
-       false,
-       [=](ForgeConfig& c, const json& v) { c.io.retry_policy.initial_delay = ms(u64(v)); }},
-      {"io.retry.max_delay_ms",
-       Kind::unsigned_int,
-       0,
-       3'600'000,
-       {},
-       false,
-       [=](ForgeConfig& c, const json& v) { c.io.retry_policy.max_delay = ms(u64(v)); }},
-      {"io.retry.multiplier",
-       Kind::number,
-       1,
-       10,
-       {},
-       false,
-       [](ForgeConfig& c, const json& v) { c.io.retry_policy.multiplier = v.get<double>(); }},
-      {"io.retry.jitter",
-       Kind::number,
-       0,
-       1,
-       {},
-       false,
-       [](ForgeConfig& c, const json& v) { c.io.retry_policy.jitter = v.get<double>(); }},
       {"logging.level",
        Kind::choice,
        0,
@@ -195,31 +121,20 @@ std::vector<FieldSpec> make_specs() {
        {},
        false,
        [=](ForgeConfig& c, const json& v) { c.logging.max_files = u64(v); }},
-      {"logging.slow_operation_threshold_ms",
-       Kind::unsigned_int,
-       1,
-       3'600'000,
-       {},
-       false,
-       [=](ForgeConfig& c, const json& v) { c.logging.slow_operation_threshold = ms(u64(v)); }},
       {"server.http_listen",
-       Kind::addresses,
+       Kind::address,
        0,
        0,
        {},
        false,
-       [](ForgeConfig& c, const json& v) {
-         c.server.http_listen = v.get<std::vector<std::string>>();
-       }},
+       [](ForgeConfig& c, const json& v) { c.server.http_listen = {v.get<std::string>()}; }},
       {"server.grpc_listen",
-       Kind::addresses,
+       Kind::address,
        0,
        0,
        {},
        false,
-       [](ForgeConfig& c, const json& v) {
-         c.server.grpc_listen = v.get<std::vector<std::string>>();
-       }},
+       [](ForgeConfig& c, const json& v) { c.server.grpc_listen = {v.get<std::string>()}; }},
   };
 }
 
@@ -228,7 +143,9 @@ const std::vector<FieldSpec>& specs() {
   return k_specs;
 }
 
-const json* find(const json& document, std::string_view dotted) {
+}  // namespace
+
+const json* find_key(const json& document, std::string_view dotted) {
   const json* node = &document;
   std::size_t start = 0;
   while (start <= dotted.size()) {
@@ -241,40 +158,44 @@ const json* find(const json& document, std::string_view dotted) {
   return node;
 }
 
-// "" when the address is well-formed, else what is wrong with it.
-std::string address_problem(const std::string& address) {
-  if (address.find('\0') != std::string::npos) return "it contains a NUL byte";
-  if (address.starts_with("unix:")) {
-    const std::string path = address.substr(5);
-    if (path.empty() || path.front() != '/') return "a unix socket needs an absolute path";
-    std::error_code ec;
-    if (!std::filesystem::is_directory(std::filesystem::path(path).parent_path(), ec)) {
-      return fmt::format("the directory of '{}' does not exist", quote_text(path));
-    }
-    return {};
-  }
-  std::string host;
-  std::string port;
+std::vector<std::string> config_keys() {
+  std::vector<std::string> keys;
+  for (const auto& spec : specs()) keys.push_back(spec.path);
+  return keys;
+}
+
+Result<ListenAddress> parse_listen_address(std::string_view address) {
+  const auto bad = [&](std::string_view problem) {
+    return fail(Error(ErrorCategory::validation,
+                      fmt::format("listen address '{}': {}", quote_text(address), problem))
+                    .with_suggestion("write \"host:port\" or \"[v6 address]:port\", port "
+                                     "0..65535 (0: any free port), e.g. \"127.0.0.1:8080\""));
+  };
+  if (address.find('\0') != std::string_view::npos) return bad("it contains a NUL byte");
+  std::string_view host;
+  std::string_view port;
   if (address.starts_with("[")) {
     const auto close = address.find("]:");
-    if (close == std::string::npos) return "an IPv6 address is written [addr]:port";
+    if (close == std::string_view::npos) return bad("an IPv6 address is written [addr]:port");
     host = address.substr(1, close - 1);
     port = address.substr(close + 2);
   } else {
     const auto colon = address.rfind(':');
-    if (colon == std::string::npos) return "the port is missing";
+    if (colon == std::string_view::npos) return bad("the port is missing");
     host = address.substr(0, colon);
     port = address.substr(colon + 1);
-    if (host.find(':') != std::string::npos) return "an IPv6 address must be in brackets";
+    if (host.find(':') != std::string_view::npos) return bad("an IPv6 address must be in brackets");
   }
-  if (host.empty()) return "the host is missing";
+  if (host.empty()) return bad("the host is missing");
   if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), ::isdigit)) {
-    return fmt::format("port '{}' is not a number", quote_text(port));
+    return bad(fmt::format("port '{}' is not a number", quote_text(port)));
   }
-  const int number = std::stoi(port);
-  if (number < 1 || number > 65535) return fmt::format("port {} is outside 1..65535", number);
-  return {};
+  const int number = std::stoi(std::string(port));
+  if (number > 65535) return bad(fmt::format("port {} is outside 0..65535", number));
+  return ListenAddress{std::string(host), static_cast<std::uint16_t>(number)};
 }
+
+namespace {
 
 void check_field(const FieldSpec& spec, const json& value, std::vector<ConfigIssue>& issues) {
   auto issue = [&](std::string problem, std::string expected, std::string suggestion) {
@@ -301,16 +222,6 @@ void check_field(const FieldSpec& spec, const json& value, std::vector<ConfigIss
         while (next < integer) next <<= 1;
         issue(fmt::format("{} is not a power of two", integer), range,
               fmt::format("use {} or {}", next / 2, next));
-      }
-      return;
-    }
-    case Kind::number: {
-      const std::string range = fmt::format("a number in {}..{}", spec.min, spec.max);
-      if (!value.is_number()) {
-        issue(fmt::format("{} is not a number", quote_json(value)), range, "write a plain number");
-      } else if (value.get<double>() < spec.min || value.get<double>() > spec.max) {
-        issue(fmt::format("{} is out of range", quote_json(value)), range,
-              fmt::format("use a value between {} and {}", spec.min, spec.max));
       }
       return;
     }
@@ -371,21 +282,13 @@ void check_field(const FieldSpec& spec, const json& value, std::vector<ConfigIss
       }
       return;
     }
-    case Kind::addresses: {
-      if (!value.is_array()) {
-        issue(fmt::format("{} is not a list", quote_json(value)),
-              "a list of \"host:port\" or \"unix:/path\"", "write [\"127.0.0.1:8080\"]");
-        return;
-      }
-      for (std::size_t i = 0; i < value.size(); ++i) {
-        const std::string problem =
-            value[i].is_string() ? address_problem(value[i].get<std::string>()) : "not a string";
-        if (!problem.empty()) {
-          issues.push_back({fmt::format("{}[{}]", spec.path, i),
-                            fmt::format("{}: {}", quote_json(value[i]), problem),
-                            "\"host:port\" (port 1..65535), \"[::1]:port\" or \"unix:/abs/path\"",
-                            "e.g. \"127.0.0.1:8080\""});
-        }
+    case Kind::address: {
+      if (!value.is_string()) {
+        issue(fmt::format("{} is not a string", quote_json(value)), "\"host:port\"",
+              "write \"127.0.0.1:8080\"");
+      } else if (auto parsed = parse_listen_address(value.get_ref<const std::string&>()); !parsed) {
+        issue(parsed.error().message(), "\"host:port\" or \"[v6]:port\", port 0..65535",
+              "e.g. \"127.0.0.1:8080\"");
       }
       return;
     }
@@ -458,44 +361,47 @@ std::vector<ConfigIssue> check_config(const nlohmann::json& document) {
   }
   check_unknown_keys(document, "", issues);
   for (const auto& spec : specs()) {
-    const json* value = find(document, spec.path);
+    const json* value = find_key(document, spec.path);
     if (value != nullptr) check_field(spec, *value, issues);
-  }
-  const json* initial = find(document, "io.retry.initial_delay_ms");
-  const json* max = find(document, "io.retry.max_delay_ms");
-  if (initial && max && initial->is_number_unsigned() && max->is_number_unsigned() &&
-      max->get<std::uint64_t>() < initial->get<std::uint64_t>()) {
-    issues.push_back({"io.retry.max_delay_ms", "smaller than io.retry.initial_delay_ms",
-                      ">= io.retry.initial_delay_ms",
-                      "raise max_delay_ms or lower initial_delay_ms"});
   }
   std::stable_sort(issues.begin(), issues.end(),
                    [](const ConfigIssue& a, const ConfigIssue& b) { return a.field < b.field; });
   return issues;
 }
 
+Error config_error(const std::vector<ConfigIssue>& issues) {
+  std::string message =
+      fmt::format("{} invalid config field{}:", issues.size(), issues.size() == 1 ? "" : "s");
+  constexpr std::size_t k_listed = 10;  // the message stays short; `config check` lists all
+  for (std::size_t i = 0; i < issues.size() && i < k_listed; ++i) {
+    message += "\n  " + to_string(issues[i]);
+  }
+  if (issues.size() > k_listed)
+    message += fmt::format("\n  ... and {} more", issues.size() - k_listed);
+  return Error(ErrorCategory::validation, message, EINVAL)
+      .with_operation("config.validate")
+      .with_suggestion("fix each field listed; `forge config check FILE` lists every problem");
+}
+
 Result<ForgeConfig> config_from_json(const nlohmann::json& document) {
-  const auto issues = check_config(document);
-  if (!issues.empty()) {
-    std::string message =
-        fmt::format("{} invalid config field{}:", issues.size(), issues.size() == 1 ? "" : "s");
-    constexpr std::size_t k_listed = 10;  // the message stays short; `config check` lists all
-    for (std::size_t i = 0; i < issues.size() && i < k_listed; ++i) {
-      message += "\n  " + to_string(issues[i]);
-    }
-    if (issues.size() > k_listed)
-      message += fmt::format("\n  ... and {} more", issues.size() - k_listed);
-    return fail(
-        Error(ErrorCategory::validation, message, EINVAL)
-            .with_operation("config.validate")
-            .with_suggestion("fix each field listed; `forge config check FILE` lists them"));
+  if (const auto issues = check_config(document); !issues.empty()) {
+    return fail(config_error(issues));
   }
   ForgeConfig config;
   for (const auto& spec : specs()) {
-    if (const json* value = find(document, spec.path)) spec.apply(config, *value);
+    if (const json* value = find_key(document, spec.path)) spec.apply(config, *value);
   }
   return config;
 }
+
+namespace {
+
+// ServerConfig holds one address per list (the only form `forge serve` takes).
+std::string first(const std::vector<std::string>& addresses) {
+  return addresses.empty() ? std::string() : addresses.front();
+}
+
+}  // namespace
 
 nlohmann::json config_to_json(const ForgeConfig& c) {
   json out{
@@ -504,25 +410,16 @@ nlohmann::json config_to_json(const ForgeConfig& c) {
       {"io",
        {{"max_file_handles", c.io.max_file_handles},
         {"io_uring_queue_depth", c.io.io_uring_queue_depth},
-        {"direct_io_threshold", c.io.direct_io_threshold},
-        {"mmap_threshold", c.io.mmap_threshold},
-        {"batch_size", c.io.batch_size},
-        {"operation_timeout_ms", c.io.operation_timeout.count()},
-        {"backend", c.io.backend},
-        {"retry",
-         {{"max_attempts", c.io.retry_policy.max_attempts},
-          {"initial_delay_ms", c.io.retry_policy.initial_delay.count()},
-          {"max_delay_ms", c.io.retry_policy.max_delay.count()},
-          {"multiplier", c.io.retry_policy.multiplier},
-          {"jitter", c.io.retry_policy.jitter}}}}},
+        {"backend", c.io.backend}}},
       {"logging",
        {{"level", c.logging.level},
         {"format", c.logging.format == LogFormat::json ? "json" : "human"},
         {"file", c.logging.file.string()},
         {"max_file_size", c.logging.max_file_size},
-        {"max_files", c.logging.max_files},
-        {"slow_operation_threshold_ms", c.logging.slow_operation_threshold.count()}}},
-      {"server", {{"http_listen", c.server.http_listen}, {"grpc_listen", c.server.grpc_listen}}},
+        {"max_files", c.logging.max_files}}},
+      {"server",
+       {{"http_listen", first(c.server.http_listen)},
+        {"grpc_listen", first(c.server.grpc_listen)}}},
   };
   // Empty paths mean "the default": leave them out so the output is itself a valid config.
   if (c.store_dir.empty()) out.erase("store_dir");

@@ -75,10 +75,10 @@ void add_errno_suggestions(int code, std::vector<std::string>& out) {
     case EAGAIN:
     case EINTR:
     case EBUSY:
-      out.emplace_back("A temporary failure: Forge retries it; if it persists, check system load");
+      out.emplace_back("A temporary failure: try again; if it persists, check system load");
       break;
     case ENOMEM:
-      out.emplace_back("Out of memory: lower io.batch_size or io.io_uring_queue_depth");
+      out.emplace_back("Out of memory: lower io.io_uring_queue_depth in the Forge config");
       break;
     case ENOSYS:
     case EOPNOTSUPP:
@@ -92,7 +92,7 @@ void add_errno_suggestions(int code, std::vector<std::string>& out) {
           "and port are right");
       break;
     case ETIMEDOUT:
-      out.emplace_back("Timed out: check the network, or raise the operation timeout");
+      out.emplace_back("Timed out: check the network and the load of the machine");
       break;
     case EADDRINUSE:
       out.emplace_back("The address is in use: stop the other process or choose another port");
@@ -124,7 +124,7 @@ std::string_view category_suggestion(ErrorCategory category) {
     case ErrorCategory::dependency:
       return "A required library or kernel feature is missing: run `forge doctor`";
     case ErrorCategory::timeout:
-      return "The operation timed out: raise io.operation_timeout or check system load";
+      return "The operation timed out: check system load, the disk and the network";
     case ErrorCategory::unknown:
     default: return "Re-run with FORGE_LOG=debug and report the log if the problem persists";
   }

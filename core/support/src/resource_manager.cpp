@@ -62,8 +62,7 @@ Result<HandleGuard> ResourceManager::acquire_for(std::chrono::milliseconds timeo
                                   timeout.count(), m_active, m_limit),
                       ETIMEDOUT)
                     .with_operation("resource.acquire")
-                    .with_suggestion("raise io.max_file_handles, or lower io.batch_size so fewer "
-                                     "files are open at once"));
+                    .with_suggestion("raise io.max_file_handles in the Forge config"));
   }
   ++m_active;
   if (m_active > m_high_water_mark) m_high_water_mark = m_active;

@@ -18,7 +18,7 @@ json valid_config(const test::TempDir& dir) {
       {"store_dir", (dir / "store").string()},
       {"io", {{"max_file_handles", 256}, {"io_uring_queue_depth", 128}, {"backend", "auto"}}},
       {"logging", {{"level", "debug"}, {"format", "json"}, {"max_files", 3}}},
-      {"server", {{"http_listen", {"127.0.0.1:8080", "[::1]:8081"}}}}};
+      {"server", {{"http_listen", "[::1]:8081"}, {"grpc_listen", "127.0.0.1:0"}}}};
 }
 
 bool reports(const std::vector<ConfigIssue>& issues, const std::string& field) {
@@ -35,8 +35,8 @@ TEST(ConfigLoaderTest, ValidConfigHasNoIssuesAndMapsOntoForgeConfig) {
   EXPECT_EQ(config->io.max_file_handles, 256u);
   EXPECT_EQ(config->io.io_uring_queue_depth, 128u);
   EXPECT_EQ(config->logging.format, LogFormat::json);
-  EXPECT_EQ(config->server.http_listen.size(), 2u);
-  EXPECT_EQ(config->io.batch_size, IoConfig{}.batch_size);  // absent: default
+  EXPECT_EQ(config->server.http_listen, std::vector<std::string>{"[::1]:8081"});
+  EXPECT_EQ(config->logging.max_file_size, LoggingConfig{}.max_file_size);  // absent: default
 }
 
 TEST(ConfigLoaderTest, ShowOutputIsItselfAValidConfig) {
@@ -58,14 +58,14 @@ TEST(ConfigLoaderTest, UnknownKeysGetADidYouMean) {
 TEST(ConfigLoaderTest, OverridesAreAppliedAndValidatedLikeTheFile) {
   test::TempDir dir;
   json document = valid_config(dir);
-  ASSERT_TRUE(apply_override(document, "io.batch_size=128"));
+  ASSERT_TRUE(apply_override(document, "io.max_file_handles=128"));
   ASSERT_TRUE(apply_override(document, "io.backend=fallback"));
   auto config = config_from_json(document);
   ASSERT_TRUE(config);
-  EXPECT_EQ(config->io.batch_size, 128u);
+  EXPECT_EQ(config->io.max_file_handles, 128u);
   EXPECT_EQ(config->io.backend, "fallback");
-  ASSERT_TRUE(apply_override(document, "io.batch_size=0"));
-  EXPECT_TRUE(reports(check_config(document), "io.batch_size"));
+  ASSERT_TRUE(apply_override(document, "io.max_file_handles=0"));
+  EXPECT_TRUE(reports(check_config(document), "io.max_file_handles"));
   EXPECT_FALSE(apply_override(document, "no_equals_sign"));
 }
 
@@ -80,6 +80,20 @@ TEST(ConfigLoaderTest, MissingFileAndMalformedJsonAreConfigurationErrors) {
   ASSERT_FALSE(malformed);
   EXPECT_EQ(malformed.error().category(), ErrorCategory::configuration);
   EXPECT_NE(malformed.error().message().find(":2:"), std::string::npos);  // line 2
+}
+
+TEST(ConfigLoaderTest, ListenAddressesParse) {
+  auto v4 = parse_listen_address("127.0.0.1:0");
+  ASSERT_TRUE(v4);
+  EXPECT_EQ(v4->host, "127.0.0.1");
+  EXPECT_EQ(v4->port, 0);
+  auto v6 = parse_listen_address("[::1]:9092");
+  ASSERT_TRUE(v6);
+  EXPECT_EQ(v6->host, "::1");
+  EXPECT_EQ(v6->port, 9092);
+  for (const char* bad : {"nohost", ":80", "::1:80", "[::1]80", "host:65536", "host:x"}) {
+    EXPECT_FALSE(parse_listen_address(bad)) << bad;
+  }
 }
 
 TEST(ConfigLoaderTest, EditDistance) {
@@ -97,11 +111,9 @@ struct Mutation {
 const Mutation k_mutations[] = {
     {"io.max_file_handles", [](json& d) { d["io"]["max_file_handles"] = 0; }},
     {"io.io_uring_queue_depth", [](json& d) { d["io"]["io_uring_queue_depth"] = 100; }},
-    {"io.batch_size", [](json& d) { d["io"]["batch_size"] = 100000; }},
-    {"io.operation_timeout_ms", [](json& d) { d["io"]["operation_timeout_ms"] = "30s"; }},
+    {"logging.max_file_size", [](json& d) { d["logging"]["max_file_size"] = "30M"; }},
     {"io.backend", [](json& d) { d["io"]["backend"] = "kqueue"; }},
-    {"io.retry.jitter", [](json& d) { d["io"]["retry"]["jitter"] = 2.5; }},
-    {"io.retry.multiplier", [](json& d) { d["io"]["retry"]["multiplier"] = 0.5; }},
+    {"logging.format", [](json& d) { d["logging"]["format"] = "xml"; }},
     {"logging.level", [](json& d) { d["logging"]["level"] = "verbose"; }},
     {"logging.max_files", [](json& d) { d["logging"]["max_files"] = 0; }},
     {"project_root", [](json& d) { d["project_root"] = "/nonexistent/forge/root"; }},
@@ -109,13 +121,11 @@ const Mutation k_mutations[] = {
      [](json& d) {
        d["logging"]["file"] = "/etc/hostname/forge.log"; /* a file as a directory */
      }},
-    {"server.http_listen[0]", [](json& d) { d["server"]["http_listen"] = {"nohost"}; }},
-    {"server.grpc_listen[0]", [](json& d) { d["server"]["grpc_listen"] = {"1.2.3.4:0"}; }},
-    {"server.grpc_listen[1]",
-     [](json& d) {
-       d["server"]["grpc_listen"] = {"unix:/tmp/ok.sock", "::1:80"};
-     }},
-    {"io.batchsize", [](json& d) { d["io"]["batchsize"] = 8; }},
+    {"server.http_listen", [](json& d) { d["server"]["http_listen"] = "nohost"; }},
+    {"server.grpc_listen", [](json& d) { d["server"]["grpc_listen"] = "::1:80"; }},
+    {"server.grpc_listen", [](json& d) { d["server"]["grpc_listen"] = "1.2.3.4:65536"; }},
+    {"store_dir", [](json& d) { d["store_dir"] = "/etc/hostname/store"; }},
+    {"io.backnd", [](json& d) { d["io"]["backnd"] = "auto"; }},
 };
 
 // Feature: platform-native-io-hardening, Property 15: Configuration Validation Completeness

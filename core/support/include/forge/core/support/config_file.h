@@ -35,7 +35,7 @@ inline constexpr std::size_t k_max_quoted_bytes = 80;
 Result<nlohmann::json> read_config_file(const std::filesystem::path& file);
 
 // Parses `text` (any bytes) into a document of any type; `origin` names the text in errors
-// ("forge.json", "--set io.batch_size").
+// ("forge.json", "--set io.max_file_handles").
 Result<nlohmann::json> parse_config_text(std::string_view text, std::string_view origin);
 
 // Applies one "dotted.key=value" override; the value is parsed as JSON when it parses

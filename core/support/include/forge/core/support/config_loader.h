@@ -2,15 +2,13 @@
 // Loading and validating the Forge config file (one JSON object; see config.h for the
 // fields and their defaults).
 //
-// Keys are the ForgeConfig field names, nested as the structs are. Durations are integer
-// milliseconds in keys ending in `_ms` (io.operation_timeout_ms,
-// logging.slow_operation_threshold_ms, io.retry.initial_delay_ms, io.retry.max_delay_ms).
+// Keys are the ForgeConfig field names, nested as the structs are.
 // Paths may start with `~/`. Every key is optional and has a default.
 // Reading text into a document safely (files, overrides) is config_file.h.
 //
-// check_config() reports EVERY problem at once (Property 15): missing required fields,
+// check_config() reports EVERY problem at once (Property 15):
 // wrong types, out-of-range values, paths that do not exist, malformed listen addresses
-// (`host:port`, `[v6]:port`, `unix:/abs/path`) and unknown keys with a did-you-mean.
+// (`host:port`, `[v6]:port`) and unknown keys with a did-you-mean.
 // Overrides (`--set io.max_file_handles=512`) are applied to the JSON before checking, so
 // they are validated exactly like the file. Whatever the document holds, issues quote at
 // most a bounded part of any value or key (config_file.h's quote_json).
@@ -38,6 +36,22 @@ struct ConfigIssue {
 
 // Every problem of the document, in a stable order (by field). Empty: valid.
 std::vector<ConfigIssue> check_config(const nlohmann::json& document);
+
+// A Validation error listing (the first of) `issues`.
+Error config_error(const std::vector<ConfigIssue>& issues);
+
+// The document's value at a dotted key ("io.backend"), or nullptr.
+const nlohmann::json* find_key(const nlohmann::json& document, std::string_view dotted);
+
+// Every key a config may hold, dotted ("io.backend"), in a stable order.
+std::vector<std::string> config_keys();
+
+// A listen address: "host:port" or "[v6 address]:port", port 0..65535 (0: any free port).
+struct ListenAddress {
+  std::string host;
+  std::uint16_t port = 0;
+};
+Result<ListenAddress> parse_listen_address(std::string_view address);
 
 // Maps a document that check_config() accepted onto ForgeConfig (defaults for absent keys).
 // Fails with a Validation error listing the first issues if the document is invalid.
