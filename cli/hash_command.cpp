@@ -29,7 +29,9 @@ constexpr std::string_view k_usage =
     "newline or backslash are escaped and the line starts with `\\`, as GNU does), so\n"
     "`forge hash FILE | sha256sum -c` verifies. With `--algo both`: `SHA256 (NAME) = HEX` and\n"
     "`XXH128 (NAME) = HEX` lines. `--json`: one JSON object per line.\n"
-    "Unreadable paths are reported on stderr; every other path is still hashed; exit 1.";
+    "Only regular files are hashed: a FIFO, device or socket (also through a symlink) is\n"
+    "reported as not a regular file, never read. Unreadable paths are reported on stderr;\n"
+    "every other path is still hashed; exit 1.";
 
 // Paths per batch: big enough to keep both rings full, small enough that results stream.
 constexpr std::size_t k_batch = 4096;

@@ -65,3 +65,25 @@ TEST(HashCommandTest, UnknownAlgorithmIsAUsageError) {
 
 }  // namespace
 }  // namespace forge
+
+namespace forge {
+namespace {
+
+// Issue 16 item 10: `forge hash DIR` with a FIFO, a symlink to a FIFO and a symlink to
+// /dev/zero inside finishes at once (timeout guards the old hang), reports each as not a
+// regular file, hashes the regular file and exits 1.
+TEST(HashCommandTest, SpecialFilesInADirectoryNeverHang) {
+  test::TempDir dir;
+  dir.write_file("tree/regular", "data");
+  const std::string tree = shell_quote((dir / "tree").string());
+  const auto result = run_shell("cd " + tree + " && mkfifo fifo && ln -s fifo to_fifo && " +
+                                "ln -s /dev/zero to_zero && timeout 20 " + forge() +
+                                " hash --algo xxh3 . ; echo exit=$?");
+  EXPECT_NE(result.out.find("exit=1"), std::string::npos) << result.out << result.err;
+  EXPECT_NE(result.out.find("./regular"), std::string::npos) << result.out;
+  EXPECT_NE(result.err.find("to_zero' is a character device"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("to_fifo' is a FIFO"), std::string::npos) << result.err;
+}
+
+}  // namespace
+}  // namespace forge

@@ -27,32 +27,28 @@ class FallbackIo final : public detail::PosixIoBase {
 
   Result<std::size_t> read(const std::filesystem::path& path, std::span<std::byte> buf) override {
     FORGE_TRY(auto handle, m_handles->acquire());
-    FORGE_TRY(const int fd, detail::open_for_read(path));
+    FORGE_TRY(const UniqueFd fd, detail::open_for_read(path));
     std::size_t total = 0;
     while (total < buf.size()) {
-      const ssize_t n = ::read(fd, buf.data() + total, buf.size() - total);
+      const ssize_t n = ::read(fd.get(), buf.data() + total, buf.size() - total);
       if (n < 0) {
         if (errno == EINTR) continue;
-        Error error = Error::from_errno(errno, "read", path.string());
-        ::close(fd);
-        return fail(std::move(error).with_backend(backend_name()));
+        return fail(Error::from_errno(errno, "read", path.string()).with_backend(backend_name()));
       }
       if (n == 0) break;
       total += static_cast<std::size_t>(n);
     }
-    ::close(fd);
     return total;
   }
 
   Result<std::vector<std::byte>> read_all(const std::filesystem::path& path) override {
     FORGE_TRY(auto handle, m_handles->acquire());
-    FORGE_TRY(const int fd, detail::open_for_read(path));
+    FORGE_TRY(const UniqueFd fd, detail::open_for_read(path));
     std::vector<std::byte> data;
     std::vector<std::byte> buffer(k_chunk_size);
-    auto result = detail::stream_fd(fd, path, buffer, [&](std::span<const std::byte> chunk) {
+    auto result = detail::stream_fd(fd.get(), path, buffer, [&](std::span<const std::byte> chunk) {
       data.insert(data.end(), chunk.begin(), chunk.end());
     });
-    ::close(fd);
     if (!result) return fail(std::move(result).error().with_backend(backend_name()));
     return data;
   }
@@ -65,25 +61,27 @@ class FallbackIo final : public detail::PosixIoBase {
     return results;
   }
 
+  using PlatformIO::batch_hash;
   std::vector<Result<HashResult>> batch_hash(std::span<const std::filesystem::path> paths,
-                                             hash::AlgorithmSet algorithms) override {
+                                             hash::AlgorithmSet algorithms,
+                                             Follow follow) override {
     std::vector<Result<HashResult>> results(paths.size(), HashResult{});
     detail::parallel_for(paths.size(), m_threads, [&](std::size_t i) {
       thread_local std::vector<std::byte> buffer(k_chunk_size);
-      results[i] = hash_one(paths[i], algorithms, buffer);
+      results[i] = hash_one(paths[i], algorithms, follow, buffer);
     });
     return results;
   }
 
  private:
   Result<HashResult> hash_one(const std::filesystem::path& path, hash::AlgorithmSet algorithms,
-                              std::span<std::byte> buffer) {
+                              Follow follow, std::span<std::byte> buffer) {
     FORGE_TRY(auto handle, m_handles->acquire());
-    FORGE_TRY(const int fd, detail::open_for_read(path));
+    auto fd = detail::open_for_read(path, follow);
+    if (!fd) return fail(std::move(fd).error().with_backend(backend_name()));
     hash::MultiHasher hasher(algorithms);
-    auto stat = detail::stream_fd(fd, path, buffer,
+    auto stat = detail::stream_fd(fd->get(), path, buffer,
                                   [&](std::span<const std::byte> chunk) { hasher.update(chunk); });
-    ::close(fd);
     if (!stat) return fail(std::move(stat).error().with_backend(backend_name()));
     HashResult result;
     result.size = stat->size;

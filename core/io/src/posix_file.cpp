@@ -66,12 +66,30 @@ Result<FileStat> fstat_fd(int fd, const std::filesystem::path& path) {
   return to_file_stat(stx);
 }
 
-Result<int> open_for_read(const std::filesystem::path& path) {
-  int fd;
+Error not_regular(const std::filesystem::path& path, std::uint32_t mode) {
+  const char* kind = S_ISFIFO(mode)   ? "a FIFO"
+                     : S_ISCHR(mode)  ? "a character device"
+                     : S_ISBLK(mode)  ? "a block device"
+                     : S_ISSOCK(mode) ? "a socket"
+                                      : "not a regular file";
+  return Error(ErrorCategory::file_system,
+               fmt::format("'{}' is {}, not a regular file: not read", path.string(), kind))
+      .with_file(path.string())
+      .with_operation("read")
+      .with_suggestion("only regular files are hashed or read; exclude this path");
+}
+
+Result<UniqueFd> open_for_read(const std::filesystem::path& path, Follow follow) {
+  const int flags =
+      O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | (follow == Follow::no ? O_NOFOLLOW : 0);
+  UniqueFd fd;
   do {
-    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  } while (fd < 0 && errno == EINTR);
-  if (fd < 0) return fail(Error::from_errno(errno, "open", path.string()));
+    fd.reset(::open(path.c_str(), flags));
+  } while (!fd && errno == EINTR);
+  if (!fd) return fail(Error::from_errno(errno, "open", path.string()));
+  FORGE_TRY(const FileStat stat, fstat_fd(fd.get(), path));
+  if (S_ISDIR(stat.mode)) return fail(Error::from_errno(EISDIR, "read", path.string()));
+  if (!S_ISREG(stat.mode)) return fail(not_regular(path, stat.mode));
   return fd;
 }
 
@@ -91,19 +109,17 @@ Result<FileStat> stream_fd(int fd, const std::filesystem::path& path, std::span<
                            const std::function<void(std::span<const std::byte>)>& sink) {
   FORGE_TRY(const FileStat before, fstat_fd(fd, path));
   if (S_ISDIR(before.mode)) return fail(Error::from_errno(EISDIR, "read", path.string()));
+  if (!S_ISREG(before.mode)) return fail(not_regular(path, before.mode));
   std::uint64_t total = 0;
-  // A regular file is read up to one byte past its size at open: that byte, if it comes,
-  // proves growth, and a writer that keeps appending cannot keep us reading forever.
-  const bool regular = S_ISREG(before.mode);
+  // Read up to one byte past the size at open: that byte, if it comes, proves growth, and
+  // a writer that keeps appending cannot keep us reading forever.
   for (;;) {
-    std::size_t want = buffer.size();
-    if (regular) {
-      if (total > before.size) break;
-      want = static_cast<std::size_t>(std::min<std::uint64_t>(want, before.size + 1 - total));
-    }
+    if (total > before.size) break;
+    const auto want =
+        static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), before.size + 1 - total));
     const ssize_t n = ::read(fd, buffer.data(), want);
     if (n < 0) {
-      if (errno == EINTR || errno == EAGAIN) continue;
+      if (errno == EINTR) continue;
       return fail(Error::from_errno(errno, "read", path.string()));
     }
     if (n == 0) break;
@@ -111,9 +127,7 @@ Result<FileStat> stream_fd(int fd, const std::filesystem::path& path, std::span<
     sink(buffer.first(static_cast<std::size_t>(n)));
   }
   FORGE_TRY(const FileStat after, fstat_fd(fd, path));
-  // Special files (pipes, /proc) report size 0 but have content: only regular files are
-  // checked against their size.
-  if (regular) FORGE_TRY_VOID(check_unchanged(path, before, after, total));
+  FORGE_TRY_VOID(check_unchanged(path, before, after, total));
   FileStat result = after;
   result.size = total;
   return result;

@@ -12,18 +12,25 @@
 #include <vector>
 
 #include "forge/core/io/platform_io.h"
+#include "forge/core/support/unique_fd.h"
 
 namespace forge::io::detail {
 
 // statx(AT_SYMLINK_NOFOLLOW): lstat semantics.
 Result<FileStat> lstat_path(const std::filesystem::path& path);
 
-// Opens for reading (O_RDONLY | O_CLOEXEC | O_NOCTTY); directories fail with EISDIR.
-Result<int> open_for_read(const std::filesystem::path& path);
+// Opens a regular file for reading: O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK (a FIFO
+// never blocks the open), O_NOFOLLOW with Follow::no (a symlink fails with ELOOP), then
+// fstat: a directory fails with EISDIR, any other non-regular file with not_regular().
+Result<UniqueFd> open_for_read(const std::filesystem::path& path, Follow follow = Follow::yes);
 
-// Reads `fd` to EOF in chunks of `buffer.size()`, feeding `sink`; then checks that the size
-// the file had when opened (`stat_before`) matches the bytes read and fstat after reading.
-// Returns the final fstat. A mismatch is a file_system Error "changed while reading".
+// The error for a FIFO, device or socket where a regular file is read.
+Error not_regular(const std::filesystem::path& path, std::uint32_t mode);
+
+// Reads regular file `fd` to EOF, at most its size at open + 1 byte, in chunks of `buffer.size()`,
+// feeding `sink`; then checks that the size the file had when opened (`stat_before`) matches the
+// bytes read and fstat after reading. Returns the final fstat. A mismatch is a file_system Error
+// "changed while reading".
 Result<FileStat> stream_fd(int fd, const std::filesystem::path& path, std::span<std::byte> buffer,
                            const std::function<void(std::span<const std::byte>)>& sink);
 

@@ -112,7 +112,7 @@ class Ring {
 
   // Streams paths[next++] through the ring until every path is taken and finished.
   void run(std::span<const std::filesystem::path> paths, std::atomic<std::size_t>& next,
-           support::ResourceManager& handles, const ConsumerFactory& make_consumer);
+           support::ResourceManager& handles, const ConsumerFactory& make_consumer, Follow follow);
 
  private:
   struct Slot {
@@ -138,6 +138,8 @@ class Ring {
   void submit_close(std::size_t slot_number);
   void complete(std::span<const std::filesystem::path> paths, const io_uring_cqe& cqe);
   void finish(std::span<const std::filesystem::path> paths, Slot& slot);
+  // Reads a whole file with plain syscalls into slot.consumer.
+  Result<FileStat> read_synchronously(Slot& slot, const std::filesystem::path& path);
 
   io_uring m_ring{};
   bool m_initialised = false;
@@ -146,6 +148,7 @@ class Ring {
   std::vector<std::byte*> m_buffers;
   std::vector<Slot> m_state;
   std::size_t m_active = 0;
+  Follow m_follow = Follow::yes;  // of the current run()
 };
 
 io_uring_sqe* Ring::next_sqe() {
@@ -186,27 +189,16 @@ bool Ring::start(std::size_t s, std::size_t index, const std::filesystem::path& 
   slot = Slot{};
   slot.index = index;
   slot.consumer = make_consumer(index);
-  auto before = stat_following(path);
+  auto before = m_follow == Follow::yes ? stat_following(path) : detail::lstat_path(path);
   if (!before) {
     slot.consumer->done(fail(std::move(before).error().with_backend("io_uring")));
     return false;
   }
-  if (S_ISDIR(before->mode)) {
-    slot.consumer->done(
-        fail(Error::from_errno(EISDIR, "read", path.string()).with_backend("io_uring")));
-    return false;
-  }
-  if (!S_ISREG(before->mode)) {  // pipes, devices: no size to trust, read them plainly
-    auto fd = detail::open_for_read(path);
-    if (!fd) {
-      slot.consumer->done(fail(std::move(fd).error()));
-      return false;
-    }
-    std::vector<std::byte> buffer(k_chunk_size);
-    auto stat = detail::stream_fd(
-        *fd, path, buffer, [&](std::span<const std::byte> chunk) { slot.consumer->data(chunk); });
-    ::close(*fd);
-    slot.consumer->done(std::move(stat));
+  if (!S_ISREG(before->mode)) {
+    Error error = S_ISDIR(before->mode)   ? Error::from_errno(EISDIR, "read", path.string())
+                  : S_ISLNK(before->mode) ? Error::from_errno(ELOOP, "open", path.string())
+                                          : detail::not_regular(path, before->mode);
+    slot.consumer->done(fail(std::move(error).with_backend("io_uring")));
     return false;
   }
   slot.busy = true;
@@ -214,7 +206,10 @@ bool Ring::start(std::size_t s, std::size_t index, const std::filesystem::path& 
   slot.before = *before;
   slot.small = before->size < k_chunk_size;
   io_uring_sqe* open = next_sqe();
-  io_uring_prep_openat_direct(open, AT_FDCWD, path.c_str(), O_RDONLY | O_NOCTTY,
+  // O_NONBLOCK: a FIFO swapped in since the stat cannot block the open (the final stat
+  // then sees another inode and fails the read); O_NOFOLLOW: nor can a symlink.
+  const int flags = O_RDONLY | O_NOCTTY | O_NONBLOCK | (m_follow == Follow::no ? O_NOFOLLOW : 0);
+  io_uring_prep_openat_direct(open, AT_FDCWD, path.c_str(), flags,
                               0,  // no O_CLOEXEC: EINVAL with direct fds
                               static_cast<unsigned>(s));
   open->flags |= IOSQE_IO_LINK;
@@ -249,7 +244,9 @@ void Ring::complete(std::span<const std::filesystem::path> paths, const io_uring
     case Op::read:
       if (res == -ECANCELED || slot.error) break;
       if (res == -EAGAIN || res == -EINTR) {
-        if (slot.small) {
+        // EAGAIN (O_NONBLOCK on a file system without async reads): read it plainly rather
+        // than resubmit in a loop.
+        if (slot.small || res == -EAGAIN) {
           slot.read_synchronously = true;
         } else {
           submit_read(s, k_chunk_size, 0);
@@ -289,15 +286,7 @@ void Ring::finish(std::span<const std::filesystem::path> paths, Slot& slot) {
     outcome = fail(std::move(*slot.error));
   } else if (slot.read_synchronously) {
     slot.consumer->reset();
-    auto fd = detail::open_for_read(path);
-    if (!fd) {
-      outcome = fail(std::move(fd).error());
-    } else {
-      std::vector<std::byte> buffer(k_chunk_size);
-      outcome = detail::stream_fd(
-          *fd, path, buffer, [&](std::span<const std::byte> chunk) { slot.consumer->data(chunk); });
-      ::close(*fd);
-    }
+    outcome = read_synchronously(slot, path);
   } else {
     auto after = stat_following(path);
     if (!after) {
@@ -321,8 +310,17 @@ void Ring::finish(std::span<const std::filesystem::path> paths, Slot& slot) {
   --m_active;
 }
 
+Result<FileStat> Ring::read_synchronously(Slot& slot, const std::filesystem::path& path) {
+  FORGE_TRY(const UniqueFd fd, detail::open_for_read(path, m_follow));
+  std::vector<std::byte> buffer(k_chunk_size);
+  return detail::stream_fd(fd.get(), path, buffer,
+                           [&](std::span<const std::byte> chunk) { slot.consumer->data(chunk); });
+}
+
 void Ring::run(std::span<const std::filesystem::path> paths, std::atomic<std::size_t>& next,
-               support::ResourceManager& handles, const ConsumerFactory& make_consumer) {
+               support::ResourceManager& handles, const ConsumerFactory& make_consumer,
+               Follow follow) {
+  m_follow = follow;
   m_state.clear();
   m_state.resize(m_slots);
   m_active = 0;
@@ -476,16 +474,21 @@ class UringIo final : public detail::PosixIoBase {
     return results;
   }
 
+  using PlatformIO::batch_hash;
   std::vector<Result<HashResult>> batch_hash(std::span<const std::filesystem::path> paths,
-                                             hash::AlgorithmSet algorithms) override {
+                                             hash::AlgorithmSet algorithms,
+                                             Follow follow) override {
     std::vector<Result<HashResult>> results(paths.size(), HashResult{});
-    run(paths,
-        [&](std::size_t i) { return std::make_unique<HashConsumer>(algorithms, results[i]); });
+    run(
+        paths,
+        [&](std::size_t i) { return std::make_unique<HashConsumer>(algorithms, results[i]); },
+        follow);
     return results;
   }
 
  private:
-  void run(std::span<const std::filesystem::path> paths, const ConsumerFactory& make_consumer) {
+  void run(std::span<const std::filesystem::path> paths, const ConsumerFactory& make_consumer,
+           Follow follow = Follow::yes) {
     std::atomic<std::size_t> next{0};
     // Small batches are not worth a second ring.
     const std::size_t threads = paths.size() < 32 ? 1 : std::min(m_threads, paths.size());
@@ -497,7 +500,7 @@ class UringIo final : public detail::PosixIoBase {
         }
         return;
       }
-      (*ring)->run(paths, next, *m_handles, make_consumer);
+      (*ring)->run(paths, next, *m_handles, make_consumer, follow);
       m_pool.give(std::move(*ring));
     });
   }

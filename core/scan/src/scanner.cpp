@@ -189,7 +189,7 @@ void hash_files(Work& work, io::PlatformIO& io, const std::filesystem::path& roo
   std::vector<std::filesystem::path> paths;
   paths.reserve(work.to_hash.size());
   for (std::size_t i : work.to_hash) paths.push_back(root / work.entries[i].path);
-  auto hashed = io.batch_hash(paths, hash::AlgorithmSet{sha256, true});
+  auto hashed = io.batch_hash(paths, hash::AlgorithmSet{sha256, true}, io::Follow::no);
   work.result.hashed = work.to_hash.size();
   for (std::size_t k = 0; k < work.to_hash.size(); ++k) {
     const std::size_t i = work.to_hash[k];

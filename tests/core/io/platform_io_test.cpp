@@ -6,8 +6,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <fstream>
+#include <future>
 #include <map>
 #include <thread>
 
@@ -346,6 +348,67 @@ RC_GTEST_PROP(PlatformIoProperty, Property23_ConcurrentReadsOfOneFileAreIdentica
     RC_ASSERT(read.has_value());
     RC_ASSERT(std::equal(read->begin(), read->end(), bytes.begin(), bytes.end()));
   }
+}
+
+// Runs `fn` on its own thread; a call still running after 20 s fails the test and ends the
+// process (a hang must fail, not block the suite until ctest's timeout).
+template <typename Fn>
+auto within_timeout(Fn fn) {
+  using T = decltype(fn());
+  auto promise = std::make_shared<std::promise<T>>();
+  auto future = promise->get_future();
+  std::thread([promise, fn] { promise->set_value(fn()); }).detach();
+  if (future.wait_for(std::chrono::seconds(20)) != std::future_status::ready) {
+    ADD_FAILURE() << "a read of a special file hung";
+    std::quick_exit(1);
+  }
+  return future.get();
+}
+
+// Issue 16 item 10: a FIFO (no writer: open would block), a symlink to a FIFO and a
+// symlink to /dev/zero (endless data) are errors naming the file, returned at once; the
+// regular file beside them is still read. Before, the FIFO blocked in open and /dev/zero
+// was read forever.
+TEST_P(PlatformIoTest, SpecialFilesAreErrorsNeverHangs) {
+  TempDir dir;
+  write_raw(dir / "regular", "data");
+  ASSERT_EQ(::mkfifo((dir / "fifo").c_str(), 0644), 0);
+  std::filesystem::create_symlink(dir / "fifo", dir / "to_fifo");
+  std::filesystem::create_symlink("/dev/zero", dir / "to_zero");
+  const std::vector<std::filesystem::path> paths = {dir / "fifo", dir / "to_fifo", dir / "to_zero",
+                                                    dir / "regular"};
+  auto backend = io();
+  const auto hashed = within_timeout([&] {
+    return backend->batch_hash(paths, hash::AlgorithmSet{false, true});
+  });
+  for (std::size_t i = 0; i < 3; ++i) {
+    ASSERT_FALSE(hashed[i]) << paths[i];
+    EXPECT_NE(hashed[i].error().to_string().find("not a regular file"), std::string::npos)
+        << hashed[i].error().to_string();
+  }
+  ASSERT_TRUE(hashed[3]);
+  EXPECT_EQ(hashed[3]->digests.xxh3, hash::xxh3_of("data"));
+  const auto read = within_timeout([&] { return backend->batch_read(paths); });
+  for (std::size_t i = 0; i < 3; ++i) EXPECT_FALSE(read[i]) << paths[i];
+  EXPECT_TRUE(read[3]);
+  EXPECT_FALSE(within_timeout([&] { return backend->read_all(dir / "to_zero"); }));
+  std::array<std::byte, 16> buffer{};
+  EXPECT_FALSE(within_timeout([&] { return backend->read(dir / "fifo", buffer); }));
+}
+
+// Follow::no (the scanner's hashes): a symlink in the last component is not followed.
+TEST_P(PlatformIoTest, HashWithoutFollowingRefusesASymlink) {
+  TempDir dir;
+  write_raw(dir / "regular", "data");
+  std::filesystem::create_symlink("regular", dir / "link");
+  const std::vector<std::filesystem::path> paths = {dir / "link", dir / "regular"};
+  const auto hashed = io()->batch_hash(paths, hash::AlgorithmSet{false, true}, Follow::no);
+  ASSERT_FALSE(hashed[0]);
+  EXPECT_EQ(hashed[0].error().code(), ELOOP);
+  ASSERT_TRUE(hashed[1]);
+  const auto followed = io()->batch_hash(paths, hash::AlgorithmSet{false, true});
+  ASSERT_TRUE(followed[0]);
+  EXPECT_EQ(followed[0]->digests.xxh3, hash::xxh3_of("data"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, PlatformIoTest, ::testing::ValuesIn(k_backends));

@@ -9,7 +9,13 @@
 // - Open descriptors are bounded by the backend's ResourceManager (Property 12); a request
 //   at the limit waits for a handle (Property 13).
 // - batch_stat has lstat semantics (symlinks are not followed); batch_read / batch_hash
-//   follow symlinks like cat and sha256sum, and fail with EISDIR on directories.
+//   follow symlinks like cat and sha256sum (batch_hash with Follow::no does not: ELOOP),
+//   and fail with EISDIR on directories.
+// - Reads are of regular files only and never block on a special file: every open is
+//   O_NONBLOCK (a FIFO without a writer cannot hang it), the type is checked after the open
+//   (fstat) or right before it, and a FIFO, device or socket - directly or through a
+//   symlink - is an error (file_system, "not a regular file"). Every read is bounded by the
+//   size seen at open plus one byte (which proves growth), so /dev/zero cannot spin it.
 // - batch_hash streams each file in bounded chunks: memory does not grow with file size.
 //   A file whose size changes while it is read yields an Error (file_system, "changed while
 //   reading"), never a digest of a mix of old and new content.
@@ -51,6 +57,9 @@ FileStat to_file_stat(const struct statx& stx);
 
 enum class Sync { no, yes };
 
+// Whether a read follows a symlink in the last path component.
+enum class Follow { no, yes };
+
 struct WriteOp {
   std::filesystem::path path;
   std::span<const std::byte> data;  // borrowed; must outlive the batch call
@@ -74,7 +83,12 @@ class PlatformIO {
   virtual std::vector<Result<FileStat>> batch_stat(
       std::span<const std::filesystem::path> paths) = 0;
   virtual std::vector<Result<HashResult>> batch_hash(std::span<const std::filesystem::path> paths,
-                                                     hash::AlgorithmSet algorithms) = 0;
+                                                     hash::AlgorithmSet algorithms,
+                                                     Follow follow) = 0;
+  std::vector<Result<HashResult>> batch_hash(std::span<const std::filesystem::path> paths,
+                                             hash::AlgorithmSet algorithms) {
+    return batch_hash(paths, algorithms, Follow::yes);
+  }
   virtual std::vector<Result<void>> batch_write(std::span<const WriteOp> ops) = 0;
 };
 
