@@ -1,7 +1,7 @@
 #include "forge/core/scan/ignore_rules.h"
 
-#include <fnmatch.h>
-
+#include <algorithm>
+#include <cctype>
 #include <string>
 
 namespace forge::scan {
@@ -14,38 +14,159 @@ std::string_view trim_right(std::string_view line) {
   return line;
 }
 
-bool segment_match(const std::string& pattern, const std::string& text) {
-  return fnmatch(pattern.c_str(), text.c_str(), FNM_PATHNAME) == 0;
+bool class_match(std::string_view name, unsigned char c) {
+  if (name == "alpha") return std::isalpha(c) != 0;
+  if (name == "digit") return std::isdigit(c) != 0;
+  if (name == "alnum") return std::isalnum(c) != 0;
+  if (name == "upper") return std::isupper(c) != 0;
+  if (name == "lower") return std::islower(c) != 0;
+  if (name == "space") return std::isspace(c) != 0;
+  if (name == "punct") return std::ispunct(c) != 0;
+  if (name == "xdigit") return std::isxdigit(c) != 0;
+  if (name == "blank") return c == ' ' || c == '\t';
+  if (name == "cntrl") return std::iscntrl(c) != 0;
+  if (name == "print") return std::isprint(c) != 0;
+  if (name == "graph") return std::isgraph(c) != 0;
+  return false;
 }
 
-std::vector<std::string> split(std::string_view path) {
-  std::vector<std::string> parts;
+// Matches the bracket expression starting at pattern[at] == '[' against c. Returns the
+// index after its ']', or npos when it is not closed (then '[' is an ordinary character).
+std::size_t match_bracket(std::string_view pattern, std::size_t at, unsigned char c,
+                          bool& matched) {
+  std::size_t i = at + 1;
+  bool negate = false;
+  if (i < pattern.size() && (pattern[i] == '!' || pattern[i] == '^')) {
+    negate = true;
+    ++i;
+  }
+  bool any = false;
+  for (bool first = true; i < pattern.size() && (first || pattern[i] != ']'); first = false) {
+    if (pattern[i] == '[' && i + 1 < pattern.size() && pattern[i + 1] == ':') {
+      if (const auto end = pattern.find(":]", i + 2); end != std::string_view::npos) {
+        any = any || class_match(pattern.substr(i + 2, end - i - 2), c);
+        i = end + 2;
+        continue;
+      }
+    }
+    auto low = static_cast<unsigned char>(pattern[i]);
+    if (low == '\\' && i + 1 < pattern.size()) low = static_cast<unsigned char>(pattern[++i]);
+    ++i;
+    if (i + 1 < pattern.size() && pattern[i] == '-' && pattern[i + 1] != ']') {
+      auto high = static_cast<unsigned char>(pattern[i + 1]);
+      i += 2;
+      if (high == '\\' && i < pattern.size()) high = static_cast<unsigned char>(pattern[i++]);
+      any = any || (low <= c && c <= high);
+    } else {
+      any = any || c == low;
+    }
+  }
+  if (i >= pattern.size()) return std::string_view::npos;
+  matched = any != negate;
+  return i + 1;
+}
+
+// One path segment against one pattern segment: `*`, `?`, `[...]`, `\x` (fnmatch with
+// FNM_PATHNAME, for text without '/'). Greedy with one backtrack point, the last `*`: each
+// text position is retried at most once per `*`, so O(pattern x text), never exponential.
+bool segment_match(std::string_view pattern, std::string_view text) {
+  std::size_t p = 0;
+  std::size_t t = 0;
+  std::size_t star_p = std::string_view::npos;
+  std::size_t star_t = 0;
+  while (t < text.size()) {
+    if (p < pattern.size()) {
+      const char pc = pattern[p];
+      if (pc == '*') {
+        star_p = ++p;
+        star_t = t;
+        continue;
+      }
+      if (pc == '?') {
+        ++p;
+        ++t;
+        continue;
+      }
+      if (pc == '[') {
+        bool matched = false;
+        const std::size_t end =
+            match_bracket(pattern, p, static_cast<unsigned char>(text[t]), matched);
+        if (end == std::string_view::npos ? text[t] == '[' : matched) {
+          p = end == std::string_view::npos ? p + 1 : end;
+          ++t;
+          continue;
+        }
+      } else if (pc == '\\' && p + 1 < pattern.size()) {
+        if (pattern[p + 1] == text[t]) {
+          p += 2;
+          ++t;
+          continue;
+        }
+      } else if (pc == text[t]) {
+        ++p;
+        ++t;
+        continue;
+      }
+    }
+    if (star_p == std::string_view::npos) return false;
+    p = star_p;  // let the last `*` take one more character
+    t = ++star_t;
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+std::vector<std::string_view> split(std::string_view path) {
+  std::vector<std::string_view> parts;
   std::size_t start = 0;
   while (start <= path.size()) {
     const std::size_t end = std::min(path.find('/', start), path.size());
-    if (end > start) parts.emplace_back(path.substr(start, end - start));
+    if (end > start) parts.push_back(path.substr(start, end - start));
     start = end + 1;
   }
   return parts;
 }
 
-bool match_parts(const std::vector<std::string>& pattern, std::size_t p,
-                 const std::vector<std::string>& path, std::size_t i) {
-  if (p == pattern.size()) return i == path.size();
-  if (pattern[p] == "**") {
-    for (std::size_t k = i; k <= path.size(); ++k) {
-      if (match_parts(pattern, p + 1, path, k)) return true;
+// Segment-wise NFA simulation: reach[p] says the first p pattern segments match the path
+// segments consumed so far; `**` matches zero or more whole segments. O(pattern x path)
+// segment matches, whatever the number of `**` (issue 16 item 11: the recursive matcher
+// was exponential in them).
+bool match_parts(const std::vector<std::string_view>& pattern,
+                 const std::vector<std::string_view>& path) {
+  const std::size_t count = pattern.size();
+  std::vector<char> reach(count + 1, 0);
+  std::vector<char> next(count + 1, 0);
+  auto close = [&](std::vector<char>& states) {  // `**` may match no segment
+    for (std::size_t p = 0; p < count; ++p) {
+      if (states[p] && pattern[p] == "**") states[p + 1] = 1;
     }
-    return false;
+  };
+  reach[0] = 1;
+  close(reach);
+  for (const std::string_view segment : path) {
+    std::fill(next.begin(), next.end(), 0);
+    bool any = false;
+    for (std::size_t p = 0; p < count; ++p) {
+      if (!reach[p]) continue;
+      if (pattern[p] == "**") {
+        next[p] = 1;
+        any = true;
+      } else if (segment_match(pattern[p], segment)) {
+        next[p + 1] = 1;
+        any = true;
+      }
+    }
+    if (!any) return false;
+    close(next);
+    reach.swap(next);
   }
-  if (i == path.size()) return false;
-  return segment_match(pattern[p], path[i]) && match_parts(pattern, p + 1, path, i + 1);
+  return reach[count] != 0;
 }
 
 }  // namespace
 
 bool glob_match(std::string_view pattern, std::string_view path) {
-  return match_parts(split(pattern), 0, split(path), 0);
+  return match_parts(split(pattern), split(path));
 }
 
 void IgnoreRules::add_gitignore(std::string_view base_dir, std::string_view content) {
@@ -101,8 +222,8 @@ bool IgnoreRules::is_ignored(std::string_view relative_path, bool is_directory) 
       matched = glob_match(rule.pattern, below);
     } else {
       const std::size_t slash = below.rfind('/');
-      const std::string name(slash == std::string_view::npos ? below : below.substr(slash + 1));
-      matched = segment_match(rule.pattern, name);
+      matched = segment_match(rule.pattern,
+                              slash == std::string_view::npos ? below : below.substr(slash + 1));
     }
     if (matched) ignored = !rule.negated;
   }
