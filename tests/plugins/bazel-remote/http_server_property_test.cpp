@@ -38,7 +38,8 @@ rc::Gen<std::string> token_of(std::vector<std::string> choices) {
 // A request line, fields and body assembled from plausible and hostile pieces.
 rc::Gen<std::string> hostile_request(std::string stored_sha) {
   return rc::gen::exec([stored_sha] {
-    std::string request = *token_of({"GET", "HEAD", "PUT", "POST", "DELETE", "get", std::string("G\0T", 3), ""});
+    std::string request =
+        *token_of({"GET", "HEAD", "PUT", "POST", "DELETE", "get", std::string("G\0T", 3), ""});
     request += *rc::gen::element<std::string>(" ", "  ", "\t", "");
     request += *token_of({"/cas/" + stored_sha, "/ac/" + stored_sha, "/status", "/metrics",
                           "/healthz", "/cas/" + std::string(64, 'g'), "/cas/", "*",
