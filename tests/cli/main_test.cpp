@@ -38,22 +38,22 @@ TEST(MainTest, VersionPrintsTheVersion) {
 
 TEST(MainTest, JsonLogFormatWritesJsonLinesAtTheChosenLevel) {
   const auto result =
-      test::run_shell(forge() + " --log-level debug --log-format json hash /dev/null");
+      test::run_shell(forge() + " --log-level debug --log-format json hash /etc/passwd");
   ASSERT_EQ(result.exit_code, 0) << result.err;
   ASSERT_FALSE(result.err.empty());
   const auto line = nlohmann::json::parse(result.err.substr(0, result.err.find('\n')));
   EXPECT_EQ(line["level"], "debug");
   EXPECT_TRUE(line.contains("timestamp"));
   const auto quiet =
-      test::run_shell(forge() + " --log-level error --log-format json hash /dev/null");
+      test::run_shell(forge() + " --log-level error --log-format json hash /etc/passwd");
   EXPECT_TRUE(quiet.err.empty()) << quiet.err;
 }
 
 TEST(MainTest, ForgeLogEnvironmentSetsTheLevelAndBadLevelIsAUsageError) {  // exit 2
   const auto verbose =
-      test::run_shell("FORGE_LOG=debug " + forge() + " --log-format json hash /dev/null");
+      test::run_shell("FORGE_LOG=debug " + forge() + " --log-format json hash /etc/passwd");
   EXPECT_FALSE(verbose.err.empty());
-  const auto bad = test::run_shell(forge() + " --log-level loud hash /dev/null");
+  const auto bad = test::run_shell(forge() + " --log-level loud hash /etc/passwd");
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("loud"), std::string::npos);
 }
@@ -108,7 +108,7 @@ TEST(ConfigKeysTest, LoggingKeysSetLevelFormatFileAndRotation) {
                                        {"file", log.string()},
                                        {"max_file_size", 4096},
                                        {"max_files", 1}}}});
-  const auto once = test::run_shell(env + forge() + " hash /dev/null");
+  const auto once = test::run_shell(env + forge() + " hash /etc/passwd");
   ASSERT_EQ(once.exit_code, 0) << once.err;
   std::ifstream in(log);
   std::string line;
@@ -117,14 +117,14 @@ TEST(ConfigKeysTest, LoggingKeysSetLevelFormatFileAndRotation) {
   EXPECT_NE(nlohmann::json::parse(line)["level"], "warn");
   // Every run appends a line; past 4096 bytes the file rotates, keeping one old file.
   for (int run = 0; run < 60; ++run) {
-    ASSERT_EQ(test::run_shell(env + forge() + " hash /dev/null").exit_code, 0);
+    ASSERT_EQ(test::run_shell(env + forge() + " hash /etc/passwd").exit_code, 0);
   }
   EXPECT_TRUE(std::filesystem::exists(dir / "forge.1.log"));
   EXPECT_FALSE(std::filesystem::exists(dir / "forge.2.log"));
   EXPECT_LE(std::filesystem::file_size(log), 4096u);
   // A flag beats the file: nothing at debug when --log-level error.
   const auto size = std::filesystem::file_size(log);
-  ASSERT_EQ(test::run_shell(env + forge() + " --log-level error hash /dev/null").exit_code, 0);
+  ASSERT_EQ(test::run_shell(env + forge() + " --log-level error hash /etc/passwd").exit_code, 0);
   EXPECT_EQ(std::filesystem::file_size(log), size);
 }
 
