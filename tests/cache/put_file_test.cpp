@@ -1,3 +1,4 @@
+#include <cstdint>
 #include <fstream>
 #include <string>
 
@@ -20,7 +21,8 @@ TEST(PutFileTest, StoresAFileLargerThanOneBufferAndReturnsItsDigest) {
   test::TempDir dir;
   auto store = open_store(dir);
   std::string content;
-  for (int i = 0; content.size() < (3u << 20) + 17; ++i) content += std::to_string(i * 7919);
+  for (std::uint64_t i = 0; content.size() < (3u << 20) + 17; ++i)
+    content += std::to_string(i * 7919);
   const auto file = dir / "input.bin";
   std::ofstream(file, std::ios::binary) << content;
   auto digest = store->put_file(file);
