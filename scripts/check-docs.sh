@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fails when docs/PROPERTIES.md and the tests disagree: every test named PropertyN_... must
 # be listed there as Suite.PropertyN_..., and every such name listed there must exist.
-# Also fails when a tracked file outside docs/ points outside the repository (../shared).
+# Also fails when a tracked file points outside the repository (to a sibling shared/ folder).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$(mktemp -d)
