@@ -83,7 +83,7 @@ Result<std::vector<std::string>> changed_since(const cmake::Model& model, const 
   scan::ScanOptions options;
   options.walk.skip_dirs.push_back(index_path);
   options.walk.skip_dirs.push_back(model.build_dir);
-  FORGE_TRY(auto io, io::create_platform_io(support::IoConfig{}));
+  FORGE_TRY(auto io, io::create_platform_io(effective_config().config.io));  // io.* keys
   FORGE_TRY(auto index, scan::FileIndex::open(index_path));
   scan::Scanner scanner(root, index, *io);
   FORGE_TRY(auto scanned, scanner.scan(options));
