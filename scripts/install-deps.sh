@@ -8,7 +8,7 @@ packages=(
   liburing-dev libxxhash-dev xxhash libssl-dev liblmdb-dev lmdb-utils
   libspdlog-dev libfmt-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
-  libzstd-dev libboost-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libzstd-dev libcurl4-openssl-dev libboost-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   curl ccache bazel-bootstrap zstd
   clang-format clang-tidy-16
   dpkg-dev lintian

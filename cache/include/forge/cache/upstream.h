@@ -1,0 +1,90 @@
+#pragma once
+// Upstream: one remote tier behind the local store — another cache server or object
+// storage — spoken to one request at a time. One file per kind:
+//   upstream_http.cpp  http:// https://  the Bazel HTTP cache protocol (another Forge,
+//                      bazel-remote, nginx WebDAV): GET/HEAD/PUT <base>/cas/<sha256> and
+//                      <base>/ac/<key>; basic auth
+//   upstream_s3.cpp    s3://BUCKET/PREFIX  the S3 API (path-style), AWS Signature V4; keys
+//                      PREFIX/cas/<sha256>, PREFIX/ac/<key>
+// Retries, the circuit breaker, verification and queueing live in UpstreamTier
+// (upstream_tier.h); an Upstream makes exactly one attempt per call, bounded by
+// UpstreamOptions::request_timeout.
+//
+// Errors: a refused/reset connection or a 5xx/429 answer is a Network error, a timeout a
+// Timeout error (both retryable); 401/403 a Configuration error naming the credentials;
+// any other unexpected status a Validation error. A miss (404) is not an error.
+// Thread-safe: many threads may call one Upstream at once; at most
+// UpstreamOptions::connections requests are in flight (the rest wait, up to
+// request_timeout, for a connection).
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "forge/core/support/error.h"
+#include "forge/core/support/retry_policy.h"
+
+namespace forge::cache {
+
+// The two namespaces of every upstream protocol. The action cache's `raw` keyspace (ccache
+// values) travels as `ac` too: the Bazel HTTP protocol has no third one.
+enum class UpstreamSpace : std::uint8_t { cas = 0, ac = 1 };
+std::string_view upstream_space_name(UpstreamSpace space);  // "cas" / "ac"
+
+// Receives a downloaded body in order, piece by piece; an error aborts the transfer.
+using BodySink = std::function<Result<void>(std::span<const std::byte>)>;
+
+// An upload body: `size` bytes read with pread from `fd` (a CAS blob) when fd >= 0,
+// otherwise `bytes`. sha256_hex is the body's SHA-256 (S3 signs it).
+struct UploadBody {
+  int fd = -1;
+  std::string_view bytes;
+  std::uint64_t size = 0;
+  std::string sha256_hex;
+};
+
+struct UpstreamOptions {
+  std::string url;  // http://HOST[:PORT][/PREFIX], https://..., s3://BUCKET[/PREFIX]
+  // Basic auth for http(s) ("user:password"); also taken from the URL's user info or the
+  // FORGE_UPSTREAM_AUTH environment variable (so it need not be on a command line).
+  std::string basic_auth;
+  std::string s3_endpoint;  // http(s)://HOST:PORT; default https://s3.REGION.amazonaws.com
+  std::string s3_region;    // default AWS_REGION, AWS_DEFAULT_REGION, then us-east-1
+  // At most this many requests (and connections) at once: one per upload worker plus
+  // room for concurrent read-through misses.
+  std::size_t connections = 8;
+  std::chrono::milliseconds connect_timeout{5'000};
+  // A whole request, body included: 4 GiB at ~15 MB/s still fits in 300 s.
+  std::chrono::milliseconds request_timeout{300'000};
+  // An answer that stalls below 1 KiB/s for this long is abandoned (a hung upstream is
+  // detected long before request_timeout).
+  std::chrono::milliseconds stall_timeout{30'000};
+};
+
+// Checks the options and the URL; the error names the field and the fix.
+Result<void> validate(const UpstreamOptions& options);
+
+class Upstream {
+ public:
+  virtual ~Upstream() = default;
+  // Streams the body stored under key into sink; false when the upstream has no such key.
+  virtual Result<bool> get(UpstreamSpace space, std::string_view key, const BodySink& sink) = 0;
+  // Whether the upstream has key (HEAD).
+  virtual Result<bool> contains(UpstreamSpace space, std::string_view key) = 0;
+  virtual Result<void> put(UpstreamSpace space, std::string_view key, const UploadBody& body) = 0;
+  // The URL without credentials, for logs and /status.
+  virtual std::string describe() const = 0;
+  // Connections that exist now / at most (Property 26).
+  virtual std::size_t live_connections() const = 0;
+};
+
+// The Upstream for options.url's scheme. Configuration error for an unknown scheme, a
+// malformed URL or missing S3 credentials.
+Result<std::unique_ptr<Upstream>> open_upstream(const UpstreamOptions& options);
+
+}  // namespace forge::cache
