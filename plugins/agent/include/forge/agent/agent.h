@@ -1,0 +1,70 @@
+#pragma once
+// Agent: the state behind `forge agent` — the store, the watched workspaces, the warm hash
+// cache — and the handler of every socket method (protocol.h; README "Agent socket
+// protocol"):
+//   status        {} → {"version", "pid", "store_dir", "workspaces": [{"root", "watches",
+//                 "stale"}], "connections", "hash_cache_entries"}
+//   since         {"workspace": ROOT, "cursor": C (optional)} → {"cursor", "fresh_instance",
+//                 "source": "watcher"|"scan", "changes": [{"path", "change", "type", "xxh3"?,
+//                 "sha256"?, "target"?}]}
+//   hash          {"paths": [ABS...], "algo": "sha256"|"xxh3"|"both"} → {"results": [{"path",
+//                 "sha256"?, "xxh3"?, "cached"} | {"path", "error"}]}
+//   find_missing  {"digests": ["HEX/SIZE"...]} → {"missing": [...]}
+//   get           {"digest": "HEX/SIZE", "path": ABS} → {"size"}: written to a temp file
+//                 beside PATH and renamed onto it; a miss is a Validation error
+//   put           {"path": ABS} → {"digest": "HEX/SIZE"}: the store's atomic put_file
+// Threading: handle() is called from many connection threads at once; reload() and stop()
+// from the controlling thread. Workspaces are shared_ptrs: a reload that removes one does
+// not pull it from under a `since` in flight.
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "forge/agent/agent_config.h"
+#include "forge/agent/hash_cache.h"
+#include "forge/agent/socket_server.h"
+#include "forge/agent/workspace.h"
+#include "forge/cache/cas_store.h"
+
+namespace forge::agent {
+
+class Agent {
+ public:
+  // Opens the store, starts every workspace, binds the socket and starts serving.
+  static Result<std::unique_ptr<Agent>> start(AgentConfig config,
+                                              const support::IoConfig& io_config);
+  ~Agent();
+  Agent(const Agent&) = delete;
+  Agent& operator=(const Agent&) = delete;
+
+  // Applies a re-read config: starts added workspaces, stops removed ones. The socket, store
+  // and connection limit stay as they were (a restart changes those); an error leaves the
+  // workspaces that did start running and names the one that did not.
+  Result<void> reload(const AgentConfig& config);
+  // Stops serving (in-flight requests finish), then stops every workspace.
+  void stop();
+  Result<nlohmann::json> handle(const Request& request);
+
+ private:
+  Agent(AgentConfig config, support::IoConfig io_config, std::shared_ptr<cache::CasStore> store,
+        std::unique_ptr<io::PlatformIO> io);
+  Result<nlohmann::json> status();
+  Result<nlohmann::json> since(const nlohmann::json& params);
+  Result<nlohmann::json> hash(const nlohmann::json& params);
+  Result<nlohmann::json> find_missing(const nlohmann::json& params);
+  Result<nlohmann::json> get(const nlohmann::json& params);
+  Result<nlohmann::json> put(const nlohmann::json& params);
+  std::shared_ptr<Workspace> workspace(const std::string& root);
+
+  AgentConfig m_config;
+  support::IoConfig m_io_config;
+  std::shared_ptr<cache::CasStore> m_store;
+  HashCache m_hashes;
+  SocketServer m_server;
+  std::mutex m_mutex;
+  std::map<std::filesystem::path, std::shared_ptr<Workspace>> m_workspaces;  // guarded
+};
+
+}  // namespace forge::agent
