@@ -33,7 +33,7 @@ int fail_with(const Error& error, int code) {
 }
 
 Result<agent::AgentConfig> load(const std::optional<std::string>& file,
-                                 const std::optional<std::string>& socket) {
+                                const std::optional<std::string>& socket) {
   agent::AgentConfig config;
   if (file) {
     FORGE_TRY(config, agent::load_agent_config(*file));
@@ -50,7 +50,8 @@ int run(std::vector<std::string> tokens) {
   auto file = args.option("config");
   auto socket = args.option("socket");
   if (!file || !socket) return fail_with(!file ? file.error() : socket.error(), k_exit_usage);
-  if (auto done = args.finish("--config, --socket"); !done) return fail_with(done.error(), k_exit_usage);
+  if (auto done = args.finish("--config, --socket"); !done)
+    return fail_with(done.error(), k_exit_usage);
   if (!args.positional().empty()) {
     fmt::print(stderr, "forge agent: takes no positional arguments\n\n{}\n", k_usage);
     return k_exit_usage;
@@ -93,7 +94,8 @@ int run(std::vector<std::string> tokens) {
   }
   (void)agent::sd_notify("STOPPING=1");
   const auto report = lifecycle.shutdown(std::chrono::seconds(30));
-  for (const auto& failure : report.failures) fmt::print(stderr, "forge agent: {}\n", failure.summary());
+  for (const auto& failure : report.failures)
+    fmt::print(stderr, "forge agent: {}\n", failure.summary());
   return lifecycle.exit_code();
 }
 

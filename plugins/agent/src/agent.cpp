@@ -65,9 +65,8 @@ Result<std::unique_ptr<Agent>> Agent::start(AgentConfig config,
   std::unique_ptr<Agent> agent(new Agent(config, io_config, std::move(store), std::move(io)));
   FORGE_TRY_VOID(agent->reload(config));
   FORGE_TRY_VOID(agent->m_server.bind(config.socket, config.max_connections));
-  FORGE_TRY_VOID(agent->m_server.serve([raw = agent.get()](const Request& request) {
-    return raw->handle(request);
-  }));
+  FORGE_TRY_VOID(agent->m_server.serve(
+      [raw = agent.get()](const Request& request) { return raw->handle(request); }));
   return agent;
 }
 
@@ -140,8 +139,9 @@ Result<nlohmann::json> Agent::status() {
   {
     std::lock_guard lock(m_mutex);
     for (const auto& [root, workspace] : m_workspaces) {
-      workspaces.push_back(
-          {{"root", root.string()}, {"watches", workspace->watch_count()}, {"stale", workspace->stale()}});
+      workspaces.push_back({{"root", root.string()},
+                            {"watches", workspace->watch_count()},
+                            {"stale", workspace->stale()}});
     }
   }
   return nlohmann::json{{"version", k_protocol_version},
@@ -260,7 +260,8 @@ Result<nlohmann::json> Agent::get(const nlohmann::json& params) {
     }
     offset += *n;
   }
-  if (written && ::close(out.release()) != 0) written = fail(Error::from_errno(errno, "close", temp));
+  if (written && ::close(out.release()) != 0)
+    written = fail(Error::from_errno(errno, "close", temp));
   if (written && ::rename(temp.c_str(), path.c_str()) != 0) {
     written = fail(Error::from_errno(errno, "rename", path));
   }

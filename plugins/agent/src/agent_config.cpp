@@ -64,8 +64,8 @@ Result<AgentConfig> load_agent_config(const std::filesystem::path& file) {
         std::error_code ec;
         auto root = std::filesystem::canonical(entry.get<std::string>(), ec);
         if (ec || !std::filesystem::is_directory(root)) {
-          return fail(invalid(file, fmt::format("workspace '{}' is not a directory",
-                                                entry.get<std::string>())));
+          return fail(invalid(
+              file, fmt::format("workspace '{}' is not a directory", entry.get<std::string>())));
         }
         config.workspaces.push_back(std::move(root));
       }

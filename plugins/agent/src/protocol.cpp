@@ -33,8 +33,8 @@ bool is_known_method(std::string_view method) {
 
 Result<Request> parse_request(std::string_view line, nlohmann::json* id) {
   if (line.size() > k_max_request_line) {
-    return fail(protocol_error(
-        fmt::format("request line longer than {} bytes", k_max_request_line)));
+    return fail(
+        protocol_error(fmt::format("request line longer than {} bytes", k_max_request_line)));
   }
   nlohmann::json parsed = nlohmann::json::parse(line, nullptr, false);
   if (parsed.is_discarded() || !parsed.is_object()) {
@@ -46,8 +46,9 @@ Result<Request> parse_request(std::string_view line, nlohmann::json* id) {
   const auto version = parsed.find("v");
   if (version == parsed.end() || !version->is_number_integer() ||
       version->get<int>() != k_protocol_version) {
-    return fail(protocol_error(fmt::format("request has no \"v\": {} (this agent speaks version {})",
-                                           k_protocol_version, k_protocol_version)));
+    return fail(
+        protocol_error(fmt::format("request has no \"v\": {} (this agent speaks version {})",
+                                   k_protocol_version, k_protocol_version)));
   }
   const auto method = parsed.find("method");
   if (method == parsed.end() || !method->is_string()) {
@@ -61,8 +62,8 @@ Result<Request> parse_request(std::string_view line, nlohmann::json* id) {
   if (params != parsed.end() && !params->is_object() && !params->is_null()) {
     return fail(protocol_error("\"params\" is not an object"));
   }
-  request.params = params != parsed.end() && params->is_object() ? *params
-                                                                  : nlohmann::json::object();
+  request.params =
+      params != parsed.end() && params->is_object() ? *params : nlohmann::json::object();
   return request;
 }
 
@@ -82,8 +83,7 @@ std::string error_response(const nlohmann::json& id, const Error& error) {
                  {"hint", hints.empty() ? std::string() : hints.front()}}}});
 }
 
-std::string request_line(const nlohmann::json& id, std::string_view method,
-                         nlohmann::json params) {
+std::string request_line(const nlohmann::json& id, std::string_view method, nlohmann::json params) {
   return dump({{"v", k_protocol_version},
                {"id", id},
                {"method", std::string(method)},

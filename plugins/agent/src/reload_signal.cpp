@@ -17,7 +17,7 @@ void on_sighup(int) {
 }  // namespace
 
 Result<void> install_reload_handler() {
-  struct sigaction action{};
+  struct sigaction action {};
   action.sa_handler = on_sighup;
   sigemptyset(&action.sa_mask);
   action.sa_flags = SA_RESTART;

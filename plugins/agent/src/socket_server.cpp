@@ -21,7 +21,7 @@ Result<void> prepare_directory(const std::filesystem::path& dir) {
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
     return fail(Error::from_errno(errno, "mkdir", dir.string()));
   }
-  struct stat st{};
+  struct stat st {};
   if (::lstat(dir.c_str(), &st) != 0) return fail(Error::from_errno(errno, "stat", dir.string()));
   if (!S_ISDIR(st.st_mode) || st.st_uid != ::getuid() || (st.st_mode & 077) != 0) {
     return fail(Error(ErrorCategory::configuration,
@@ -29,8 +29,8 @@ Result<void> prepare_directory(const std::filesystem::path& dir) {
                                   "0700 (it is uid {} mode {:o})",
                                   dir.string(), ::getuid(), st.st_uid, st.st_mode & 07777))
                     .with_file(dir.string())
-                    .with_suggestion(fmt::format("chmod 700 {} (or choose another \"socket\")",
-                                                 dir.string())));
+                    .with_suggestion(
+                        fmt::format("chmod 700 {} (or choose another \"socket\")", dir.string())));
   }
   return ok();
 }
@@ -68,8 +68,8 @@ Result<void> SocketServer::bind(const std::filesystem::path& socket_path,
     // A socket file someone answers on belongs to a running agent; one nobody answers on is
     // stale (a crash) and is replaced.
     UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (probe && ::connect(probe.get(), reinterpret_cast<const sockaddr*>(&address),
-                           sizeof(address)) == 0) {
+    if (probe &&
+        ::connect(probe.get(), reinterpret_cast<const sockaddr*>(&address), sizeof(address)) == 0) {
       return fail(Error(ErrorCategory::configuration,
                         fmt::format("an agent already answers on {}", socket_path.string()))
                       .with_suggestion("stop it first, or give this one another \"socket\""));
@@ -180,8 +180,8 @@ void SocketServer::serve_connection(Connection& connection) {
       break;
     }
     auto result = m_handler(*request);
-    const std::string response =
-        result ? ok_response(request->id, std::move(*result)) : error_response(request->id, result.error());
+    const std::string response = result ? ok_response(request->id, std::move(*result))
+                                        : error_response(request->id, result.error());
     if (!write_all(fd, response)) break;
   }
   finish();

@@ -29,7 +29,8 @@ class HashCache {
   static constexpr std::size_t k_max_entries = 1'000'000;
   explicit HashCache(std::unique_ptr<io::PlatformIO> io) : m_io(std::move(io)) {}
   // Digests of each absolute path (sha256 and/or xxh3 as asked), in order.
-  std::vector<HashAnswer> hash(const std::vector<std::string>& paths, hash::AlgorithmSet algorithms);
+  std::vector<HashAnswer> hash(const std::vector<std::string>& paths,
+                               hash::AlgorithmSet algorithms);
   std::size_t size() const;
 
  private:

@@ -44,8 +44,7 @@ class Workspace {
   void stop();
 
  private:
-  Workspace(std::filesystem::path root, std::unique_ptr<io::PlatformIO> io,
-            scan::FileIndex index);
+  Workspace(std::filesystem::path root, std::unique_ptr<io::PlatformIO> io, scan::FileIndex index);
   void run();
   std::filesystem::path m_root;
   std::unique_ptr<io::PlatformIO> m_io;
