@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <iostream>
 #include <iterator>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@
 
 #include "args.h"
 #include "command.h"
+#include "forge/agent/client.h"
 #include "forge/core/io/backend_selector.h"
 
 namespace forge::cli {
@@ -21,7 +23,7 @@ namespace {
 
 constexpr std::string_view k_usage =
     "usage: forge hash [--algo sha256|xxh3|both] [--backend auto|uring|fallback] [--json]\n"
-    "                  PATH... | -\n\n"
+    "                  [--no-agent] PATH... | -\n\n"
     "Prints the digest of every file. Directories are hashed recursively (symlinks are not\n"
     "followed into directories). `-` reads paths from stdin, NUL-separated if the input\n"
     "contains a NUL, else one per line.\n\n"
@@ -31,7 +33,9 @@ constexpr std::string_view k_usage =
     "`XXH128 (NAME) = HEX` lines. `--json`: one JSON object per line.\n"
     "Only regular files are hashed: a FIFO, device or socket (also through a symlink) is\n"
     "reported as not a regular file, never read. Unreadable paths are reported on stderr;\n"
-    "every other path is still hashed; exit 1.";
+    "every other path is still hashed; exit 1.\n"
+    "A running `forge agent` hashes for it (warm: only files whose stat changed are read);\n"
+    "--no-agent (or --backend) hashes here; without an agent it silently does.";
 
 // Paths per batch: big enough to keep both rings full, small enough that results stream.
 constexpr std::size_t k_batch = 4096;
@@ -97,11 +101,12 @@ int run(std::vector<std::string> tokens) {
   auto algo = args.option("algo");
   auto backend = args.option("backend");
   const bool json = args.flag("json");
+  const bool no_agent = args.flag("no-agent");
   if (!algo || !backend) {
     fmt::print(stderr, "forge hash: {}\n", (!algo ? algo.error() : backend.error()).to_string());
     return k_exit_usage;
   }
-  if (auto done = args.finish("--algo, --backend, --json"); !done) {
+  if (auto done = args.finish("--algo, --backend, --json, --no-agent"); !done) {
     fmt::print(stderr, "forge hash: {}\n", done.error().to_string());
     return k_exit_usage;
   }
@@ -139,10 +144,27 @@ int run(std::vector<std::string> tokens) {
     }
   }
 
+  // A running agent hashes from its warm cache; any failure talking to it: hash here.
+  std::optional<agent::Client> agent_client;
+  if (!no_agent && !*backend) {
+    if (auto connected = agent::Client::connect(agent::client_socket_path())) {
+      agent_client.emplace(std::move(*connected));
+    }
+  }
   std::string out;
   for (std::size_t begin = 0; begin < paths.size(); begin += k_batch) {
     const auto batch = std::span(paths).subspan(begin, std::min(k_batch, paths.size() - begin));
-    auto results = (*io)->batch_hash(batch, algorithms);
+    std::vector<Result<io::HashResult>> results;
+    if (agent_client) {
+      std::vector<std::filesystem::path> absolute;
+      for (const auto& path : batch) absolute.push_back(std::filesystem::absolute(path));
+      if (auto answered = agent_client->hash(absolute, algorithms)) {
+        results = std::move(*answered);
+      } else {
+        agent_client.reset();
+      }
+    }
+    if (results.empty()) results = (*io)->batch_hash(batch, algorithms);
     out.clear();
     for (std::size_t i = 0; i < batch.size(); ++i) {
       const std::string name = batch[i].string();

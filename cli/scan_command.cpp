@@ -8,6 +8,8 @@
 
 #include "args.h"
 #include "command.h"
+#include "forge/agent/client.h"
+#include "forge/agent/wire_json.h"
 #include "forge/core/io/backend_selector.h"
 #include "forge/core/scan/scanner.h"
 #include "forge/core/watch/index_sync.h"
@@ -18,7 +20,7 @@ namespace {
 constexpr std::string_view k_usage =
     "usage: forge scan [ROOT] [--json] [--since CURSOR] [--hash sha256] [--exclude GLOB]...\n"
     "                  [--no-gitignore] [--index-dir DIR] [--backend auto|uring|fallback]\n"
-    "                  [--full]\n\n"
+    "                  [--full] [--no-agent]\n\n"
     "Walks ROOT (default: the config's project_root, .), re-hashes only files whose stat changed "
     "(or that are racily\n"
     "clean), updates the index and prints what changed: added, modified, removed and\n"
@@ -28,24 +30,13 @@ constexpr std::string_view k_usage =
     "answer. An unknown or expired cursor answers a fresh instance: every file, flagged\n"
     "\"fresh_instance\": true. While `forge watch --update-index` keeps the index current,\n"
     "`--since` syncs with it through a cookie file and answers from the index alone, without\n"
-    "walking (\"backend\": \"watcher\"); --full walks anyway.\n\n"
+    "walking (\"backend\": \"watcher\"); --full walks anyway. A running `forge agent` that\n"
+    "watches ROOT answers `--since` itself, without this process opening the index\n"
+    "(\"backend\": \"agent\"; socket: $FORGE_AGENT_SOCKET, else the agent's default);\n"
+    "--no-agent does the work here. Without an agent, it silently does.\n\n"
     "The index lives in $XDG_CACHE_HOME/forge/index/<hash of ROOT> (~/.cache if unset),\n"
     "or in --index-dir. Exit 0 when every path was read, 1 when some could not be (listed\n"
     "on stderr; they keep their previous state), 2 on a usage error.";
-
-nlohmann::json to_json(const scan::Change& change) {
-  nlohmann::json entry{{"path", change.path}, {"change", scan::to_string(change.kind)}};
-  switch (change.type) {
-    case scan::EntryType::file: entry["type"] = "file"; break;
-    case scan::EntryType::directory: entry["type"] = "directory"; break;
-    case scan::EntryType::symlink: entry["type"] = "symlink"; break;
-    default: entry["type"] = "other"; break;
-  }
-  if (change.xxh3) entry["xxh3"] = change.xxh3->hex();
-  if (change.sha256) entry["sha256"] = change.sha256->hex();
-  if (change.type == scan::EntryType::symlink) entry["target"] = change.symlink_target;
-  return entry;
-}
 
 int usage_error(const Error& error) {
   fmt::print(stderr, "forge scan: {}\n", error.to_string());
@@ -63,7 +54,8 @@ void print_answer(const scan::ChangeSet& answer, const std::filesystem::path& ro
                        {"backend", source},
                        {"elapsed_ms", elapsed_ms},
                        {"changes", nlohmann::json::array()}};
-    for (const auto& change : answer.changes) out["changes"].push_back(to_json(change));
+    for (const auto& change : answer.changes)
+      out["changes"].push_back(agent::change_to_json(change));
     fmt::print("{}\n", out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   } else {
     std::size_t counts[4] = {};
@@ -90,6 +82,7 @@ int run(std::vector<std::string> tokens) {
   const bool json = args.flag("json");
   const bool no_gitignore = args.flag("no-gitignore");
   const bool full = args.flag("full");
+  const bool no_agent = args.flag("no-agent");
   auto since = args.option("since");
   auto hash_name = args.option("hash");
   auto excludes = args.options("exclude");
@@ -100,7 +93,7 @@ int run(std::vector<std::string> tokens) {
   }
   if (!excludes) return usage_error(excludes.error());
   if (auto done = args.finish("--json, --since, --hash, --exclude, --no-gitignore, --index-dir, "
-                              "--backend, --full");
+                              "--backend, --full, --no-agent");
       !done) {
     return usage_error(done.error());
   }
@@ -130,6 +123,21 @@ int run(std::vector<std::string> tokens) {
     fmt::print(stderr, "forge scan: {}\n",
                Error::from_error_code(ec, "scan", given.string()).to_string());
     return k_exit_failure;
+  }
+  // A running agent that watches ROOT answers from its warm index: no index open, no walk.
+  // Only for the default answer (options that change it are the local scan's to honour).
+  if (*since && !full && !no_agent && !*hash_name && excludes->empty() && !no_gitignore &&
+      !*index_dir && !*backend) {
+    const auto started = std::chrono::steady_clock::now();
+    if (auto client = agent::Client::connect(agent::client_socket_path())) {
+      if (auto changes = client->since(root, **since)) {
+        const double ms =
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+                .count();
+        print_answer(*changes, root, "agent", ms, json);
+        return k_exit_ok;
+      }
+    }
   }
   const auto index_path =
       *index_dir ? std::filesystem::path(**index_dir) : scan::default_index_dir(root);

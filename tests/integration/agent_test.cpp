@@ -273,5 +273,49 @@ TEST_F(AgentTest, TellsSystemdWhenReady) {
   EXPECT_EQ(std::string(buffer, static_cast<std::size_t>(stopping)), "STOPPING=1");
 }
 
+TEST_F(AgentTest, ScanSinceAndHashAskTheAgentAndFallBackSilentlyWithout) {
+  write_config({"ws1"});
+  start();
+  const std::string forge = "FORGE_AGENT_SOCKET=" + test::shell_quote(m_socket.string()) + " " +
+                            test::shell_quote(test::forge_binary().string());
+  const std::string ws1 = test::shell_quote((m_dir / "ws1").string());
+  const auto first = test::run_shell(forge + " scan " + ws1 + " --json --since none");
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  const auto first_json = nlohmann::json::parse(first.out);
+  EXPECT_EQ(first_json["backend"], "agent");
+  m_dir.write_file("ws1/later.txt", "later\n");
+  const std::string since = " --json --since " + first_json["cursor"].get<std::string>();
+  const auto via_agent = test::run_shell(forge + " scan " + ws1 + since);
+  const auto local = test::run_shell(forge + " scan " + ws1 + since + " --no-agent");
+  ASSERT_EQ(via_agent.exit_code, 0) << via_agent.err;
+  ASSERT_EQ(local.exit_code, 0) << local.err;
+  const auto agent_answer = nlohmann::json::parse(via_agent.out);
+  const auto local_answer = nlohmann::json::parse(local.out);
+  EXPECT_EQ(agent_answer["backend"], "agent");
+  EXPECT_NE(local_answer["backend"], "agent");
+  EXPECT_EQ(agent_answer["changes"], local_answer["changes"]);
+  ASSERT_EQ(agent_answer["changes"].size(), 1u);
+  EXPECT_EQ(agent_answer["changes"][0]["path"], "later.txt");
+
+  const std::string files = " " + test::shell_quote((m_dir / "ws1/a.txt").string()) + " " +
+                            test::shell_quote((m_dir / "ws1/later.txt").string());
+  const auto hashed = test::run_shell(forge + " hash --json" + files);
+  const auto hashed_here = test::run_shell(forge + " hash --json --no-agent" + files);
+  ASSERT_EQ(hashed.exit_code, 0) << hashed.err;
+  EXPECT_EQ(hashed.out, hashed_here.out);
+  auto status = client().result("status");
+  ASSERT_TRUE(status);
+  EXPECT_GE((*status)["hash_cache_entries"].get<int>(), 1);  // the agent did the hashing
+
+  EXPECT_EQ(m_agent->stop(SIGTERM, 20s), 0);
+  const auto without = test::run_shell(forge + " scan " + ws1 + since);
+  EXPECT_EQ(without.exit_code, 0);
+  EXPECT_EQ(without.err, "");
+  EXPECT_NE(nlohmann::json::parse(without.out)["backend"], "agent");
+  const auto hashed_without = test::run_shell(forge + " hash --json" + files);
+  EXPECT_EQ(hashed_without.out, hashed_here.out);
+  EXPECT_EQ(hashed_without.err, "");
+}
+
 }  // namespace
 }  // namespace forge

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "forge/agent/wire_json.h"
 #include "forge/core/io/backend_selector.h"
 
 namespace forge::agent {
@@ -26,25 +27,12 @@ Result<std::string> string_param(const nlohmann::json& params, std::string_view 
 
 Result<std::string> absolute_path_param(const nlohmann::json& params, std::string_view method,
                                         const char* key) {
-  FORGE_TRY(std::string path, string_param(params, method, key));
-  if (path.empty() || path.front() != '/') {
+  const auto found = params.find(key);
+  if (found == params.end() || !found->is_string() ||
+      !found->get_ref<const std::string&>().starts_with('/')) {
     return fail(bad_params(method, fmt::format("\"{}\" must be an absolute path", key)));
   }
-  return path;
-}
-
-nlohmann::json change_json(const scan::Change& change) {
-  nlohmann::json entry{{"path", change.path}, {"change", scan::to_string(change.kind)}};
-  switch (change.type) {
-    case scan::EntryType::file: entry["type"] = "file"; break;
-    case scan::EntryType::directory: entry["type"] = "directory"; break;
-    case scan::EntryType::symlink: entry["type"] = "symlink"; break;
-    default: entry["type"] = "other"; break;
-  }
-  if (change.xxh3) entry["xxh3"] = change.xxh3->hex();
-  if (change.sha256) entry["sha256"] = change.sha256->hex();
-  if (change.type == scan::EntryType::symlink) entry["target"] = change.symlink_target;
-  return entry;
+  return found->get<std::string>();
 }
 
 }  // namespace
@@ -170,7 +158,7 @@ Result<nlohmann::json> Agent::since(const nlohmann::json& params) {
                      {"fresh_instance", changes.fresh_instance},
                      {"source", source},
                      {"changes", nlohmann::json::array()}};
-  for (const auto& change : changes.changes) out["changes"].push_back(change_json(change));
+  for (const auto& change : changes.changes) out["changes"].push_back(change_to_json(change));
   return out;
 }
 
@@ -200,8 +188,9 @@ Result<nlohmann::json> Agent::hash(const nlohmann::json& params) {
   for (auto& answer : m_hashes.hash(list, algorithms)) {
     nlohmann::json entry{{"path", answer.path}};
     if (!answer.digests) {
-      entry["error"] = answer.digests.error().summary();
+      entry["error"] = error_to_json(answer.digests.error());
     } else {
+      entry["size"] = answer.size;
       if (answer.digests->sha256) entry["sha256"] = answer.digests->sha256->hex();
       if (answer.digests->xxh3) entry["xxh3"] = answer.digests->xxh3->hex();
       entry["cached"] = answer.cached;

@@ -8,9 +8,16 @@
 
 #include <fmt/format.h>
 
+#include "forge/agent/agent_config.h"
 #include "forge/agent/protocol.h"
+#include "forge/agent/wire_json.h"
 
 namespace forge::agent {
+
+std::filesystem::path client_socket_path() {
+  const char* set = std::getenv("FORGE_AGENT_SOCKET");
+  return set != nullptr && set[0] != '\0' ? std::filesystem::path(set) : default_socket_path();
+}
 
 Result<Client> Client::connect(const std::filesystem::path& socket,
                                std::chrono::milliseconds timeout) {
@@ -82,6 +89,58 @@ Result<nlohmann::json> Client::result(std::string_view method, nlohmann::json pa
   return fail(Error(ErrorCategory::unknown,
                     fmt::format("agent: {}", error.value("message", std::string("error"))))
                   .with_suggestion(error.value("hint", std::string("check the agent's log"))));
+}
+
+Result<scan::ChangeSet> Client::since(const std::filesystem::path& root, std::string_view cursor) {
+  nlohmann::json params{{"workspace", root.string()}};
+  if (!cursor.empty()) params["cursor"] = std::string(cursor);
+  FORGE_TRY(const auto answer, result("since", std::move(params)));
+  scan::ChangeSet changes;
+  changes.cursor = answer.value("cursor", std::string());
+  changes.fresh_instance = answer.value("fresh_instance", false);
+  const auto list = answer.find("changes");
+  if (list == answer.end() || !list->is_array()) {
+    return fail(Error(ErrorCategory::validation, "agent: `since` answered without \"changes\""));
+  }
+  for (const auto& entry : *list) {
+    FORGE_TRY(auto change, change_from_json(entry));
+    changes.changes.push_back(std::move(change));
+  }
+  return changes;
+}
+
+Result<std::vector<Result<io::HashResult>>> Client::hash(
+    std::span<const std::filesystem::path> paths, hash::AlgorithmSet algorithms) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& path : paths) list.push_back(path.string());
+  const char* algo = algorithms.sha256 && algorithms.xxh3 ? "both"
+                     : algorithms.sha256                  ? "sha256"
+                                                          : "xxh3";
+  FORGE_TRY(const auto answer, result("hash", {{"paths", std::move(list)}, {"algo", algo}}));
+  const auto results = answer.find("results");
+  if (results == answer.end() || !results->is_array() || results->size() != paths.size()) {
+    return fail(
+        Error(ErrorCategory::validation, "agent: `hash` answered the wrong number of results"));
+  }
+  std::vector<Result<io::HashResult>> out;
+  for (const auto& entry : *results) {
+    if (entry.contains("error")) {
+      out.emplace_back(fail(error_from_json(entry["error"])));
+      continue;
+    }
+    io::HashResult hashed;
+    hashed.size = entry.value("size", std::uint64_t{0});
+    if (algorithms.sha256) {
+      FORGE_TRY(hashed.digests.sha256,
+                hash::Digest::parse(hash::Algorithm::sha256, entry.value("sha256", std::string())));
+    }
+    if (algorithms.xxh3) {
+      FORGE_TRY(hashed.digests.xxh3,
+                hash::Digest::parse(hash::Algorithm::xxh3_128, entry.value("xxh3", std::string())));
+    }
+    out.emplace_back(std::move(hashed));
+  }
+  return out;
 }
 
 }  // namespace forge::agent

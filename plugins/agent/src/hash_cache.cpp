@@ -10,7 +10,7 @@ std::vector<HashAnswer> HashCache::hash(const std::vector<std::string>& paths,
   std::lock_guard lock(m_mutex);
   std::vector<std::filesystem::path> fs_paths(paths.begin(), paths.end());
   const auto stats = m_io->batch_stat(fs_paths);
-  std::vector<HashAnswer> answers(paths.size(), HashAnswer{{}, hash::Digests{}, false});
+  std::vector<HashAnswer> answers(paths.size(), HashAnswer{{}, hash::Digests{}, 0, false});
   std::vector<std::filesystem::path> stale;
   std::vector<std::size_t> stale_index;
   for (std::size_t i = 0; i < paths.size(); ++i) {
@@ -20,6 +20,7 @@ std::vector<HashAnswer> HashCache::hash(const std::vector<std::string>& paths,
         (!algorithms.sha256 || found->second.digests.sha256) &&
         (!algorithms.xxh3 || found->second.digests.xxh3)) {
       answers[i].digests = found->second.digests;
+      answers[i].size = found->second.stat.size;
       answers[i].cached = true;
       continue;
     }
@@ -38,6 +39,7 @@ std::vector<HashAnswer> HashCache::hash(const std::vector<std::string>& paths,
       continue;
     }
     answer.digests = hashed[j]->digests;
+    answer.size = hashed[j]->size;
     if (hashed[j]->stat.mtime_ns < racy_after && hashed[j]->stat.ctime_ns < racy_after) {
       m_entries[answer.path] = Entry{hashed[j]->stat, hashed[j]->digests};
     } else {

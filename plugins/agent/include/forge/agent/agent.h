@@ -8,7 +8,8 @@
 //                 "source": "watcher"|"scan", "changes": [{"path", "change", "type", "xxh3"?,
 //                 "sha256"?, "target"?}]}
 //   hash          {"paths": [ABS...], "algo": "sha256"|"xxh3"|"both"} → {"results": [{"path",
-//                 "sha256"?, "xxh3"?, "cached"} | {"path", "error"}]}
+//                 "size", "sha256"?, "xxh3"?, "cached"} | {"path", "error": {"category", "code",
+//                 "message"}}]}
 //   find_missing  {"digests": ["HEX/SIZE"...]} → {"missing": [...]}
 //   get           {"digest": "HEX/SIZE", "path": ABS} → {"size"}: written to a temp file
 //                 beside PATH and renamed onto it; a miss is a Validation error

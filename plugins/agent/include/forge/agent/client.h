@@ -9,12 +9,20 @@
 #include <string>
 #include <string_view>
 
+#include <span>
+#include <vector>
+
 #include <nlohmann/json.hpp>
 
+#include "forge/core/io/platform_io.h"
+#include "forge/core/scan/scanner.h"
 #include "forge/core/support/error.h"
 #include "forge/core/support/unique_fd.h"
 
 namespace forge::agent {
+
+// The socket a client tries: $FORGE_AGENT_SOCKET when set, else default_socket_path().
+std::filesystem::path client_socket_path();
 
 class Client {
  public:
@@ -27,6 +35,11 @@ class Client {
   // The "result" of an "ok": true response, or the response's error as an Error.
   Result<nlohmann::json> result(std::string_view method,
                                 nlohmann::json params = nlohmann::json::object());
+  // `since` on a watched workspace, as a ChangeSet (entries/hashed stay 0).
+  Result<scan::ChangeSet> since(const std::filesystem::path& root, std::string_view cursor);
+  // `hash` of absolute paths: one result per path (HashResult::stat is not filled in).
+  Result<std::vector<Result<io::HashResult>>> hash(std::span<const std::filesystem::path> paths,
+                                                   hash::AlgorithmSet algorithms);
   // Raw access for protocol tests: send bytes as they are; read one line ("" at EOF).
   Result<void> send_raw(std::string_view bytes);
   Result<std::string> read_line();

@@ -20,6 +20,7 @@ namespace forge::agent {
 struct HashAnswer {
   std::string path;
   Result<hash::Digests> digests;
+  std::uint64_t size = 0;
   bool cached = false;
 };
 
