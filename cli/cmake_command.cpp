@@ -27,12 +27,16 @@ namespace fs = std::filesystem;
 
 constexpr std::string_view k_usage =
     "usage: forge cmake query -B BUILD\n"
-    "       forge cmake targets -B BUILD [--config CONFIG] [--json]\n"
+    "       forge cmake targets -B BUILD [--config CONFIG] [--no-cache] [--json]\n"
     "       forge cmake affected -B BUILD (--files FILE... | --stdin | --since CURSOR)\n"
-    "                            [--config CONFIG] [--reconfigure] [--index-dir DIR] [--json]\n\n"
+    "                            [--config CONFIG] [--reconfigure] [--index-dir DIR]\n"
+    "                            [--no-cache] [--json]\n\n"
     "Reads the CMake file-API reply of BUILD (codemodel v2, cmakeFiles v1, toolchains v1),\n"
     "Ninja's deps log (`ninja -t deps`) and ctest's test list. The first run writes the query\n"
-    "BUILD/.cmake/api/v1/query/client-forge/query.json; cmake answers it at every configure.\n\n"
+    "BUILD/.cmake/api/v1/query/client-forge/query.json; cmake answers it at every configure.\n"
+    "With the Ninja generators the model is cached in BUILD/.forge/cmake and reused until a\n"
+    "configure or a build changes the reply, build.ninja, .ninja_deps or .ninja_log\n"
+    "(--no-cache: read everything again; the JSON's model_from_cache says which).\n\n"
     "targets: every target with its sources, dependencies, artifacts, tests and fingerprint\n"
     "  (a digest of its inputs' contents, compile settings and dependencies' fingerprints,\n"
     "  equal across build dirs and checkouts of the same source).\n"
@@ -129,8 +133,8 @@ int run_affected(Args& args, cmake::LoadOptions options, bool json) {
   auto index_dir = args.option("index-dir");
   if (!since) return usage_error(since.error());
   if (!index_dir) return usage_error(index_dir.error());
-  if (auto done = args.finish("-B/--build-dir, --config, --json, --files, --stdin, --since, "
-                              "--reconfigure, --index-dir");
+  if (auto done = args.finish("-B/--build-dir, --config, --json, --no-cache, --files, --stdin, "
+                              "--since, --reconfigure, --index-dir");
       !done) {
     return usage_error(done.error());
   }
@@ -185,7 +189,7 @@ int run_affected(Args& args, cmake::LoadOptions options, bool json) {
 }
 
 int run_targets(Args& args, const cmake::LoadOptions& options, bool json) {
-  if (auto done = args.finish("-B/--build-dir, --config, --json"); !done) {
+  if (auto done = args.finish("-B/--build-dir, --config, --json, --no-cache"); !done) {
     return usage_error(done.error());
   }
   auto model = cmake::load_model(options);
@@ -228,6 +232,7 @@ int run(std::vector<std::string> tokens) {
   cmake::LoadOptions options;
   options.build_dir = **build_dir;
   options.config = config->value_or("");
+  if (sub != "query" && args.flag("no-cache")) options.cache = cmake::UseCache::no;
   if (sub == "query") {
     if (auto done = args.finish("-B/--build-dir"); !done) return usage_error(done.error());
     auto wrote = cmake::write_query(options.build_dir);

@@ -9,7 +9,7 @@ packages=(
   libspdlog-dev libfmt-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
   libzstd-dev libcurl4-openssl-dev libboost-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  curl ccache bazel-bootstrap zstd
+  curl ccache bazel-bootstrap zstd jq
   clang-format clang-tidy-16
   dpkg-dev lintian
 )

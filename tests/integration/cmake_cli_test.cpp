@@ -2,6 +2,7 @@
 // --since a scan cursor), the targets listing, and bad input (no build dir, no reply, a
 // Makefiles build, a corrupt reply) answered with an error naming the file and the fix.
 #include <fstream>
+#include <sstream>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -65,6 +66,14 @@ TEST_F(CmakeCliTest, FilesStdinAndSinceGiveTheSameAnswer) {
     EXPECT_TRUE((*answer)["headers_exact"]);
   }
   EXPECT_NE(since["cursor"], cursor);
+  // The first call read the build dir; the later ones answered from the model cache.
+  EXPECT_FALSE(files["model_from_cache"]);
+  EXPECT_TRUE(stdin_answer["model_from_cache"]);
+  EXPECT_TRUE(since["model_from_cache"]);
+  const auto uncached =
+      json_of(forge("affected --json --no-cache --files core/src/private.h" + build_arg()));
+  EXPECT_FALSE(uncached["model_from_cache"]);
+  EXPECT_EQ(uncached["affected"], files["affected"]);
   // The regex selects exactly the affected tests in ctest.
   const auto listed =
       run_shell("cd " + shell_quote(m_build.string()) + " && ctest -N -R '^(app_runs)$'");
@@ -80,6 +89,44 @@ TEST_F(CmakeCliTest, HumanOutputNamesTargetsTestsAndTheCtestCommand) {
   const auto targets = forge("targets" + build_arg());
   ASSERT_EQ(targets.exit_code, 0) << targets.err;
   EXPECT_NE(targets.out.find("5 targets, 2 tests"), std::string::npos) << targets.out;
+}
+
+// The README's CI recipe, run as written (bash, git, jq, cmake, ctest) in a checkout whose
+// branch changed one private header since origin/main: it builds what the change needs and
+// runs exactly the affected test.
+TEST_F(CmakeCliTest, ReadmeCiRecipeBuildsAndRunsExactlyTheAffectedTests) {
+  std::ifstream readme(FORGE_README);
+  std::stringstream text;
+  text << readme.rdbuf();
+  const std::string all = text.str();
+  const auto heading = all.find("CI recipe: run exactly the affected tests.");
+  ASSERT_NE(heading, std::string::npos) << "README.md lost its CMake CI recipe";
+  const auto begin = all.find("```sh\n", heading) + 6;
+  const std::string recipe = all.substr(begin, all.find("```", begin) - begin);
+
+  write_demo_project(m_source);
+  std::ofstream(m_source / ".gitignore") << "build/\n";
+  const std::string git = "cd " + shell_quote(m_source.string()) +
+                          " && git -c user.name=forge -c user.email=forge@localhost ";
+  ASSERT_EQ(run_shell(git + "init -q && " + git + "add -A && " + git + "commit -qm base && " + git +
+                      "update-ref refs/remotes/origin/main HEAD")
+                .exit_code,
+            0);
+  std::string log;
+  ASSERT_EQ(configure(m_source, m_source / "build", &log), 0) << log;
+  ASSERT_EQ(build(m_source / "build", &log), 0) << log;
+  std::ofstream(m_source / "core/src/private.h", std::ios::app) << "// edit\n";
+  ASSERT_EQ(run_shell(git + "commit -qam edit").exit_code, 0);
+
+  const auto ran = run_shell("cd " + shell_quote(m_source.string()) +
+                             " && PATH=" + shell_quote(forge_binary().parent_path().string()) +
+                             ":$PATH bash -euo pipefail -c " + shell_quote(recipe) + " 2>&1");
+  ASSERT_EQ(ran.exit_code, 0) << ran.out;
+  EXPECT_NE(ran.out.find("app_runs"), std::string::npos) << ran.out;
+  EXPECT_EQ(ran.out.find("solo_runs"), std::string::npos) << ran.out;
+  EXPECT_NE(ran.out.find("0 tests failed out of 1"), std::string::npos) << ran.out;
+  const auto rest = run_shell("ninja -C " + shell_quote((m_source / "build").string()) + " -n");
+  EXPECT_NE(rest.out.find("no work to do"), std::string::npos) << rest.out;
 }
 
 TEST_F(CmakeCliTest, UsageErrors) {

@@ -3,14 +3,23 @@
 #include <algorithm>
 #include <deque>
 #include <filesystem>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 
 namespace forge::cmake {
 namespace {
 
-bool inside(const std::string& path, const std::string& dir) {
-  return relative_to(path, dir).has_value() && path != dir;
+// `path` lies strictly below `dir`. Plain string comparison: both are normal absolute paths
+// (model.h), and this runs for every target and include directory of a large model.
+bool inside(std::string_view path, std::string_view dir) {
+  return !dir.empty() && path.size() > dir.size() && path.starts_with(dir) &&
+         (dir.back() == '/' || path[dir.size()] == '/');
+}
+
+std::string_view parent_of(std::string_view path) {
+  const auto slash = path.rfind('/');
+  return slash == std::string_view::npos ? std::string_view{} : path.substr(0, slash);
 }
 
 bool is_compiled_source(const Model& model, const std::string& path) {
@@ -31,11 +40,9 @@ bool conservatively_uses(const Target& target, const std::string& file) {
       }
     }
   }
+  const std::string_view file_dir = parent_of(file);
   for (const auto& source : target.sources) {
-    if (source.compile_group && std::filesystem::path(source.path).parent_path() ==
-                                    std::filesystem::path(file).parent_path()) {
-      return true;
-    }
+    if (source.compile_group && parent_of(source.path) == file_dir) return true;
   }
   return false;
 }

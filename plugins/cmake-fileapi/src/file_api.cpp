@@ -190,18 +190,26 @@ Result<Reply> read_reply(const fs::path& build_dir) {
                     .with_suggestion("configure it with `cmake -S SRC -B BUILD -G Ninja` or "
                                      "pass the right -B"));
   }
-  const fs::path reply_dir = build_dir / ".cmake/api/v1/reply";
-  std::vector<fs::path> indexes;
-  for (fs::directory_iterator it(reply_dir, ec), end; !ec && it != end; it.increment(ec)) {
+  const auto index = newest_reply_index(build_dir);
+  if (!index) {
+    return fail(no_reply(build_dir, fmt::format("no CMake file-API reply in {}",
+                                                (build_dir / ".cmake/api/v1/reply").string())));
+  }
+  return parse_index(build_dir, *index);
+}
+
+std::optional<fs::path> newest_reply_index(const fs::path& build_dir) {
+  std::error_code ec;
+  std::optional<fs::path> newest;
+  for (fs::directory_iterator it(build_dir / ".cmake/api/v1/reply", ec), end; !ec && it != end;
+       it.increment(ec)) {
     const auto name = it->path().filename().string();
-    if (name.starts_with("index-") && name.ends_with(".json")) indexes.push_back(it->path());
+    if (name.starts_with("index-") && name.ends_with(".json") &&
+        (!newest || name > newest->filename().string())) {
+      newest = it->path();
+    }
   }
-  if (indexes.empty()) {
-    return fail(
-        no_reply(build_dir, fmt::format("no CMake file-API reply in {}", reply_dir.string())));
-  }
-  // cmake-file-api(7): the index with the lexicographically largest name is current.
-  return parse_index(build_dir, *std::max_element(indexes.begin(), indexes.end()));
+  return newest;
 }
 
 }  // namespace forge::cmake

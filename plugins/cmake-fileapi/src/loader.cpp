@@ -6,24 +6,52 @@
 #include "forge/cmake/ctest_tests.h"
 #include "forge/cmake/file_api.h"
 #include "forge/cmake/header_deps.h"
+#include "forge/cmake/model_cache.h"
 #include "forge/cmake/process.h"
+#include "forge/core/support/log.h"
 
 namespace forge::cmake {
 namespace fs = std::filesystem;
 
-Result<Model> load_model(const LoadOptions& options) {
-  std::error_code ec;
-  fs::path build_dir = fs::absolute(options.build_dir, ec).lexically_normal();
-  if (build_dir.has_filename() == false) build_dir = build_dir.parent_path();
-  if (fs::is_directory(build_dir, ec) && fs::exists(build_dir / "CMakeCache.txt", ec)) {
-    FORGE_TRY_VOID(write_query(build_dir));
-  }
+namespace {
+
+Result<Model> load_uncached(const fs::path& build_dir, const LoadOptions& options) {
   FORGE_TRY(auto reply, read_reply(build_dir));
   FORGE_TRY(auto model, read_codemodel(reply, options.config));
   FORGE_TRY_VOID(read_cmake_files(reply, model));
   FORGE_TRY_VOID(read_toolchains(reply, model));
   if (options.header_deps) FORGE_TRY_VOID(read_header_deps(model));
   if (options.tests) FORGE_TRY_VOID(read_tests(model, reply.ctest));
+  return model;
+}
+
+}  // namespace
+
+Result<Model> load_model(const LoadOptions& options) {
+  std::error_code ec;
+  fs::path build_dir = fs::absolute(options.build_dir, ec).lexically_normal();
+  if (build_dir.has_filename() == false) build_dir = build_dir.parent_path();
+  const bool configured =
+      fs::is_directory(build_dir, ec) && fs::exists(build_dir / "CMakeCache.txt", ec);
+  if (configured) FORGE_TRY_VOID(write_query(build_dir));
+  if (options.cache == UseCache::no || !configured) return load_uncached(build_dir, options);
+  // The identity is taken before anything is read (model_cache.h). Cache errors (a
+  // read-only build dir, a damaged environment) only cost the slow path.
+  const BuildIdentity identity = build_identity(build_dir, options.config);
+  auto cache = ModelCache::open(build_dir);
+  if (cache) {
+    auto cached = cache->lookup(options, identity);
+    if (cached && *cached) return std::move(**cached);
+    if (!cached) support::log_error(cached.error(), spdlog::level::debug);
+  } else {
+    support::log_error(cache.error(), spdlog::level::debug);
+  }
+  FORGE_TRY(auto model, load_uncached(build_dir, options));
+  if (cache && model.generator.starts_with("Ninja")) {
+    if (auto stored = cache->store(options, identity, model); !stored) {
+      support::log_error(stored.error(), spdlog::level::debug);
+    }
+  }
   return model;
 }
 

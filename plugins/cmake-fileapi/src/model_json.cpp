@@ -89,6 +89,7 @@ json model_to_json(const Model& model, const Fingerprints& fingerprints) {
           {"config", model.config},
           {"cmake_version", model.cmake_version},
           {"headers_exact", model.headers_exact},
+          {"model_from_cache", model.from_cache},
           {"notes", model.notes},
           {"targets", targets},
           {"tests", tests}};
@@ -130,6 +131,7 @@ json affected_to_json(const Model& model, const Affected& affected) {
           {"test_regex", test_regex(model, affected)},
           {"unmapped", unmapped},
           {"headers_exact", model.headers_exact},
+          {"model_from_cache", model.from_cache},
           {"notes", model.notes}};
 }
 

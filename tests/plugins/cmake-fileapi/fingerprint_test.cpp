@@ -69,6 +69,14 @@ TEST(FingerprintModelTest, CompileFlagsAndDependencyOrderMatterOnlyWhereTheyShou
   EXPECT_NE(base.own[0], flags.own[0]);
   EXPECT_EQ(base.own[1], flags.own[1]);
   EXPECT_NE(base.fingerprint[1], flags.fingerprint[1]);  // through the dependency
+  // The compiler's identity counts for the targets of its language.
+  model.toolchains.push_back(
+      Toolchain{.language = "CXX", .compiler_id = "GNU", .compiler_version = "14.2"});
+  const auto gcc14 = compute_fingerprints(model);
+  model.toolchains[0].compiler_version = "14.3";
+  EXPECT_NE(compute_fingerprints(model).own[0], gcc14.own[0]);
+  EXPECT_EQ(compute_fingerprints(model).own[1], gcc14.own[1]);  // b compiles nothing
+  model.toolchains.clear();
   // Build-dir paths in flags are written as $B: another build dir gives the same digest.
   model.targets[0].compile_groups[0].fragments = {"-I/nonexistent-b/gen"};
   const auto here = compute_fingerprints(model);

@@ -17,6 +17,7 @@
 
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,10 @@ std::filesystem::path query_file(const std::filesystem::path& build_dir);
 // Writes the query file unless it already asks for exactly our requests. Returns true when
 // it wrote (the next cmake run will answer it). REQUIRES: build_dir exists.
 Result<bool> write_query(const std::filesystem::path& build_dir);
+
+// The newest reply index file of `build_dir` (cmake-file-api(7): the lexicographically
+// largest index-*.json name), or nullopt when there is none.
+std::optional<std::filesystem::path> newest_reply_index(const std::filesystem::path& build_dir);
 
 // Reads the newest reply index of `build_dir` and picks our objects from it. Adds a note
 // when the reply is older than build.ninja or CMakeCache.txt (stale).

@@ -85,6 +85,8 @@ struct Model {
   // means some were approximated from include directories (conservative: may over-report).
   bool headers_exact = false;
   std::vector<std::string> notes;  // things the user should know (stale reply, fallbacks, ...)
+  // True when load_model() answered from the model cache (model_cache.h); not cached itself.
+  bool from_cache = false;
 
   // The index of the target named `name`, or nullopt.
   std::optional<std::size_t> find_target(const std::string& name) const;

@@ -12,7 +12,8 @@
 
 namespace forge::cmake {
 
-// {"source_dir", "build_dir", "generator", "config", "headers_exact", "notes",
+// {"source_dir", "build_dir", "generator", "config", "headers_exact", "model_from_cache",
+//  "notes",
 //  "targets": [{"name", "type", "sources", "compiled_sources", "headers", "dependencies",
 //  "transitive_dependencies", "artifacts", "object_dir", "tests", "own_digest", "fingerprint"}],
 //  "tests": [{"name", "target", "labels"}]}
