@@ -1,8 +1,12 @@
 #include "forge/core/store/lmdb.h"
+#include "forge/core/store/lmdb_check.h"
 
 #include <lmdb.h>
 
+#include <atomic>
 #include <cerrno>
+#include <condition_variable>
+#include <mutex>
 #include <string>
 #include <system_error>
 
@@ -10,6 +14,90 @@
 
 namespace forge::store {
 namespace {
+
+// The open transactions of one MDB_env (kept as its user context), so a resize can wait until
+// there are none (see lmdb_check.h, "Map growth"). Fast path: one atomic increment per begin
+// and one decrement per end; a resize sets `resizing`, after which begins wait on the mutex.
+struct TxnGate {
+  std::atomic<int> active{0};
+  std::atomic<bool> resizing{false};
+  std::mutex mutex;
+  std::condition_variable changed;
+
+  void enter() {
+    for (;;) {
+      active.fetch_add(1);
+      if (!resizing.load()) return;
+      leave();
+      std::unique_lock lock(mutex);
+      changed.wait(lock, [&] { return !resizing.load(); });
+    }
+  }
+  void leave() {
+    if (active.fetch_sub(1) == 1 && resizing.load()) {
+      std::lock_guard lock(mutex);
+      changed.notify_all();
+    }
+  }
+};
+
+void close_env(MDB_env* env) {
+  auto* gate = static_cast<TxnGate*>(mdb_env_get_userctx(env));
+  mdb_env_close(env);
+  delete gate;
+}
+
+TxnGate& gate_of(MDB_env* env) {
+  return *static_cast<TxnGate*>(mdb_env_get_userctx(env));
+}
+
+// Ends a transaction's membership of its environment's gate (after commit or abort).
+void leave_gate(MDB_env* env) {
+  gate_of(env).leave();
+}
+
+// mdb_env_set_mapsize(size) with no transaction of this process open.
+Result<void> resize_map(MDB_env* env, std::size_t size, const std::filesystem::path& dir) {
+  TxnGate& gate = gate_of(env);
+  std::unique_lock lock(gate.mutex);
+  // One resize at a time; a second waits for the first, then does its own.
+  gate.changed.wait(lock, [&] { return !gate.resizing.load(); });
+  gate.resizing.store(true);
+  const bool idle =
+      gate.changed.wait_for(lock, k_resize_wait, [&] { return gate.active.load() == 0; });
+  const int rc = idle ? mdb_env_set_mapsize(env, size) : 0;
+  gate.resizing.store(false);
+  gate.changed.notify_all();
+  if (!idle) {
+    return fail(Error(ErrorCategory::file_system,
+                      fmt::format("the LMDB map of '{}' must be resized, but transactions stayed "
+                                  "open for {} s",
+                                  dir.string(), k_resize_wait.count()),
+                      MDB_MAP_FULL)
+                    .with_operation("lmdb.set_mapsize")
+                    .with_file(dir.string())
+                    .with_suggestion("retry; if it persists, raise the initial map size (a thread "
+                                     "held a transaction while it wrote)"));
+  }
+  if (rc != 0) return fail(lmdb_error(rc, "lmdb.set_mapsize", dir.string()));
+  return ok();
+}
+
+// mdb_txn_begin inside the gate; on MDB_MAP_RESIZED (another process grew the map) adopts
+// the new size with no transaction open and retries once.
+Result<MDB_txn*> begin_txn(MDB_env* env, unsigned flags, const std::filesystem::path& dir) {
+  for (int attempt = 0;; ++attempt) {
+    gate_of(env).enter();
+    MDB_txn* txn = nullptr;
+    const int rc = mdb_txn_begin(env, nullptr, flags, &txn);
+    if (rc == 0) return txn;
+    gate_of(env).leave();
+    if (rc != MDB_MAP_RESIZED || attempt > 0) {
+      return fail(lmdb_error(rc, "lmdb.txn_begin", dir.string()));
+    }
+    FORGE_TRY_VOID(resize_map(env, 0, dir));
+  }
+}
 
 MDB_val to_val(std::string_view bytes) {
   return MDB_val{bytes.size(), const_cast<char*>(bytes.data())};
@@ -103,7 +191,10 @@ ReadTxn::~ReadTxn() {
 }
 
 void ReadTxn::abort() {
-  if (m_txn != nullptr) mdb_txn_abort(std::exchange(m_txn, nullptr));
+  if (m_txn == nullptr) return;
+  MDB_env* env = mdb_txn_env(m_txn);
+  mdb_txn_abort(std::exchange(m_txn, nullptr));
+  leave_gate(env);
 }
 
 Result<std::optional<std::string_view>> ReadTxn::get(Database db, std::string_view key) const {
@@ -154,7 +245,9 @@ Result<void> WriteTxn::clear(Database db) {
 
 Result<void> WriteTxn::commit() {
   MDB_txn* txn = std::exchange(m_txn, nullptr);
+  MDB_env* env = mdb_txn_env(txn);
   const int rc = mdb_txn_commit(txn);
+  leave_gate(env);
   if (rc != 0) return fail(lmdb_error(rc, "lmdb.commit"));
   return ok();
 }
@@ -165,10 +258,12 @@ Result<Environment> Environment::open(const EnvOptions& options) {
   std::filesystem::create_directories(options.dir, ec);
   if (ec) return fail(Error::from_error_code(ec, "lmdb.create_dir", options.dir.string()));
 
+  FORGE_TRY_VOID(check_data_file(options.dir));
   Environment env;
   env.m_dir = options.dir;
   int rc = mdb_env_create(&env.m_env);
   if (rc != 0) return fail(lmdb_error(rc, "lmdb.env_create", options.dir.string()));
+  mdb_env_set_userctx(env.m_env, new TxnGate());  // deleted with the environment
   mdb_env_set_maxdbs(env.m_env, options.max_databases);
   mdb_env_set_maxreaders(env.m_env, options.max_readers);
   mdb_env_set_mapsize(env.m_env, options.initial_map_size);
@@ -189,7 +284,7 @@ Environment::Environment(Environment&& other) noexcept
       m_stale_cleared(other.m_stale_cleared) {}
 Environment& Environment::operator=(Environment&& other) noexcept {
   if (this != &other) {
-    if (m_env != nullptr) mdb_env_close(m_env);
+    if (m_env != nullptr) close_env(m_env);
     m_env = std::exchange(other.m_env, nullptr);
     m_dir = std::move(other.m_dir);
     m_stale_cleared = other.m_stale_cleared;
@@ -197,7 +292,7 @@ Environment& Environment::operator=(Environment&& other) noexcept {
   return *this;
 }
 Environment::~Environment() {
-  if (m_env != nullptr) mdb_env_close(m_env);
+  if (m_env != nullptr) close_env(m_env);
 }
 
 Result<Database> Environment::open_database(std::string_view name) {
@@ -217,25 +312,12 @@ Result<Database> Environment::open_database(std::string_view name) {
 }
 
 Result<ReadTxn> Environment::begin_read() const {
-  MDB_txn* txn = nullptr;
-  int rc = mdb_txn_begin(m_env, nullptr, MDB_RDONLY, &txn);
-  if (rc == MDB_MAP_RESIZED) {
-    // Another process grew the map: adopt its size and retry once.
-    mdb_env_set_mapsize(m_env, 0);
-    rc = mdb_txn_begin(m_env, nullptr, MDB_RDONLY, &txn);
-  }
-  if (rc != 0) return fail(lmdb_error(rc, "lmdb.txn_begin", m_dir.string()));
+  FORGE_TRY(MDB_txn * txn, begin_txn(m_env, MDB_RDONLY, m_dir));
   return ReadTxn(txn);
 }
 
 Result<WriteTxn> Environment::begin_write() {
-  MDB_txn* txn = nullptr;
-  int rc = mdb_txn_begin(m_env, nullptr, 0, &txn);
-  if (rc == MDB_MAP_RESIZED) {
-    mdb_env_set_mapsize(m_env, 0);
-    rc = mdb_txn_begin(m_env, nullptr, 0, &txn);
-  }
-  if (rc != 0) return fail(lmdb_error(rc, "lmdb.txn_begin", m_dir.string()));
+  FORGE_TRY(MDB_txn * txn, begin_txn(m_env, 0, m_dir));
   return WriteTxn(txn);
 }
 
@@ -253,10 +335,9 @@ std::size_t Environment::map_size() const {
 }
 
 Result<void> Environment::grow_map() {
-  // Doubling keeps the number of regrowths logarithmic in the final index size.
-  const int rc = mdb_env_set_mapsize(m_env, map_size() * 2);
-  if (rc != 0) return fail(lmdb_error(rc, "lmdb.set_mapsize", m_dir.string()));
-  return ok();
+  // Doubling keeps the number of regrowths logarithmic in the final index size. Only with
+  // no transaction open (resize_map waits for that), which LMDB requires.
+  return resize_map(m_env, map_size() * 2, m_dir);
 }
 
 Result<void> Environment::write(const std::function<Result<void>(WriteTxn&)>& fn) {

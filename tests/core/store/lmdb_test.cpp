@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <string>
 #include <thread>
 #include <vector>
@@ -198,6 +199,53 @@ TEST(LmdbTest, CorruptDataFileIsAValidationErrorWithRebuildSuggestion) {
   auto env = Environment::open(options);
   ASSERT_FALSE(env);
   EXPECT_EQ(env.error().category(), ErrorCategory::validation);
+}
+
+}  // namespace
+}  // namespace forge::store
+
+namespace forge::store {
+namespace {
+
+// Issue 16 item 5 (regression: the map was grown with mdb_env_set_mapsize while another
+// thread held a read transaction, which LMDB forbids: the reader's memory was remapped under
+// it). Growth now waits until no transaction is open.
+TEST(LmdbTest, MapGrowthWaitsForOpenReadTransactions) {
+  test::TempDir dir;
+  EnvOptions options;
+  options.dir = dir / "env";
+  options.sync = false;
+  options.initial_map_size = 1 << 20;  // 1 MiB: the writes below must grow it
+  auto env = Environment::open(options).value();
+  auto db = env.open_database("files").value();
+  ASSERT_TRUE(env.write([&](WriteTxn& txn) { return txn.put(db, "first", "held by a reader"); }));
+  const std::size_t before = env.map_size();
+
+  std::atomic<bool> holding{false};
+  std::atomic<std::int64_t> released_at{0};
+  std::string seen;
+  std::thread reader([&] {
+    auto txn = env.begin_read().value();
+    const std::string_view value = txn.get(db, "first").value().value();
+    holding = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    seen = std::string(value);  // still the mapped page: no remap happened meanwhile
+    released_at = std::chrono::steady_clock::now().time_since_epoch().count();
+    txn.abort();
+  });
+  while (!holding) std::this_thread::yield();
+  const std::string big(4000, 'x');
+  ASSERT_TRUE(env.write([&](WriteTxn& txn) -> Result<void> {
+    for (int i = 0; i < 1000; ++i) FORGE_TRY_VOID(txn.put(db, "k" + std::to_string(i), big));
+    return ok();
+  }));
+  const auto written_at = std::chrono::steady_clock::now().time_since_epoch().count();
+  reader.join();
+  EXPECT_GT(env.map_size(), before);
+  EXPECT_EQ(seen, "held by a reader");
+  EXPECT_GE(written_at, released_at.load()) << "the map grew while a reader held it";
+  auto txn = env.begin_read().value();
+  EXPECT_EQ(txn.get(db, "k999").value().value(), big);
 }
 
 }  // namespace
