@@ -24,7 +24,8 @@ constexpr std::string_view k_usage =
     "       forge cache verify [--dir STORE]\n\n"
     "put:    stores each FILE (streamed, hashed, fsync'ed, renamed into place) and prints\n"
     "        `HEX/SIZE  FILE`.\n"
-    "get:    writes the blob to stdout or FILE; exit 1 when it is not in the store.\n"
+    "get:    writes the blob to stdout or FILE; exit 1 when it is not in the store or its\n"
+    "        content on disk is corrupt (nothing is written; the blob is quarantined).\n"
     "stat:   entries and bytes as JSON.\n"
     "gc:     removes least recently used blobs until the store holds at most SIZE bytes\n"
     "        (e.g. 10G); prints what it removed as JSON.\n"
@@ -94,6 +95,7 @@ int run(std::vector<std::string> tokens) {
                                       {"orphans_indexed", verified->orphans_indexed},
                                       {"missing_dropped", verified->missing_dropped},
                                       {"quarantined", verified->quarantined},
+                                      {"unreadable_shards", verified->unreadable_shards},
                                       {"entries", verified->entries},
                                       {"bytes", verified->bytes}}
                            .dump());
@@ -139,7 +141,14 @@ int run(std::vector<std::string> tokens) {
     fmt::print(stderr, "forge cache: {} is not in {}\n", digest->to_string(), options.dir.string());
     return k_exit_failure;
   }
-  // Stream in 1 MiB pieces: memory stays bounded whatever the blob size.
+  // Checked before the first byte goes out: a corrupt blob writes nothing (it is
+  // quarantined, so the next put of it stores a good copy).
+  if (auto checked = (*reader)->verify_all(); !checked) {
+    return report(checked.error(), k_exit_failure);
+  }
+  // Stream in 1 MiB pieces: memory stays bounded whatever the blob size; checked again on
+  // the way (the output file is removed if this pass finds the blob changed).
+  auto check = (*reader)->verifier();
   const int out = *output
                       ? ::open((*output)->c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)
                       : STDOUT_FILENO;
@@ -157,6 +166,7 @@ int run(std::vector<std::string> tokens) {
                  : fail(std::move(n).error());
       break;
     }
+    check.update(std::span(buffer).first(*n));
     for (std::size_t done = 0; done < *n;) {
       const ssize_t w = ::write(out, buffer.data() + done, *n - done);
       if (w < 0 && errno == EINTR) continue;
@@ -171,7 +181,11 @@ int run(std::vector<std::string> tokens) {
   if (out != STDOUT_FILENO && ::close(out) != 0 && copied) {
     copied = fail(Error::from_errno(errno, "close", **output));
   }
-  if (!copied) return report(copied.error(), k_exit_failure);
+  if (copied) copied = check.finish();
+  if (!copied) {
+    if (out != STDOUT_FILENO) ::unlink((*output)->c_str());
+    return report(copied.error(), k_exit_failure);
+  }
   return k_exit_ok;
 }
 

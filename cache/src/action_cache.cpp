@@ -11,119 +11,6 @@
 namespace forge::cache {
 namespace {
 
-// --- a minimal protobuf wire-format reader: just enough to find digests ------------------
-// REAPI v2 field numbers (build/bazel/remote/execution/v2/remote_execution.proto):
-constexpr std::uint32_t k_action_result_output_files = 2;
-constexpr std::uint32_t k_action_result_output_directories = 3;
-constexpr std::uint32_t k_action_result_stdout_digest = 6;
-constexpr std::uint32_t k_action_result_stderr_digest = 8;
-constexpr std::uint32_t k_output_file_digest = 2;
-constexpr std::uint32_t k_output_directory_tree_digest = 3;
-constexpr std::uint32_t k_digest_hash = 1;
-constexpr std::uint32_t k_digest_size_bytes = 2;
-
-enum class WireType : std::uint8_t { varint = 0, fixed64 = 1, length_delimited = 2, fixed32 = 5 };
-
-struct Field {
-  std::uint32_t number = 0;
-  WireType type = WireType::varint;
-  std::uint64_t varint = 0;
-  std::string_view bytes;  // length-delimited payload
-};
-
-Error malformed(std::string_view what) {
-  return Error(ErrorCategory::validation, fmt::format("malformed ActionResult: {}", what))
-      .with_suggestion(
-          "send a serialized build.bazel.remote.execution.v2.ActionResult, or use "
-          "the unvalidated raw keyspace for opaque values");
-}
-
-class WireReader {
- public:
-  explicit WireReader(std::string_view data) : m_data(data) {}
-  bool done() const { return m_pos >= m_data.size(); }
-
-  Result<Field> next() {
-    Field field;
-    FORGE_TRY(std::uint64_t tag, varint());
-    field.number = static_cast<std::uint32_t>(tag >> 3);
-    if (field.number == 0) return fail(malformed("field number 0"));
-    switch (tag & 7) {
-      case 0: {
-        field.type = WireType::varint;
-        FORGE_TRY(field.varint, varint());
-        return field;
-      }
-      case 1: {
-        field.type = WireType::fixed64;
-        FORGE_TRY_VOID(skip(8));
-        return field;
-      }
-      case 2: {
-        field.type = WireType::length_delimited;
-        FORGE_TRY(std::uint64_t length, varint());
-        if (length > m_data.size() - m_pos) return fail(malformed("truncated field"));
-        field.bytes = m_data.substr(m_pos, length);
-        m_pos += length;
-        return field;
-      }
-      case 5: {
-        field.type = WireType::fixed32;
-        FORGE_TRY_VOID(skip(4));
-        return field;
-      }
-      default: return fail(malformed(fmt::format("unsupported wire type {}", tag & 7)));
-    }
-  }
-
- private:
-  Result<std::uint64_t> varint() {
-    std::uint64_t value = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (m_pos >= m_data.size()) return fail(malformed("truncated varint"));
-      const auto byte = static_cast<unsigned char>(m_data[m_pos++]);
-      value |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
-      if ((byte & 0x80) == 0) return value;
-    }
-    return fail(malformed("varint longer than 10 bytes"));
-  }
-  Result<void> skip(std::size_t n) {
-    if (n > m_data.size() - m_pos) return fail(malformed("truncated fixed-width field"));
-    m_pos += n;
-    return ok();
-  }
-  std::string_view m_data;
-  std::size_t m_pos = 0;
-};
-
-Result<BlobDigest> decode_digest(std::string_view message) {
-  WireReader reader(message);
-  std::string_view hash;
-  std::uint64_t size = 0;
-  while (!reader.done()) {
-    FORGE_TRY(Field field, reader.next());
-    if (field.number == k_digest_hash && field.type == WireType::length_delimited) {
-      hash = field.bytes;
-    } else if (field.number == k_digest_size_bytes && field.type == WireType::varint) {
-      size = field.varint;
-    }
-  }
-  return parse_blob_digest(hash, size);
-}
-
-// The digest in field `number` of a nested message (absent → nullopt).
-Result<std::optional<BlobDigest>> nested_digest(std::string_view message, std::uint32_t number) {
-  WireReader reader(message);
-  std::optional<BlobDigest> found;
-  while (!reader.done()) {
-    FORGE_TRY(Field field, reader.next());
-    if (field.number == number && field.type == WireType::length_delimited) {
-      FORGE_TRY(found, decode_digest(field.bytes));
-    }
-  }
-  return found;
-}
-
 std::string encode_entry(const BlobDigest& value) {
   std::string out;
   out.reserve(k_ac_entry_size);
@@ -158,35 +45,6 @@ void count_lookup(Keyspace keyspace, bool hit) {
 
 std::string_view keyspace_name(Keyspace keyspace) {
   return keyspace == Keyspace::ac ? "ac" : "raw";
-}
-
-Result<std::vector<BlobDigest>> referenced_digests(std::string_view action_result) {
-  std::vector<BlobDigest> digests;
-  WireReader reader(action_result);
-  while (!reader.done()) {
-    FORGE_TRY(Field field, reader.next());
-    if (field.type != WireType::length_delimited) continue;
-    std::optional<BlobDigest> digest;
-    switch (field.number) {
-      case k_action_result_output_files: {
-        FORGE_TRY(digest, nested_digest(field.bytes, k_output_file_digest));
-        break;
-      }
-      case k_action_result_output_directories: {
-        FORGE_TRY(digest, nested_digest(field.bytes, k_output_directory_tree_digest));
-        break;
-      }
-      case k_action_result_stdout_digest:
-      case k_action_result_stderr_digest: {
-        FORGE_TRY(BlobDigest d, decode_digest(field.bytes));
-        digest = d;
-        break;
-      }
-      default: break;
-    }
-    if (digest) digests.push_back(*digest);
-  }
-  return digests;
 }
 
 Result<void> validate_key(std::string_view key) {
@@ -239,6 +97,21 @@ Result<std::optional<BlobDigest>> ActionCache::lookup(Keyspace keyspace,
     auto referenced = referenced_digests(*content);
     if (!referenced) return miss();  // stored before validation was on: never serve junk
     FORGE_TRY(auto missing, m_cas->find_missing(*referenced));
+    if (!missing.empty()) return miss();
+    // Output directories: every file inside each Tree must be present too (one batched
+    // lookup), or a client that downloads only what it needs later finds a piece missing.
+    // find_missing and get count as uses, so eviction keeps the whole result together.
+    auto trees = output_tree_digests(*content);
+    if (!trees) return miss();
+    std::vector<BlobDigest> tree_files;
+    for (const BlobDigest& tree : *trees) {
+      FORGE_TRY(auto tree_content, m_cas->get(tree, /*keyspace=*/{}));
+      if (!tree_content) return miss();
+      auto files = tree_file_digests(*tree_content);
+      if (!files) return miss();
+      tree_files.insert(tree_files.end(), files->begin(), files->end());
+    }
+    FORGE_TRY(missing, m_cas->find_missing(tree_files));
     if (!missing.empty()) return miss();
   }
   count_lookup(keyspace, true);

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <random>
 
 #include <fmt/format.h>
@@ -31,13 +32,19 @@ BlobWriter::BlobWriter(BlobWriter&& other) noexcept
       m_expected(std::move(other.m_expected)),
       m_expected_size_unknown(other.m_expected_size_unknown),
       m_hasher(std::move(other.m_hasher)),
-      m_written(other.m_written) {}
+      m_written(other.m_written),
+      m_reserved(std::exchange(other.m_reserved, 0)) {}
 
 BlobWriter::~BlobWriter() {
   discard();
 }
 
+void BlobWriter::release_reservation() {
+  if (m_reserved > 0) m_store->m_impl->release(std::exchange(m_reserved, 0));
+}
+
 void BlobWriter::discard() {
+  release_reservation();
   if (!m_fd) return;
   m_fd.reset();
   ::unlink(m_temp.c_str());
@@ -68,6 +75,10 @@ Result<void> BlobWriter::write(std::span<const std::byte> data) {
   }
   m_hasher.update(data);
   m_written += data.size();
+  if (m_written > m_reserved) {  // size unknown at the start: reserve as it arrives
+    m_store->m_impl->reserve(m_written - m_reserved);
+    m_reserved = m_written;
+  }
   return ok();
 }
 
@@ -76,7 +87,10 @@ Result<BlobDigest> BlobWriter::commit() {
     return fail(Error(ErrorCategory::validation, "commit after commit or failure")
                     .with_suggestion("start a new put"));
   }
-  const BlobDigest actual{*m_hasher.finish().sha256, m_written};
+  const hash::Digests digests = m_hasher.finish();
+  const BlobDigest actual{*digests.sha256, m_written};
+  ContentChecksum checksum;
+  std::copy_n(digests.xxh3->bytes().begin(), checksum.size(), checksum.begin());
   const bool mismatch =
       m_expected &&
       (m_expected_size_unknown ? !(m_expected->sha256 == actual.sha256) : !(*m_expected == actual));
@@ -102,7 +116,8 @@ Result<BlobDigest> BlobWriter::commit() {
     return fail(std::move(error));
   }
   m_fd.reset();
-  auto result = m_store->m_impl->finish_put(m_temp, actual);
+  auto result = m_store->m_impl->finish_put(m_temp, actual, checksum);
+  release_reservation();  // indexed now (or failed)
   if (!result) ::unlink(m_temp.c_str());
   return result;
 }
@@ -118,7 +133,12 @@ Result<BlobWriter> CasStore::begin_put(std::optional<BlobDigest> expected) {
   const auto temp = options().dir / "tmp" / fmt::format("{:016x}", random());
   UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
   if (!fd) return fail(Error::from_errno(errno, "open", temp.string()));
-  return BlobWriter(*this, temp, std::move(fd), std::move(expected));
+  BlobWriter writer(*this, temp, std::move(fd), std::move(expected));
+  if (writer.m_expected && writer.m_expected->size > 0) {
+    m_impl->reserve(writer.m_expected->size);
+    writer.m_reserved = writer.m_expected->size;
+  }
+  return writer;
 }
 
 Result<BlobWriter> CasStore::begin_put_expecting_hash(const hash::Digest& expected_sha256) {
@@ -157,7 +177,8 @@ bool CasStore::Impl::holds_on_disk(const BlobDigest& digest) {
 }
 
 Result<BlobDigest> CasStore::Impl::finish_put(const std::filesystem::path& temp,
-                                              const BlobDigest& actual) {
+                                              const BlobDigest& actual,
+                                              const ContentChecksum& checksum) {
   BlobPathBuffer path_buffer;
   if (!format_blob_path(options.dir.native(), actual.sha256.bytes(), path_buffer)) {
     return fail(Error(ErrorCategory::file_system, "store path too long")
@@ -184,7 +205,7 @@ Result<BlobDigest> CasStore::Impl::finish_put(const std::filesystem::path& temp,
     added = false;
     FORGE_TRY(auto existing, txn.get(blobs, key));
     if (existing && BlobRecord::decode(*existing)) return ok();  // counted once
-    BlobRecord record{actual.size, actual.size, now, now, 0};
+    BlobRecord record{actual.size, actual.size, now, now, 0, checksum};
     FORGE_TRY_VOID(txn.put(blobs, key, record.encode()));
     FORGE_TRY(const std::uint64_t before, bump_generation(txn, totals));
     filter.note_added(key_array(key), before);

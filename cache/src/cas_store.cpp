@@ -15,6 +15,7 @@
 
 #include "blob_record.h"
 #include "cache_metrics.h"
+#include "forge/core/store/lmdb_check.h"
 #include "forge/core/support/clock.h"
 #include "forge/core/support/log.h"
 #include "store_impl.h"
@@ -79,6 +80,7 @@ DigestFilterStats CasStore::digest_filter_stats() const {
 }
 
 void CasStore::Impl::publish_totals(std::uint64_t bytes, std::uint64_t entries) {
+  indexed_bytes.store(bytes, std::memory_order_relaxed);
   metrics().size.set(static_cast<std::int64_t>(bytes));
   metrics().entries.set(static_cast<std::int64_t>(entries));
 }
@@ -124,7 +126,21 @@ Result<std::shared_ptr<CasStore>> CasStore::open(const StoreOptions& options) {
   store::EnvOptions env_options;
   env_options.dir = options.dir / "index";
   env_options.sync = options.fsync;
-  FORGE_TRY(store::Environment env, store::Environment::open(env_options));
+  auto opened = store::Environment::open(env_options);
+  bool rebuilt = false;
+  if (!opened && store::is_damaged_index(opened.error())) {
+    // The index is derived data: move the damaged one aside (for a post-mortem) and rebuild
+    // it from cas/ with verify(). Action cache entries are lost (they become misses).
+    const auto aside = options.dir / fmt::format("index.damaged.{}", now_ns());
+    support::log(spdlog::level::err, "cache: the store index is damaged; rebuilding it from cas/",
+                 {{"error", opened.error().summary()}, {"moved_to", aside.string()}});
+    std::filesystem::rename(env_options.dir, aside, ec);
+    if (ec) return fail(Error::from_error_code(ec, "cache.open", env_options.dir.string()));
+    opened = store::Environment::open(env_options);
+    rebuilt = true;
+  }
+  if (!opened) return fail(std::move(opened).error());
+  store::Environment env = std::move(*opened);
   auto cas =
       std::shared_ptr<CasStore>(new CasStore(std::make_unique<Impl>(options, std::move(env))));
   Impl& impl = *cas->m_impl;
@@ -133,7 +149,7 @@ Result<std::shared_ptr<CasStore>> CasStore::open(const StoreOptions& options) {
   FORGE_TRY(impl.blobs, impl.env.open_database("blobs"));
   FORGE_TRY(impl.lru, impl.env.open_database("lru"));
   FORGE_TRY(impl.totals, impl.env.open_database("totals"));
-  if (unclean && options.verify_after_unclean_shutdown) {
+  if (rebuilt || (unclean && options.verify_after_unclean_shutdown)) {
     support::log(spdlog::level::warn, "cache: the store was not closed cleanly; verifying it",
                  {{"dir", options.dir.string()}});
     FORGE_TRY(impl.recovery, cas->verify());

@@ -1,6 +1,8 @@
 // Access times and LRU eviction (see cas_store.h, "Eviction").
 #include <unistd.h>
 
+#include <cerrno>
+
 #include <string>
 #include <vector>
 
@@ -40,8 +42,11 @@ Result<EvictionReport> CasStore::evict_now(std::optional<std::uint64_t> target_b
   EvictionReport report;
   if (!target_bytes) {
     if (impl.options.max_size == 0) return report;
-    target_bytes = static_cast<std::uint64_t>(impl.options.low_watermark *
-                                              static_cast<double>(impl.options.max_size));
+    // Room for the uploads in flight too (their bytes are reserved when they start).
+    const auto low = static_cast<std::uint64_t>(impl.options.low_watermark *
+                                                static_cast<double>(impl.options.max_size));
+    const std::uint64_t reserved = impl.reserved.load(std::memory_order_relaxed);
+    target_bytes = low > reserved ? low - reserved : 0;
   }
   FORGE_TRY_VOID(flush_access_times());
   FORGE_TRY(Stats stats, this->stats());
@@ -84,6 +89,14 @@ Result<EvictionReport> CasStore::evict_now(std::optional<std::uint64_t> target_b
         continue;
       }
     }
+    // The file goes inside the index write transaction, before it commits. A put (in any
+    // process) renames its file only when the index lacks the blob or its file is missing,
+    // so a racing put renames after this unlink, and indexes after this commit (LMDB
+    // serialises writers), finding the record gone and its own file in place. Unlink-then-commit
+    // can only leave an entry without a file if the commit fails, which reads treat as a miss and
+    // verify repairs; commit-then-unlink could delete a blob another process had just put and
+    // indexed.
+    const auto path = blob_path(BlobDigest{digest_from_key(victim.key), victim.size});
     bool erased = false;
     FORGE_TRY_VOID(impl.env.write([&](store::WriteTxn& txn) -> Result<void> {
       erased = false;
@@ -96,12 +109,13 @@ Result<EvictionReport> CasStore::evict_now(std::optional<std::uint64_t> target_b
       FORGE_TRY_VOID(
           add_total(txn, impl.totals, k_total_bytes, -static_cast<std::int64_t>(record->size)));
       FORGE_TRY_VOID(add_total(txn, impl.totals, k_total_entries, -1));
+      if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+        return fail(Error::from_errno(errno, "unlink", path.string()));
+      }
       erased = true;
       return ok();
     }));
     if (!erased) continue;
-    const auto path = blob_path(BlobDigest{digest_from_key(victim.key), victim.size});
-    ::unlink(path.c_str());
     ++report.evicted;
     report.bytes_freed += victim.size;
   }
@@ -116,6 +130,15 @@ Result<EvictionReport> CasStore::evict_now(std::optional<std::uint64_t> target_b
                   {"skipped_pinned", std::to_string(report.skipped_pinned)}});
   }
   return report;
+}
+
+void CasStore::Impl::reserve(std::uint64_t bytes) {
+  const std::uint64_t total = reserved.fetch_add(bytes, std::memory_order_relaxed) + bytes;
+  request_eviction_if_over(indexed_bytes.load(std::memory_order_relaxed) + total);
+}
+
+void CasStore::Impl::release(std::uint64_t bytes) {
+  reserved.fetch_sub(bytes, std::memory_order_relaxed);
 }
 
 void CasStore::Impl::request_eviction_if_over(std::uint64_t bytes) {

@@ -11,6 +11,7 @@
 //   its own just indexed.
 // - LMDB serialises write transactions (across processes too).
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -20,6 +21,7 @@
 #include <unordered_map>
 
 #include "blob_layout.h"
+#include "blob_record.h"
 #include "digest_filter_tracker.h"
 #include "forge/cache/cas_store.h"
 #include "forge/core/store/lmdb.h"
@@ -50,14 +52,26 @@ struct CasStore::Impl {
 
   DigestFilterTracker filter;
 
+  // Bytes of the puts in progress in this process (their expected size, or what they have
+  // written so far when it is unknown): eviction makes room for them before they land, so
+  // concurrent uploads do not push the store past max_size.
+  std::atomic<std::uint64_t> reserved{0};
+  std::atomic<std::uint64_t> indexed_bytes{0};  // the last totals this process saw
+  void reserve(std::uint64_t bytes);
+  void release(std::uint64_t bytes);
+
   void pin(const Key& key);
   void unpin(const Key& key);
   // Records a use for LRU (reaches the index with the next flush).
   void touch(const Key& key, std::int64_t now);
   // True when `digest` is indexed and its file is on disk with that size (records a use).
   bool holds_on_disk(const BlobDigest& digest);
-  // Renames a complete, checked temp file into cas/ and indexes it.
-  Result<BlobDigest> finish_put(const std::filesystem::path& temp, const BlobDigest& actual);
+  // Renames a complete, checked temp file into cas/ and indexes it with its checksum.
+  Result<BlobDigest> finish_put(const std::filesystem::path& temp, const BlobDigest& actual,
+                                const ContentChecksum& checksum);
+  // Moves the blob file open as `fd` (if it is still the one at its path) to quarantine/
+  // and drops its index entry. Logs; never fails (the caller reports the corruption).
+  void quarantine(const Key& key, int fd, std::string_view why);
   Result<void> open_lock_and_detect_crash(bool& unclean);
   void close_lock();
   // Wakes the eviction thread when `bytes` passed the high watermark.

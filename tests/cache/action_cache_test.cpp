@@ -1,5 +1,8 @@
 #include "forge/cache/action_cache.h"
 
+#include <chrono>
+#include <thread>
+
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
@@ -140,6 +143,75 @@ TEST(ActionCacheTest, MissingTreeDigestIsAMissAndValidationCanBeSwitchedOff) {
   Fixture unvalidated(ActionCacheOptions{.validate_ac = false});
   ASSERT_TRUE(unvalidated.cache->put(Keyspace::ac, k_key, action_result(outputs)));
   EXPECT_TRUE(unvalidated.cache->lookup(Keyspace::ac, k_key).value());
+}
+
+// REAPI v2 Tree { root = 1; children = 2 } of Directory { files = 1 } of FileNode
+// { name = 1; digest = 2 }.
+std::string directory_message(const std::vector<BlobDigest>& files) {
+  std::string out;
+  int n = 0;
+  for (const auto& file : files) {
+    std::string node;
+    length_delimited(node, 1, "f" + std::to_string(n++));
+    length_delimited(node, 2, digest_message(file));
+    length_delimited(out, 1, node);
+  }
+  return out;
+}
+
+std::string tree_message(const std::vector<BlobDigest>& root,
+                         const std::vector<std::vector<BlobDigest>>& children) {
+  std::string out;
+  length_delimited(out, 1, directory_message(root));
+  for (const auto& child : children) length_delimited(out, 2, directory_message(child));
+  return out;
+}
+
+TEST(TreeFileDigestsTest, FindsTheFilesOfTheRootAndEveryChild) {
+  const std::string tree =
+      tree_message({digest_of("a")}, {{digest_of("b"), digest_of("c")}, {}, {digest_of("d")}});
+  EXPECT_EQ(
+      tree_file_digests(tree).value(),
+      (std::vector<BlobDigest>{digest_of("a"), digest_of("b"), digest_of("c"), digest_of("d")}));
+  EXPECT_TRUE(tree_file_digests("").value().empty());
+  auto bad = tree_file_digests(std::string("\x0a\x02\x0a\x00", 4));  // FileNode, no digest
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().category(), ErrorCategory::validation);
+}
+
+// Issue 16 item 1 (regression: the tree blob was checked, the files inside it never were).
+TEST(ActionCacheTest, AcHitIsAMissWhenAFileInsideAnOutputDirectoryWasEvicted) {
+  Fixture f;
+  const auto inner = f.blob("a file inside the output directory");  // the oldest blob
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  const auto kept = f.blob("another file inside it");
+  const auto tree = f.blob(tree_message({kept}, {{inner}}));
+  ASSERT_TRUE(f.cache->put(Keyspace::ac, k_key, action_result({.trees = {tree}})));
+  // Real LRU eviction of exactly the oldest blob.
+  const auto stats = f.cas->stats().value();
+  ASSERT_EQ(f.cas->evict_now(stats.bytes - inner.size).value().evicted, 1u);
+  ASSERT_FALSE(f.cas->contains(inner).value());
+  ASSERT_TRUE(f.cas->contains(tree).value());
+  EXPECT_FALSE(f.cache->lookup(Keyspace::ac, k_key).value());
+}
+
+// Issue 16 item 1: a hit is a use of everything it references, tree files included, so
+// eviction takes something else instead of a piece of a result that was just served.
+TEST(ActionCacheTest, AcHitKeepsTheFilesInsideItsTreesAliveInTheLru) {
+  Fixture f;
+  const auto inner = f.blob("file inside an output directory");
+  const auto tree = f.blob(tree_message({}, {{inner}}));
+  ASSERT_TRUE(f.cache->put(Keyspace::ac, k_key, action_result({.trees = {tree}})));
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  const auto filler = f.blob("put after the result, used never again");
+  f.cas->flush_access_times().value();
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  ASSERT_TRUE(f.cache->lookup(Keyspace::ac, k_key).value());  // the hit
+  const auto stats = f.cas->stats().value();
+  ASSERT_TRUE(f.cas->evict_now(stats.bytes - filler.size));
+  EXPECT_FALSE(f.cas->contains(filler).value());
+  EXPECT_TRUE(f.cas->contains(inner).value());
+  EXPECT_TRUE(f.cache->lookup(Keyspace::ac, k_key).value());
 }
 
 TEST(ActionCacheTest, AcRefusesValuesThatAreNotActionResultsButRawTakesAnything) {

@@ -1,5 +1,6 @@
 // `forge cache` through the real binary.
 #include <filesystem>
+#include <fstream>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -27,6 +28,61 @@ TEST(CacheCommandTest, PutPrintsTheDigestAndGetReturnsTheBytes) {
   EXPECT_EQ(get.out, "cached output\n");
   const auto stat = test::run_shell(forge + " cache stat" + store);
   EXPECT_EQ(nlohmann::json::parse(stat.out)["entries"], 1);
+}
+
+// Issue 16 item 2 (regression: get wrote the flipped byte and exited 0).
+TEST(CacheCommandTest, GetRefusesABlobCorruptedOnDiskAndWritesNothing) {
+  test::TempDir dir;
+  const auto file = dir.write_file("in.txt", "the bytes a build relies on\n");
+  const std::string forge = shell_quote(test::forge_binary().string());
+  const std::string store = " --dir " + shell_quote((dir / "store").string());
+  const auto put = test::run_shell(forge + " cache put " + shell_quote(file.string()) + store);
+  ASSERT_EQ(put.exit_code, 0) << put.err;
+  const std::string digest = put.out.substr(0, put.out.find(' '));
+  const auto blob = dir / "store" / "cas" / digest.substr(0, 2) / digest.substr(0, 64);
+  {
+    std::fstream bytes(blob, std::ios::in | std::ios::out | std::ios::binary);
+    bytes.seekp(3);
+    bytes.put('X');  // one flipped byte, same size
+  }
+  const auto output = dir / "out.txt";
+  const auto to_file = test::run_shell(forge + " cache get " + digest + " -o " +
+                                       shell_quote(output.string()) + store);
+  EXPECT_EQ(to_file.exit_code, 1);
+  EXPECT_NE(to_file.err.find("corrupt"), std::string::npos) << to_file.err;
+  EXPECT_FALSE(std::filesystem::exists(output));
+  // Quarantined: the blob is now a plain miss, and stdout got nothing either time.
+  const auto again = test::run_shell(forge + " cache get " + digest + store);
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_TRUE(again.out.empty());
+  EXPECT_NE(again.err.find("not in"), std::string::npos) << again.err;
+  EXPECT_FALSE(std::filesystem::exists(blob));
+  EXPECT_FALSE(std::filesystem::is_empty(dir / "store" / "quarantine"));
+  // A put stores a good copy again.
+  ASSERT_EQ(test::run_shell(forge + " cache put " + shell_quote(file.string()) + store).exit_code,
+            0);
+  const auto good = test::run_shell(forge + " cache get " + digest + store);
+  EXPECT_EQ(good.exit_code, 0) << good.err;
+  EXPECT_EQ(good.out, "the bytes a build relies on\n");
+}
+
+// Issue 16 item 5 (regression: a truncated index crashed `forge cache stat` with SIGBUS).
+// The store index is derived data: it is moved aside and rebuilt from cas/.
+TEST(CacheCommandTest, StatOnATruncatedIndexRebuildsItInsteadOfCrashing) {
+  test::TempDir dir;
+  const std::string forge = shell_quote(test::forge_binary().string());
+  const std::string store = " --dir " + shell_quote((dir / "store").string());
+  std::string files;
+  for (int i = 0; i < 300; ++i) {
+    files += " " + shell_quote(
+                       dir.write_file("f" + std::to_string(i), std::string(100 + i, 'q')).string());
+  }
+  ASSERT_EQ(test::run_shell(forge + " cache put" + files + store).exit_code, 0);
+  const auto data = dir / "store" / "index" / "data.mdb";
+  std::filesystem::resize_file(data, std::filesystem::file_size(data) / 3);
+  const auto stat = test::run_shell(forge + " cache stat" + store);
+  ASSERT_EQ(stat.exit_code, 0) << stat.err;
+  EXPECT_EQ(nlohmann::json::parse(stat.out)["entries"], 300);
 }
 
 TEST(CacheCommandTest, MissingAndMalformedDigestsFailClearly) {

@@ -2,8 +2,10 @@
 // ActionCache: the two key -> value keyspaces beside the CAS.
 //
 //   ac   values are serialized REAPI v2 ActionResult messages. An entry is served only when
-//        every blob it references (output files, output directory trees, stdout, stderr)
-//        is in the CAS; otherwise the lookup is a miss, never a broken hit.
+//        every blob it references (output files, output directory trees and every file
+//        inside each tree, stdout, stderr) is in the CAS and the value and trees read back
+//        intact; otherwise the lookup is a miss, never a broken hit. A hit counts as a use
+//        of everything it references (LRU), so eviction removes whole results.
 //   raw  opaque values (ccache's and sccache's entries). Never validated.
 //
 // Values are stored as CAS blobs (so they stream, are evicted by the same LRU and are
@@ -36,6 +38,11 @@ static_assert(k_ac_entry_size == 49, "ac entry layout changed: bump k_ac_entry_v
 // Every CAS digest an ActionResult references: OutputFile.digest, OutputDirectory.tree_digest,
 // stdout_digest, stderr_digest (REAPI v2 field numbers). Malformed protobuf → Validation.
 Result<std::vector<BlobDigest>> referenced_digests(std::string_view action_result);
+// The OutputDirectory.tree_digest of every output directory of an ActionResult.
+Result<std::vector<BlobDigest>> output_tree_digests(std::string_view action_result);
+// Every FileNode digest inside a serialized REAPI v2 Tree (root and children). Malformed
+// protobuf, or a FileNode without a digest -> Validation.
+Result<std::vector<BlobDigest>> tree_file_digests(std::string_view tree);
 
 struct ActionCacheOptions {
   bool validate_ac = true;    // false: ac entries are served without checking the CAS

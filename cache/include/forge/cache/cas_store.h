@@ -15,7 +15,7 @@
 // blob_record, blob_writer, blob_reader, eviction, verify, digest_filter_tracker (the trust
 // protocol of find_missing), store_totals, put_file.
 //
-// Guarantees:
+// Guarantees (see also "corrupt content is never served" below):
 // - A put streams into tmp/ while hashing, checks the claimed digest and size (mismatch →
 //   Validation error, temp removed, nothing indexed), fsyncs the file (StoreOptions::fsync),
 //   renames it into cas/, fsyncs the directory and only then indexes it, updating totals in
@@ -23,15 +23,22 @@
 // - Concurrent puts of one blob all succeed and leave identical content (rename is atomic
 //   and both temps hold the same bytes); the index counts the blob once.
 // - The empty blob always exists.
-// - Eviction (max_size > 0): when the indexed bytes pass high_watermark * max_size, a
-//   background thread removes least-recently-used blobs until they are under
-//   low_watermark * max_size. A blob that is open in a BlobReader (pinned) is never removed.
+// - Eviction (max_size > 0): when the indexed bytes plus the bytes of this process's puts in
+//   progress (reserved when a put starts: its expected size, or as it arrives) pass
+//   high_watermark * max_size, a background thread removes least-recently-used blobs until
+//   they are under low_watermark * max_size minus the reservation, so concurrent uploads
+//   do not push the store past max_size. A blob that is open in a BlobReader (pinned) in
+//   this process is never removed. Eviction unlinks a blob's file inside the index
+//   transaction that drops it, before the commit, so a put of the same blob by another
+//   process (which renames only when the index lacks it) can never lose its file.
 //   Reads record their access time in memory; it reaches the index before each eviction
 //   pass and when the store closes.
 // - Unclean shutdown: every process holds a shared flock on `lock` while the store is open;
 //   the last one to close removes `running`. An opener that finds `running` while nobody
 //   else holds the lock runs verify() before it returns (a crash can leave a renamed but
 //   unindexed blob, or totals that lag by one put).
+// - A damaged index (store::is_damaged_index at open: see lmdb.h "Damage") is moved to
+//   index.damaged.<ns> and rebuilt from cas/ by verify(); action cache entries become misses.
 // Thread-safe: one CasStore per directory per process, shared by every thread. Several
 // processes may open one directory at once (LMDB serialises writers).
 
@@ -39,6 +46,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -78,7 +86,9 @@ struct VerifyReport {
   std::uint64_t missing_dropped = 0;  // index entries without a file
   std::uint64_t quarantined = 0;      // files whose content did not match their name
   std::uint64_t temps_removed = 0;
-  std::uint64_t entries = 0;  // totals after the repair
+  std::uint64_t unreadable_shards = 0;  // cas/<2 hex> directories it could not list (their
+                                        // entries are kept)
+  std::uint64_t entries = 0;            // totals after the repair
   std::uint64_t bytes = 0;
 };
 
@@ -97,6 +107,54 @@ struct EvictionReport {
 };
 
 class CasStore;
+class BlobReader;
+
+// --- corrupt content is never served ----------------------------------------------------
+// Every put records the XXH3-128 of the content in the blob's index record (blobs stored by
+// Forge before that have only their SHA-256 name, which is checked instead). A check that
+// finds the bytes on disk differ from what was stored (a flipped bit, a truncated file):
+//   1. moves the file to quarantine/<hex>.<ns> (only the file this reader opened: a good
+//      copy put meanwhile stays) and drops its index entry, so the next lookup is a miss and
+//      clients upload the blob again; counts cache_corrupt_blobs_total;
+//   2. returns an Error for which is_corrupt_blob() is true (category validation, code
+//      k_corrupt_blob_code).
+// What a front end does with it:
+//   - small blob, response not started: `reader.verify_all()` (or `read_all()`) first; on a
+//     corrupt-blob error answer a miss (404 / NOT_FOUND).
+//   - streaming: `auto check = reader.verifier();` then `check.update(chunk)` for every chunk
+//     sent, in order from offset 0, and `check.finish()` before the last chunk goes out
+//     when possible, else after it; on error abort the transfer (close the connection /
+//     fail the stream with DATA_LOSS) so the client never completes a corrupt download.
+// CasStore::get() checks before returning (a corrupt blob is a miss).
+inline constexpr int k_corrupt_blob_code = 0xC0DE;
+bool is_corrupt_blob(const Error& error);
+
+// Checks one pass over a blob's bytes (see above). Move-only; valid while its reader lives.
+// Not thread-safe (one pass, one thread).
+class BlobVerifier {
+ public:
+  BlobVerifier(BlobVerifier&&) noexcept = default;
+  BlobVerifier& operator=(BlobVerifier&&) noexcept = default;
+  BlobVerifier(const BlobVerifier&) = delete;
+  BlobVerifier& operator=(const BlobVerifier&) = delete;
+  ~BlobVerifier() = default;
+
+  // The next bytes of the blob, in order from offset 0.
+  void update(std::span<const std::byte> chunk);
+  // After the last chunk: ok when exactly reader.size() bytes were given and they match what
+  // was stored. A mismatch (or a file on disk shorter than indexed) quarantines the blob and
+  // returns a corrupt-blob error. Fewer bytes given than the file holds is a plain
+  // validation error (not corrupt, nothing quarantined): never verify a range read. Once only.
+  Result<void> finish();
+
+ private:
+  friend class BlobReader;
+  explicit BlobVerifier(const BlobReader& reader);
+  const BlobReader* m_reader;
+  hash::MultiHasher m_hasher;
+  std::uint64_t m_seen = 0;
+  bool m_finished = false;
+};
 
 // A put in progress. Move-only; destroying it without commit() removes the temp file.
 class BlobWriter {
@@ -116,13 +174,15 @@ class BlobWriter {
   BlobWriter(CasStore& store, std::filesystem::path temp, UniqueFd fd,
              std::optional<BlobDigest> expected);
   void discard();
+  void release_reservation();
   CasStore* m_store;
   std::filesystem::path m_temp;
   UniqueFd m_fd;
   std::optional<BlobDigest> m_expected;
-  bool m_expected_size_unknown = false;  // only m_expected->sha256 is checked
-  hash::MultiHasher m_hasher{hash::AlgorithmSet{true, false}};
+  bool m_expected_size_unknown = false;                    // only m_expected->sha256 is checked
+  hash::MultiHasher m_hasher{hash::AlgorithmSet::both()};  // SHA-256 name, XXH3 checksum
   std::uint64_t m_written = 0;
+  std::uint64_t m_reserved = 0;  // counted in the store's in-flight reservation
 };
 
 // An open blob: reads see exactly the committed bytes, even if the blob is replaced.
@@ -140,14 +200,28 @@ class BlobReader {
   Result<std::size_t> read(std::uint64_t offset, std::span<std::byte> out) const;  // pread
   int fd() const { return m_fd.get(); }
 
+  // A verifier for one pass over the blob (see "corrupt content" above).
+  BlobVerifier verifier() const;
+  // Reads the whole blob once and checks it (quarantines it on a mismatch): cheap before
+  // a response starts (the page cache serves the second read). Memory: 1 MiB at most.
+  Result<void> verify_all() const;
+  // The whole blob in memory, checked: for small blobs (memory = size()).
+  Result<std::string> read_all() const;
+
  private:
   friend class CasStore;
+  friend class BlobVerifier;
+  // Reads every byte once through a verifier, handing each chunk to sink (may be empty).
+  Result<void> read_checked(const std::function<void(std::span<const std::byte>)>& sink) const;
+  // Quarantines the blob and returns the corrupt-blob error that says why.
+  Error corrupt(std::string_view why) const;
   BlobReader(UniqueFd fd, std::uint64_t size, const CasStore* pinned_by, const Key& key)
       : m_fd(std::move(fd)), m_size(size), m_store(pinned_by), m_key(key) {}
   UniqueFd m_fd;
   std::uint64_t m_size;
   const CasStore* m_store;  // releases the pin on m_key when destroyed
   Key m_key;
+  std::optional<std::array<std::uint8_t, 16>> m_checksum;  // XXH3-128 recorded at put
 };
 
 class CasStore {
@@ -180,6 +254,8 @@ class CasStore {
   // size and checks presence. nullopt when absent.
   Result<std::optional<BlobReader>> open_blob(const hash::Digest& sha256,
                                               std::string_view keyspace = "cas") const;
+  // The whole blob, checked (see "corrupt content"): nullopt when absent or corrupt (the
+  // corrupt blob is quarantined, so the caller can treat it as any other miss).
   Result<std::optional<std::string>> get(const BlobDigest& digest,
                                          std::string_view keyspace = "cas") const;
 
@@ -194,8 +270,10 @@ class CasStore {
   // Flushes recorded accesses, then removes LRU blobs until the indexed bytes are at most
   // target_bytes (default: low_watermark * max_size; with max_size 0, nothing).
   Result<EvictionReport> evict_now(std::optional<std::uint64_t> target_bytes = {});
-  // Re-hashes every blob on disk and repairs the index (see VerifyReport). Safe to run while
-  // other threads use the store; puts that race with it are kept.
+  // Re-hashes every blob on disk and repairs the index (see VerifyReport). Safe beside
+  // other threads and other processes (a running server) using the store: it drops an index
+  // entry only when, under the index write lock, the entry's file is certainly absent
+  // (ENOENT), so blobs put while it runs, and entries of a shard it could not list, stay.
   Result<VerifyReport> verify();
   // The report of the verify() that open() ran after an unclean shutdown, if it ran one.
   const std::optional<VerifyReport>& recovery() const;
