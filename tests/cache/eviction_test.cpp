@@ -49,6 +49,8 @@ TEST(EvictionTest, UploadsInFlightAreReservedSoTheStoreStaysUnderMaxSize) {
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
+  ASSERT_LE(store->stats().value().bytes + 8 * (96 << 10), options.max_size)
+      << "eviction did not make room for the uploads in flight";
   for (std::size_t i = 0; i < writers.size(); ++i) {
     ASSERT_TRUE(writers[i].write(bytes(contents[i])));
     ASSERT_TRUE(writers[i].commit());
