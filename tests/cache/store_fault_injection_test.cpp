@@ -118,10 +118,14 @@ Outcome run(const test::TempDir& dir, std::uint64_t gc_target, bool strict) {
     const bool indexed = (*store)->contains(digest).value();
     auto got = (*store)->get(digest);
     EXPECT_TRUE(got) << got.error().to_string();
-    if (strict) EXPECT_TRUE(indexed) << "acknowledged blob " << seed << " is gone";
+    if (strict) {
+      EXPECT_TRUE(indexed) << "acknowledged blob " << seed << " is gone";
+    }
     if (indexed) {
       EXPECT_TRUE(got && *got) << "blob " << seed << " is indexed but not readable";
-      if (got && *got) EXPECT_EQ(**got, content) << "blob " << seed << " read back wrong";
+      if (got && *got) {
+        EXPECT_EQ(**got, content) << "blob " << seed << " read back wrong";
+      }
       ++outcome.present;
     }
   }

@@ -20,6 +20,15 @@ namespace bytestream = google::bytestream;
 // default 4 MiB message limit so any client accepts it.
 constexpr std::size_t k_read_chunk = 1u << 20;
 
+// A blob whose bytes no longer match what was stored has been quarantined by the check: before
+// any byte went out that is a miss (NOT_FOUND, the client uploads it again); mid-stream the
+// transfer fails with DATA_LOSS so the client never completes a corrupt download.
+grpc::Status refuse(const Error& error, bool started) {
+  if (!cache::is_corrupt_blob(error)) return to_grpc_status(error);
+  return grpc::Status(started ? grpc::StatusCode::DATA_LOSS : grpc::StatusCode::NOT_FOUND,
+                      error.message());
+}
+
 grpc::Status cancelled() {
   return grpc::Status(grpc::StatusCode::CANCELLED, "the client went away");
 }
@@ -80,11 +89,23 @@ grpc::Status ByteStreamService::read(grpc::ServerContext& context,
     if (request.read_limit() != 0) {
       return invalid_argument("read_limit must be 0 when reading compressed-blobs");
     }
+    if (offset != 0) {
+      if (auto checked = (*blob)->verify_all(); !checked)
+        return refuse(checked.error(), /*started=*/false);
+    }
     return read_compressed(context, **blob, offset, writer, call);
   }
   const auto limit = static_cast<std::uint64_t>(request.read_limit());
   const std::uint64_t end =
       limit == 0 ? digest.size : offset + std::min(limit, digest.size - offset);
+  // Corrupt bytes are never served: a whole read is checked as it streams (the last chunk
+  // goes out only after the check passed); a partial read checks the whole blob first.
+  const bool whole = offset == 0 && end == digest.size;
+  if (!whole) {
+    if (auto checked = (*blob)->verify_all(); !checked)
+      return refuse(checked.error(), /*started=*/false);
+  }
+  auto check = (*blob)->verifier();
 
   std::vector<std::byte> buffer(static_cast<std::size_t>(
       std::min<std::uint64_t>(k_read_chunk, std::max<std::uint64_t>(end - offset, 1))));
@@ -98,10 +119,19 @@ grpc::Status ByteStreamService::read(grpc::ServerContext& context,
       return grpc::Status(grpc::StatusCode::DATA_LOSS,
                           fmt::format("blob {} ended early at {}", digest.to_string(), at));
     }
+    if (whole) {
+      check.update(std::span(buffer).first(*got));
+      if (at + *got == end) {
+        if (auto checked = check.finish(); !checked) return refuse(checked.error(), at > offset);
+      }
+    }
     response.set_data(reinterpret_cast<const char*>(buffer.data()), *got);
     if (!writer.Write(response)) return cancelled();
     call.add_out(*got);
     at += *got;
+  }
+  if (whole && digest.size == 0) {
+    if (auto checked = check.finish(); !checked) return refuse(checked.error(), false);
   }
   return grpc::Status::OK;
 }
@@ -112,6 +142,7 @@ grpc::Status ByteStreamService::read_compressed(
     grpc::ServerContext& context, const cache::BlobReader& blob, std::uint64_t offset,
     grpc::ServerWriter<bytestream::ReadResponse>& writer, CallScope& call) {
   ZstdCompressor compressor;
+  auto check = blob.verifier();  // a read from offset 0 is checked before its end is sent
   std::vector<std::byte> buffer(static_cast<std::size_t>(
       std::min<std::uint64_t>(k_read_chunk, std::max<std::uint64_t>(blob.size() - offset, 1))));
   std::string compressed;
@@ -138,8 +169,12 @@ grpc::Status ByteStreamService::read_compressed(
     if (*got == 0 && want > 0) {
       return grpc::Status(grpc::StatusCode::DATA_LOSS, fmt::format("blob ended early at {}", at));
     }
+    if (offset == 0) check.update(std::span(buffer).first(*got));
     at += *got;
     const bool end = at == blob.size();
+    if (end && offset == 0) {
+      if (auto checked = check.finish(); !checked) return refuse(checked.error(), at > *got);
+    }
     auto done = compressor.compress(std::span(buffer).first(*got), end, compressed);
     if (!done) return to_grpc_status(done.error());
     if (!send(end)) return cancelled();

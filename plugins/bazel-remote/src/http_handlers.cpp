@@ -151,7 +151,29 @@ Task<Outcome> HttpServer::Impl::handle_get(Stream& stream, Connection& connectio
         keep);
   }
   const std::uint64_t size = reader->size();
+  // Corrupt bytes are never served: a body held in memory is checked before it is sent, a
+  // streamed one is checked in full first (the page cache serves the second read). A blob
+  // that fails is quarantined by the check and answered as a miss, so the client uploads it
+  // again. HEAD answers from the index alone.
+  const auto corrupt_miss = [&](const Error& error) {
+    return send_text(
+        stream, request,
+        cache::is_corrupt_blob(error) ? http::status::not_found : status_for(error),
+        fmt::format("{} {} is not in the cache: {}\n",
+                    route.kind == RouteKind::cas ? "blob" : "action", lower, error.message()),
+        keep);
+  };
+  if (!head && size > k_in_memory_response_limit) {
+    if (auto checked = reader->verify_all(); !checked) {
+      co_return co_await corrupt_miss(checked.error());
+    }
+  }
   if (request.accepts_zstd && route.kind == RouteKind::cas && !head) {
+    if (size <= k_in_memory_response_limit) {
+      if (auto checked = reader->verify_all(); !checked) {
+        co_return co_await corrupt_miss(checked.error());
+      }
+    }
     co_return co_await send_zstd(stream, request, *reader, keep);
   }
   if (head) {
@@ -184,6 +206,9 @@ Task<Outcome> HttpServer::Impl::handle_get(Stream& stream, Connection& connectio
       }
       done += *n;
     }
+    auto check = reader->verifier();
+    check.update(std::as_bytes(std::span(body.data(), size)));
+    if (auto checked = check.finish(); !checked) co_return co_await corrupt_miss(checked.error());
     reader.reset();  // unpin and close before the network wait
     std::array<char, 160> head{};
     const std::size_t head_size = format_blob_head(head, request.version, size, outcome.keep_alive);

@@ -106,6 +106,10 @@ class GrpcServerTest : public test::StoreTest {
     m_bytestream = bytestream::ByteStream::NewStub(channel);
   }
 
+ public:
+  reapi::Digest put_blob(std::string_view content) { return put(content); }
+
+ protected:
   reapi::Digest put(std::string_view content) {
     auto stored = m_cas->put(std::as_bytes(std::span(content)), cache::digest_of(content));
     EXPECT_TRUE(stored) << stored.error().to_string();
@@ -462,6 +466,16 @@ TEST_F(bazel_remote_GrpcServer, GetTreeSplitsALargeTreeIntoMessagesUnderTheLimit
 
 // --- ActionCache --------------------------------------------------------------------------
 
+// An output directory's Tree: the root holds one file with `content` (stored too). AC hits
+// check every file inside every Tree, so a test Tree must be a real one.
+reapi::Digest put_tree(GrpcServerTest& test, std::string_view content) {
+  reapi::Tree tree;
+  auto& file = *tree.mutable_root()->add_files();
+  file.set_name("generated.txt");
+  *file.mutable_digest() = test.put_blob(content);
+  return test.put_blob(tree.SerializeAsString());
+}
+
 reapi::ActionResult sample_result(const reapi::Digest& output, const reapi::Digest& tree,
                                   const reapi::Digest& out, const reapi::Digest& err) {
   reapi::ActionResult result;
@@ -485,7 +499,7 @@ reapi::ActionResult sample_result(const reapi::Digest& output, const reapi::Dige
 
 TEST_F(bazel_remote_GrpcServer, UpdateThenGetActionResultRoundTrips) {
   const auto result =
-      sample_result(put("object code"), put("a Tree"), put("compiled ok\n"), put(""));
+      sample_result(put("object code"), put_tree(*this, "a Tree"), put("compiled ok\n"), put(""));
   const auto action = digest_proto("the action");
   reapi::ActionResult echoed;
   ASSERT_TRUE(update_action(action, result, echoed).ok());
@@ -509,7 +523,8 @@ TEST_F(bazel_remote_GrpcServer, GetActionResultMissIsNotFound) {
 }
 
 TEST_F(bazel_remote_GrpcServer, GetActionResultInlinesStdoutStderrAndRequestedFiles) {
-  auto result = sample_result(put("object code"), put("a Tree"), put("out text"), put("err text"));
+  auto result = sample_result(put("object code"), put_tree(*this, "a Tree"), put("out text"),
+                              put("err text"));
   auto& other = *result.add_output_files();
   other.set_path("not/inlined");
   *other.mutable_digest() = put("other");
@@ -531,8 +546,8 @@ TEST_F(bazel_remote_GrpcServer, GetActionResultInlinesStdoutStderrAndRequestedFi
 }
 
 TEST_F(bazel_remote_GrpcServer, GetActionResultIsAMissWhenAReferencedBlobIsMissing) {
-  const auto result =
-      sample_result(digest_proto("output never uploaded"), put("tree"), put("o"), put("e"));
+  const auto result = sample_result(digest_proto("output never uploaded"), put_tree(*this, "tree"),
+                                    put("o"), put("e"));
   const auto action = digest_proto("action with a hole");
   reapi::ActionResult echoed;
   ASSERT_TRUE(update_action(action, result, echoed).ok());
@@ -589,6 +604,35 @@ TEST_F(bazel_remote_GrpcServer, ReadOfMissingBlobIsNotFoundAndBadNameIsInvalidAr
   wrong_size.set_size_bytes(6);
   EXPECT_EQ(read(read_name(wrong_size)).first.error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(read("nonsense").first.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+// Issue 16 item 2: ByteStream Read served bytes that no longer matched the digest. A whole
+// read is checked before its last chunk goes out, a partial or compressed read first; a blob
+// that fails is NOT_FOUND (or DATA_LOSS once chunks went out) and quarantined.
+TEST_F(bazel_remote_GrpcServer, ReadOfACorruptBlobNeverCompletes) {
+  const auto large = pattern(3u << 20);  // three chunks: the failure comes mid-stream
+  const auto small = pattern(1000);
+  const auto partial = pattern(50000);
+  const auto compressed = pattern(60000);
+  for (const auto* content : {&large, &small, &partial, &compressed}) {
+    const auto digest = put(*content);
+    corrupt_blob(cache::digest_of(*content), content->size() - 10);
+    std::string name = read_name(digest);
+    std::int64_t offset = 0;
+    if (content == &partial) offset = 100;
+    if (content == &compressed) {
+      name = compressed_read_name(digest);
+    }
+    auto [status, data] = read(name, offset, content == &partial ? 10 : 0);
+    if (content == &large) {
+      EXPECT_EQ(status.error_code(), grpc::StatusCode::DATA_LOSS) << status.error_message();
+      EXPECT_LT(data.size(), content->size());
+    } else {
+      EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND) << status.error_message();
+      EXPECT_TRUE(data.empty());
+    }
+    EXPECT_FALSE(stored(digest));
+  }
 }
 
 TEST_F(bazel_remote_GrpcServer, WriteStoresABlobThatReadsBack) {

@@ -120,5 +120,34 @@ TEST_F(HttpHandlersTest, ZstdIsSentOnlyToClientsThatAcceptIt) {
   EXPECT_TRUE(encoding_for("gzip;q=1, zstd;q=0.5"));
 }
 
+// Issue 16 item 2: a blob whose bytes changed on disk was served as a hit. Now a GET checks
+// the content first (small bodies in memory, large ones in full before streaming), answers
+// 404, and the blob is quarantined so the next PUT stores a good copy.
+TEST_F(HttpHandlersTest, ACorruptBlobIsAMissNeverItsBytesSmallOrStreamedOrZstd) {
+  start();
+  const std::string small = "small blob content";
+  std::string large(3u << 20, '\0');
+  for (std::size_t i = 0; i < large.size(); ++i) large[i] = static_cast<char>('a' + i % 23);
+  const std::string zstd_body(5000, 'q');
+  for (const std::string* content :
+       std::initializer_list<const std::string*>{&small, &large, &zstd_body}) {
+    const std::string sha = put(*content);
+    corrupt_blob(cache::digest_of(*content), content->size() / 2);
+    Client client(m_server->port());
+    client.send("GET /cas/" + sha + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" +
+                (content == &zstd_body ? "Accept-Encoding: zstd\r\n" : "") + "\r\n");
+    const std::string response = client.read_all(10s);
+    EXPECT_TRUE(response.starts_with("HTTP/1.1 404")) << response.substr(0, 300);
+    EXPECT_EQ(m_cas->contains(cache::digest_of(*content)).value(), false);
+    // The client uploads it again and it is served.
+    EXPECT_EQ(put(*content), sha);
+    Client again(m_server->port());
+    again.send("GET /cas/" + sha + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    const std::string good = again.read_all(10s);
+    EXPECT_TRUE(good.starts_with("HTTP/1.1 200")) << good.substr(0, 300);
+    EXPECT_TRUE(good.ends_with(*content));
+  }
+}
+
 }  // namespace
 }  // namespace forge::bazel_remote
