@@ -11,6 +11,7 @@
 #include "forge/agent/sd_notify.h"
 #include "forge/core/support/lifecycle.h"
 #include "forge/core/support/log.h"
+#include "serve_binary.h"
 
 namespace forge::cli {
 namespace {
@@ -24,7 +25,9 @@ constexpr std::string_view k_usage =
     "from processes of its own uid. SIGHUP re-reads FILE (workspaces added or removed).\n"
     "Tells systemd when it is ready (Type=notify). FILE:\n"
     "  {\"version\": 1, \"workspaces\": [\"/src/a\"], \"socket\": PATH, \"store_dir\": DIR,\n"
-    "   \"max_connections\": 64}\n"
+    "   \"max_connections\": 64, \"serve\": [\"--http-port\", \"8080\"]}\n"
+    "With \"serve\", it also runs `forge serve --dir STORE_DIR FLAGS...` (HTTP and gRPC cache)\n"
+    "as a child and stops it with itself.\n"
     "The protocol: README.md, \"Agent socket protocol\".";
 
 int fail_with(const Error& error, int code) {
@@ -66,13 +69,10 @@ int run(std::vector<std::string> tokens) {
   if (auto installed = agent::install_reload_handler(); !installed) {
     return fail_with(installed.error(), k_exit_failure);
   }
-  auto started = agent::Agent::start(*config, effective_config().config.io);
+  auto started = agent::Agent::start(*config, effective_config().config.io, serve_binary_path());
   if (!started) return fail_with(started.error(), k_exit_failure);
   auto& running = **started;
-  lifecycle.add_hook("stop agent", [&] {
-    running.stop();
-    return ok();
-  });
+  lifecycle.add_hook("stop agent", [&] { return running.stop(); });
   fmt::print(stderr, "forge agent: serving on {} ({} workspaces)\n", config->socket.string(),
              config->workspaces.size());
   if (auto ready = agent::sd_notify("READY=1"); !ready) support::log_error(ready.error());

@@ -12,15 +12,14 @@
 #include <fmt/format.h>
 
 #include "command.h"
+#include "serve_binary.h"
 #include "serve_usage.h"
 
 namespace forge::cli {
 namespace {
 
 int run(std::vector<std::string>) {
-  std::error_code ec;
-  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  const auto server = (ec ? std::filesystem::path(".") : self.parent_path()) / "forge-serve";
+  const auto server = serve_binary_path();
   std::vector<std::string> arguments{server.string()};
   for (const auto& argument : original_arguments()) arguments.push_back(argument);
   std::vector<char*> argv;

@@ -32,7 +32,8 @@ class AgentTest : public ::testing::Test {
     m_dir.write_file("ws2/b.txt", "beta\n");
     m_socket = m_dir / "run/agent.sock";
   }
-  void write_config(const std::vector<std::string>& workspaces, int max_connections = 64) {
+  void write_config(const std::vector<std::string>& workspaces, int max_connections = 64,
+                    const std::string& extra = "") {
     std::string list;
     for (const auto& name : workspaces) {
       list += (list.empty() ? "\"" : ", \"") + (m_dir / name).string() + "\"";
@@ -40,7 +41,7 @@ class AgentTest : public ::testing::Test {
     m_dir.write_file("agent.json",
                      "{\"version\": 1, \"socket\": \"" + m_socket.string() +
                          "\", \"store_dir\": \"" + (m_dir / "store").string() +
-                         "\", \"max_connections\": " + std::to_string(max_connections) +
+                         "\", \"max_connections\": " + std::to_string(max_connections) + extra +
                          ", \"workspaces\": [" + list + "]}");
   }
   // Starts the agent; returns once it answers `status`.
@@ -315,6 +316,36 @@ TEST_F(AgentTest, ScanSinceAndHashAskTheAgentAndFallBackSilentlyWithout) {
   const auto hashed_without = test::run_shell(forge + " hash --json" + files);
   EXPECT_EQ(hashed_without.out, hashed_here.out);
   EXPECT_EQ(hashed_without.err, "");
+}
+
+TEST_F(AgentTest, ServesTheStoreOverHttpThroughForgeServe) {
+  const auto port_file = m_dir / "ports.json";
+  write_config({}, 64,
+               ", \"serve\": [\"--http-port\", \"0\", \"--no-grpc\", \"--no-fsync\", "
+               "\"--port-file\", \"" +
+                   port_file.string() + "\"]");
+  start();
+  ASSERT_TRUE(test::wait_for_file(port_file, 30s)) << m_dir.read_file("agent.log");
+  const int port = nlohmann::json::parse(m_dir.read_file("ports.json"))["http"];
+  const auto body = m_dir.write_file("body", "served by the agent's forge serve\n");
+  const std::string sha =
+      test::run_shell("sha256sum " + test::shell_quote(body.string())).out.substr(0, 64);
+  const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/cas/" + sha;
+  const auto put = test::run_shell("curl -sf -X PUT --data-binary @" +
+                                   test::shell_quote(body.string()) + " " + url);
+  ASSERT_EQ(put.exit_code, 0) << put.err;
+  // The agent answers from the same store.
+  auto c = client();
+  const std::string digest = sha + "/" + std::to_string(std::filesystem::file_size(body));
+  auto missing = c.result("find_missing", {{"digests", {digest}}});
+  ASSERT_TRUE(missing) << missing.error().to_string();
+  EXPECT_TRUE((*missing)["missing"].empty());
+  auto status = c.result("status");
+  ASSERT_TRUE(status);
+  EXPECT_EQ((*status)["serve"]["running"], true);
+  const pid_t serve_pid = (*status)["serve"]["pid"];
+  EXPECT_EQ(m_agent->stop(SIGTERM, 45s), 0) << m_dir.read_file("agent.log");
+  EXPECT_NE(::kill(serve_pid, 0), 0);  // forge serve stopped with the agent
 }
 
 }  // namespace

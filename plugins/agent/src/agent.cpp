@@ -44,8 +44,8 @@ Agent::Agent(AgentConfig config, support::IoConfig io_config,
       m_store(std::move(store)),
       m_hashes(std::move(io)) {}
 
-Result<std::unique_ptr<Agent>> Agent::start(AgentConfig config,
-                                            const support::IoConfig& io_config) {
+Result<std::unique_ptr<Agent>> Agent::start(AgentConfig config, const support::IoConfig& io_config,
+                                            const std::filesystem::path& serve_binary) {
   cache::StoreOptions store_options;
   store_options.dir = config.store_dir;
   FORGE_TRY(auto store, cache::CasStore::open(store_options));
@@ -53,6 +53,10 @@ Result<std::unique_ptr<Agent>> Agent::start(AgentConfig config,
   std::unique_ptr<Agent> agent(new Agent(config, io_config, std::move(store), std::move(io)));
   FORGE_TRY_VOID(agent->reload(config));
   FORGE_TRY_VOID(agent->m_server.bind(config.socket, config.max_connections));
+  if (config.serve_args) {
+    FORGE_TRY(auto serve, ServeProcess::start(serve_binary, store_options.dir, *config.serve_args));
+    agent->m_serve.emplace(std::move(serve));
+  }
   FORGE_TRY_VOID(agent->m_server.serve(
       [raw = agent.get()](const Request& request) { return raw->handle(request); }));
   return agent;
@@ -90,18 +94,26 @@ Result<void> Agent::reload(const AgentConfig& config) {
   return ok();
 }
 
-void Agent::stop() {
+Result<void> Agent::stop() {
   m_server.stop();
   std::map<std::filesystem::path, std::shared_ptr<Workspace>> workspaces;
+  std::optional<ServeProcess> serve;
   {
     std::lock_guard lock(m_mutex);
     workspaces.swap(m_workspaces);
+    if (m_serve) {
+      serve.emplace(std::move(*m_serve));
+      m_serve.reset();
+    }
   }
   for (auto& [root, workspace] : workspaces) workspace->stop();
+  // forge serve drains in-flight requests for up to 30 s; allow it that and a little more.
+  if (serve) return serve->stop(std::chrono::seconds(35));
+  return ok();
 }
 
 Agent::~Agent() {
-  stop();
+  (void)stop();
 }
 
 Result<nlohmann::json> Agent::handle(const Request& request) {
@@ -137,7 +149,16 @@ Result<nlohmann::json> Agent::status() {
                         {"store_dir", m_store->options().dir.string()},
                         {"workspaces", std::move(workspaces)},
                         {"connections", m_server.active_connections()},
-                        {"hash_cache_entries", m_hashes.size()}};
+                        {"hash_cache_entries", m_hashes.size()},
+                        {"serve", serve_status()}};
+}
+
+nlohmann::json Agent::serve_status() {
+  std::lock_guard lock(m_mutex);
+  if (!m_serve) return nullptr;
+  nlohmann::json out{{"pid", m_serve->pid()}, {"running", m_serve->running()}};
+  if (m_serve->exit_status()) out["exit_status"] = *m_serve->exit_status();
+  return out;
 }
 
 Result<nlohmann::json> Agent::since(const nlohmann::json& params) {

@@ -17,7 +17,8 @@ Error invalid(const std::filesystem::path& file, std::string what) {
       .with_file(file.string())
       .with_suggestion(
           "write {\"version\": 1, \"workspaces\": [\"/path\"], \"socket\": \"...\", "
-          "\"store_dir\": \"...\", \"max_connections\": 64}");
+          "\"store_dir\": \"...\", \"max_connections\": 64, \"serve\": [\"--http-port\", "
+          "\"8080\"]}");
 }
 
 }  // namespace
@@ -57,6 +58,18 @@ Result<AgentConfig> load_agent_config(const std::filesystem::path& file) {
         return fail(invalid(file, "\"max_connections\" must be in 1..4096"));
       }
       config.max_connections = value.get<std::size_t>();
+    } else if (key == "serve") {
+      if (!value.is_array()) {
+        return fail(invalid(file, "\"serve\" must be an array of `forge serve` flags"));
+      }
+      config.serve_args.emplace();
+      for (const auto& arg : value) {
+        if (!arg.is_string()) return fail(invalid(file, "a \"serve\" flag is not a string"));
+        if (arg.get<std::string>() == "--dir") {
+          return fail(invalid(file, "\"serve\" must not set --dir: it serves \"store_dir\""));
+        }
+        config.serve_args->push_back(arg.get<std::string>());
+      }
     } else if (key == "workspaces") {
       if (!value.is_array()) return fail(invalid(file, "\"workspaces\" must be an array of paths"));
       for (const auto& entry : value) {

@@ -28,7 +28,9 @@ TEST(AgentConfigTest, BadFilesAreConfigurationErrors) {
   for (const std::string& text :
        {std::string("{"), std::string(R"({"version": 2})"), std::string(R"({"workspace": []})"),
         std::string(R"({"workspaces": ["/no/such/dir"]})"),
-        std::string(R"({"max_connections": 0})"), std::string(R"({"socket": ""})")}) {
+        std::string(R"({"max_connections": 0})"), std::string(R"({"socket": ""})"),
+        std::string(R"({"serve": "--http-port 1"})"),
+        std::string(R"({"serve": ["--dir", "/x"]})")}) {
     auto config = load_agent_config(dir.write_file("agent.json", text));
     ASSERT_FALSE(config) << text;
     EXPECT_EQ(config.error().category(), ErrorCategory::configuration) << text;
@@ -36,6 +38,17 @@ TEST(AgentConfigTest, BadFilesAreConfigurationErrors) {
   auto absent = load_agent_config(dir / "absent.json");
   ASSERT_FALSE(absent);
   EXPECT_EQ(absent.error().code(), ENOENT);
+}
+
+TEST(AgentConfigTest, ServeFlagsAreKeptAndAbsentServeMeansNoServer) {
+  test::TempDir dir;
+  auto with = load_agent_config(dir.write_file("a.json", R"({"serve": ["--http-port", "0"]})"));
+  ASSERT_TRUE(with) << with.error().to_string();
+  ASSERT_TRUE(with->serve_args);
+  EXPECT_EQ(*with->serve_args, (std::vector<std::string>{"--http-port", "0"}));
+  auto without = load_agent_config(dir.write_file("b.json", "{}"));
+  ASSERT_TRUE(without);
+  EXPECT_FALSE(without->serve_args);
 }
 
 TEST(AgentConfigTest, DefaultSocketIsUnderXdgRuntimeDir) {

@@ -3,7 +3,8 @@
 // cache — and the handler of every socket method (protocol.h; README "Agent socket
 // protocol"):
 //   status        {} → {"version", "pid", "store_dir", "workspaces": [{"root", "watches",
-//                 "stale"}], "connections", "hash_cache_entries"}
+//                 "stale"}], "connections", "hash_cache_entries", "serve": null | {"pid",
+//                 "running", "exit_status"?}}
 //   since         {"workspace": ROOT, "cursor": C (optional)} → {"cursor", "fresh_instance",
 //                 "source": "watcher"|"scan", "changes": [{"path", "change", "type", "xxh3"?,
 //                 "sha256"?, "target"?}]}
@@ -25,6 +26,7 @@
 
 #include "forge/agent/agent_config.h"
 #include "forge/agent/hash_cache.h"
+#include "forge/agent/serve_process.h"
 #include "forge/agent/socket_server.h"
 #include "forge/agent/workspace.h"
 #include "forge/cache/cas_store.h"
@@ -33,9 +35,11 @@ namespace forge::agent {
 
 class Agent {
  public:
-  // Opens the store, starts every workspace, binds the socket and starts serving.
+  // Opens the store, starts every workspace, binds the socket, starts `forge serve` (the
+  // `serve_binary`, when the config has "serve") and starts answering.
   static Result<std::unique_ptr<Agent>> start(AgentConfig config,
-                                              const support::IoConfig& io_config);
+                                              const support::IoConfig& io_config,
+                                              const std::filesystem::path& serve_binary);
   ~Agent();
   Agent(const Agent&) = delete;
   Agent& operator=(const Agent&) = delete;
@@ -44,14 +48,16 @@ class Agent {
   // and connection limit stay as they were (a restart changes those); an error leaves the
   // workspaces that did start running and names the one that did not.
   Result<void> reload(const AgentConfig& config);
-  // Stops serving (in-flight requests finish), then stops every workspace.
-  void stop();
+  // Stops answering (in-flight requests finish), stops every workspace, then stops
+  // `forge serve` (it drains its own requests); an unclean serve exit is the error.
+  Result<void> stop();
   Result<nlohmann::json> handle(const Request& request);
 
  private:
   Agent(AgentConfig config, support::IoConfig io_config, std::shared_ptr<cache::CasStore> store,
         std::unique_ptr<io::PlatformIO> io);
   Result<nlohmann::json> status();
+  nlohmann::json serve_status();
   Result<nlohmann::json> since(const nlohmann::json& params);
   Result<nlohmann::json> hash(const nlohmann::json& params);
   Result<nlohmann::json> find_missing(const nlohmann::json& params);
@@ -66,6 +72,7 @@ class Agent {
   SocketServer m_server;
   std::mutex m_mutex;
   std::map<std::filesystem::path, std::shared_ptr<Workspace>> m_workspaces;  // guarded
+  std::optional<ServeProcess> m_serve;  // guarded by m_mutex (status reads it)
 };
 
 }  // namespace forge::agent
