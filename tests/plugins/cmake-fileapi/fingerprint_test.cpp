@@ -28,11 +28,14 @@ class FingerprintTest : public ::testing::Test {
   fs::path m_source = fs::canonical(m_dir.path()) / "src";
 };
 
-TEST_F(FingerprintTest, EqualForTwoBuildDirsDifferentAfterAnyInputChange) {
+// b2 builds a second checkout of the same source: other source and build paths.
+TEST_F(FingerprintTest, EqualForTwoCheckoutsAndBuildDirsDifferentAfterAnyInputChange) {
+  const fs::path checkout = fs::canonical(m_dir.path()) / "another/checkout";
   test::write_demo_project(m_source);
+  test::write_demo_project(checkout);
   std::string log;
-  for (const char* build : {"b1", "b2"}) {
-    ASSERT_EQ(test::configure(m_source, m_dir / build, &log), 0) << log;
+  for (const auto& [source, build] : {std::pair{m_source, "b1"}, std::pair{checkout, "b2"}}) {
+    ASSERT_EQ(test::configure(source, m_dir / build, &log), 0) << log;
     ASSERT_EQ(test::build(m_dir / build, &log), 0) << log;
   }
   const Model one = load(m_dir / "b1");
