@@ -117,6 +117,27 @@ TEST_F(AgentTest, SinceAndHashAnswerFromTheWarmAgent) {
   EXPECT_FALSE(std::filesystem::exists(m_socket));
 }
 
+TEST_F(AgentTest, GetOfACorruptBlobFailsAndWritesNothing) {
+  write_config({});
+  start();
+  auto c = client();
+  const auto file = m_dir.write_file("data", "precious bytes\n");
+  auto put = c.result("put", {{"path", file.string()}});
+  ASSERT_TRUE(put) << put.error().to_string();
+  const std::string digest = (*put)["digest"];
+  const auto blob = m_dir / "store/cas" / digest.substr(0, 2) / digest.substr(0, 64);
+  ASSERT_TRUE(std::filesystem::exists(blob));
+  { std::ofstream(blob, std::ios::trunc) << "PRECIOUS BYTES\n"; }  // same size, other bytes
+  auto got = c.result("get", {{"digest", digest}, {"path", (m_dir / "out").string()}});
+  EXPECT_FALSE(got);
+  EXPECT_FALSE(std::filesystem::exists(m_dir / "out"));
+  EXPECT_EQ(
+      test::run_shell("ls " + test::shell_quote(m_dir.path().string()) + " | grep -c forge-get")
+          .out,
+      "0\n");
+  EXPECT_EQ(m_agent->stop(SIGTERM, 20s), 0);
+}
+
 TEST_F(AgentTest, MalformedRequestsAreAnsweredAndCloseOnlyTheirConnection) {
   write_config({"ws1"});
   start();

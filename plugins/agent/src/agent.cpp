@@ -251,6 +251,7 @@ Result<nlohmann::json> Agent::get(const nlohmann::json& params) {
   UniqueFd out(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
   if (!out) return fail(Error::from_errno(errno, "create", temp));
   std::vector<std::byte> buffer(1 << 20);
+  auto check = reader->verifier();  // the file is renamed into place only if the bytes match
   Result<void> written = ok();
   for (std::uint64_t offset = 0; written && offset < reader->size();) {
     auto n = reader->read(offset, buffer);
@@ -259,6 +260,7 @@ Result<nlohmann::json> Agent::get(const nlohmann::json& params) {
                        : std::move(n).error());
       break;
     }
+    check.update(std::span(buffer.data(), *n));
     for (std::size_t done = 0; done < *n;) {
       const ssize_t w = ::write(out.get(), buffer.data() + done, *n - done);
       if (w < 0 && errno == EINTR) continue;
@@ -270,8 +272,10 @@ Result<nlohmann::json> Agent::get(const nlohmann::json& params) {
     }
     offset += *n;
   }
-  if (written && ::close(out.release()) != 0)
+  if (written) written = check.finish();
+  if (written && ::close(out.release()) != 0) {
     written = fail(Error::from_errno(errno, "close", temp));
+  }
   if (written && ::rename(temp.c_str(), path.c_str()) != 0) {
     written = fail(Error::from_errno(errno, "rename", path));
   }

@@ -40,6 +40,12 @@ class Materializer {
       const std::string file_path = child_path(path, file.name);
       FORGE_TRY(auto blob, m_store.open_blob(file.digest, ""));
       if (!blob) return fail(missing(file.digest, "file blob", file_path));
+      // The bytes are cloned or linked without passing through here: check them first (the
+      // page cache serves the copy). A corrupt blob is quarantined by the store.
+      if (auto checked = blob->verify_all(); !checked) {
+        return fail(std::move(checked).error().prefixed(
+            fmt::format("file blob {} for '{}'", file.digest.to_string(), file_path)));
+      }
       FORGE_TRY(const Placed placed,
                 place_blob(m_store, file.digest, *blob, dirfd, file.name, file.is_executable,
                            m_options.link == Link::hardlink, file_path));

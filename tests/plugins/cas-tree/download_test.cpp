@@ -96,6 +96,17 @@ TEST_F(DownloadTest, MissingBlobFailsAndLeavesNoPartialTree) {
   EXPECT_EQ(absent_root.error().category(), ErrorCategory::validation);
 }
 
+TEST_F(DownloadTest, CorruptBlobIsNeverMaterialized) {
+  const auto root = upload_sample();
+  const auto blob = m_cas->blob_path(cache::digest_of("hello\n"));
+  ::chmod(blob.c_str(), 0644);
+  { std::ofstream(blob, std::ios::trunc) << "HELLO\n"; }  // same size, other bytes
+  auto downloaded = download_tree(*m_cas, root, m_dir / "out");
+  ASSERT_FALSE(downloaded);
+  EXPECT_TRUE(cache::is_corrupt_blob(downloaded.error())) << downloaded.error().to_string();
+  EXPECT_FALSE(std::filesystem::exists(m_dir / "out"));
+}
+
 TEST_F(DownloadTest, EscapingSymlinksAreRefused) {
   for (const std::string& target :
        std::vector<std::string>{"/etc/passwd", "../outside", "a/../../x"}) {

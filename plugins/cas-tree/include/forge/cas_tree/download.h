@@ -46,6 +46,8 @@ struct DownloadResult {
   std::uint64_t cloned = 0;      // files cloned with FICLONE
 };
 
+// Every file blob is checked against what was stored before it is placed (a corrupt one is
+// quarantined by the store and fails the download: is_corrupt_blob(error)).
 // Errors: a missing Directory or file blob → Validation error naming the digest and the path
 // in the tree (suggestion: upload it first); a malformed Directory → Validation; I/O → FileSystem.
 Result<DownloadResult> download_tree(const cache::CasStore& store, const cache::BlobDigest& root,
