@@ -1,8 +1,13 @@
 // The HTTP cache protocol through curl against a real `forge serve`: every route and every
 // error case, read-only and raw-ac modes, disconnects mid-upload and SIGTERM draining.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -248,6 +253,79 @@ TEST_F(HttpCacheTest, PortInUseIsAClearErrorAndExitOne) {
   EXPECT_NE(second.err.find("127.0.0.1:" + std::to_string(first.http_port())), std::string::npos)
       << second.err;
   EXPECT_NE(second.err.find("--http-port"), std::string::npos) << second.err;
+}
+
+// Regression (issue 16 item 17): a --port-file in a directory that cannot be written threw
+// an uncaught std::filesystem_error and aborted the running server.
+TEST_F(HttpCacheTest, UnwritablePortFileIsAClearErrorAndExitOne) {
+  TempDir dir;
+  dir.write_file("not-a-dir", "x");  // a file where the directory should be: even root fails
+  const auto result =
+      run_shell("timeout 30 " + shell_quote(forge_binary().string()) +
+                " serve --no-grpc --http-port 0 --dir " + shell_quote((dir / "store").string()) +
+                " --port-file " + shell_quote((dir / "not-a-dir" / "ports.json").string()));
+  EXPECT_EQ(result.exit_code, 1) << result.err;
+  EXPECT_NE(result.err.find("--port-file"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("not-a-dir"), std::string::npos) << result.err;
+  EXPECT_EQ(result.err.find("terminate"), std::string::npos) << result.err;
+}
+
+// A raw TCP connection to 127.0.0.1:port (-1 if refused); the caller closes it.
+int connect_to(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<std::uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Regression (issue 16 item 14): at the open-file limit the accept loop retried at once,
+// forever, writing millions of log lines, and the queued clients waited for the idle timeout.
+// Now it backs off, logs once per 10 s and closes idle connections to make room.
+TEST_F(HttpCacheTest, AtTheOpenFileLimitIdleConnectionsAreShedAndTheLogStaysQuiet) {
+  TempDir dir;
+  BackgroundProcess server({"/bin/sh", "-c",
+                            "ulimit -n 48 && exec " + shell_quote(forge_binary().string()) +
+                                " serve --no-grpc --threads 1 --http-port 0 --dir " +
+                                shell_quote((dir / "store").string()) + " --port-file " +
+                                shell_quote((dir / "ports.json").string())},
+                           dir / "serve.log");
+  ASSERT_TRUE(wait_for_file(dir / "ports.json", std::chrono::seconds(20)))
+      << dir.read_file("serve.log");
+  const int port = nlohmann::json::parse(dir.read_file("ports.json"))["http"].get<int>();
+  std::vector<int> idle;  // more connections than the server has descriptors for
+  for (int i = 0; i < 80; ++i) {
+    const int fd = connect_to(port);
+    if (fd >= 0) idle.push_back(fd);
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(2));  // the server sits at its limit
+  const int fd = connect_to(port);
+  ASSERT_GE(fd, 0);
+  const std::string request = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  ASSERT_EQ(::send(fd, request.data(), request.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(request.size()));
+  timeval timeout{15, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  std::string response;
+  char buffer[4096];
+  for (ssize_t n; (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0;) response.append(buffer, n);
+  ::close(fd);
+  for (const int open : idle) ::close(open);
+  EXPECT_TRUE(response.starts_with("HTTP/1.1 200")) << "a new client was never served";
+  const std::string log = dir.read_file("serve.log");
+  std::size_t warnings = 0;
+  for (auto at = log.find("accept failed"); at != std::string::npos;
+       at = log.find("accept failed", at + 1)) {
+    ++warnings;
+  }
+  EXPECT_GE(warnings, 1u) << "the test never reached the open-file limit";
+  EXPECT_LE(warnings, 3u) << log.substr(0, 2000);
+  EXPECT_EQ(server.stop(SIGTERM, std::chrono::seconds(30)), 0) << log.substr(0, 2000);
 }
 
 TEST_F(HttpCacheTest, BasicAuthAndBearerTokensGuardEveryRouteButHealthz) {
