@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "forge/core/hash/digest.h"
+#include "forge/core/support/unique_fd.h"
 #include "serve_fixture.h"
 
 namespace forge::test {
@@ -270,17 +271,14 @@ TEST_F(HttpCacheTest, UnwritablePortFileIsAClearErrorAndExitOne) {
   EXPECT_EQ(result.err.find("terminate"), std::string::npos) << result.err;
 }
 
-// A raw TCP connection to 127.0.0.1:port (-1 if refused); the caller closes it.
-int connect_to(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+// A raw TCP connection to 127.0.0.1:port (empty if refused).
+UniqueFd connect_to(int port) {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(static_cast<std::uint16_t>(port));
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-    ::close(fd);
-    return -1;
-  }
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) return {};
   return fd;
 }
 
@@ -298,14 +296,14 @@ TEST_F(HttpCacheTest, AtTheOpenFileLimitIdleConnectionsAreShedAndTheLogStaysQuie
   ASSERT_TRUE(wait_for_file(dir / "ports.json", std::chrono::seconds(20)))
       << dir.read_file("serve.log");
   const int port = nlohmann::json::parse(dir.read_file("ports.json"))["http"].get<int>();
-  std::vector<int> idle;  // more connections than the server has descriptors for
+  std::vector<UniqueFd> idle;  // more connections than the server has descriptors for
   for (int i = 0; i < 80; ++i) {
-    const int fd = connect_to(port);
-    if (fd >= 0) idle.push_back(fd);
+    if (auto fd = connect_to(port)) idle.push_back(std::move(fd));
   }
   std::this_thread::sleep_for(std::chrono::seconds(2));  // the server sits at its limit
-  const int fd = connect_to(port);
-  ASSERT_GE(fd, 0);
+  const UniqueFd client = connect_to(port);
+  ASSERT_TRUE(client);
+  const int fd = client.get();
   const std::string request = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
   ASSERT_EQ(::send(fd, request.data(), request.size(), MSG_NOSIGNAL),
             static_cast<ssize_t>(request.size()));
@@ -314,8 +312,7 @@ TEST_F(HttpCacheTest, AtTheOpenFileLimitIdleConnectionsAreShedAndTheLogStaysQuie
   std::string response;
   char buffer[4096];
   for (ssize_t n; (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0;) response.append(buffer, n);
-  ::close(fd);
-  for (const int open : idle) ::close(open);
+  idle.clear();
   EXPECT_TRUE(response.starts_with("HTTP/1.1 200")) << "a new client was never served";
   const std::string log = dir.read_file("serve.log");
   std::size_t warnings = 0;
