@@ -1,9 +1,15 @@
 #include "forge/cas_tree/upload.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <vector>
+
 #include <fmt/format.h>
+
+#include "forge/core/hash/hasher.h"
+#include "forge/core/support/unique_fd.h"
 
 namespace forge::cas_tree {
 namespace {
@@ -25,6 +31,29 @@ Result<std::string> read_link(const std::filesystem::path& path) {
   }
 }
 
+// A file already in the store is only read and looked up: no temp file, no fsync, no rename
+// (a re-upload of an unchanged tree costs one read per file). Otherwise put_file stores it;
+// its digest wins if the file changed in between.
+Result<cache::BlobDigest> store_file(cache::CasStore& store, const std::filesystem::path& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  if (!fd) return fail(Error::from_errno(errno, "open", path.string()));
+  hash::MultiHasher hasher(hash::AlgorithmSet{true, false});
+  std::vector<std::byte> buffer(1 << 20);
+  std::uint64_t size = 0;
+  for (;;) {
+    const ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail(Error::from_errno(errno, "read", path.string()));
+    if (n == 0) break;
+    hasher.update(std::span(buffer.data(), static_cast<std::size_t>(n)));
+    size += static_cast<std::uint64_t>(n);
+  }
+  const cache::BlobDigest digest{*hasher.finish().sha256, size};
+  FORGE_TRY(const bool present, store.contains(digest));
+  if (present) return digest;
+  return store.put_file(path);
+}
+
 Result<cache::BlobDigest> upload_directory(cache::CasStore& store, const std::filesystem::path& dir,
                                            std::size_t depth, TreeStats& stats) {
   if (depth > k_max_depth) {
@@ -43,7 +72,7 @@ Result<cache::BlobDigest> upload_directory(cache::CasStore& store, const std::fi
     if (::lstat(path.c_str(), &st) != 0)
       return fail(Error::from_errno(errno, "lstat", path.string()));
     if (S_ISREG(st.st_mode)) {
-      FORGE_TRY(const cache::BlobDigest digest, store.put_file(path));
+      FORGE_TRY(const cache::BlobDigest digest, store_file(store, path));
       directory.files.push_back({std::move(name), digest, (st.st_mode & S_IXUSR) != 0});
       ++stats.files;
       stats.file_bytes += digest.size;

@@ -69,6 +69,28 @@ TEST_F(UploadTest, SameTreeCreatedInAnotherOrderHasTheSameRootDigest) {
   EXPECT_NE(changed->root, one->root);  // the executable bit is part of the tree
 }
 
+TEST_F(UploadTest, ReuploadOfAnUnchangedTreeRewritesNoBlob) {
+  testing::build_sample_tree(m_dir, "tree");
+  auto first = upload_tree(*m_cas, m_dir / "tree");
+  ASSERT_TRUE(first);
+  struct stat before {
+  }, after{};
+  const auto blob = m_cas->blob_path(cache::digest_of("hello\n"));
+  ASSERT_EQ(::stat(blob.c_str(), &before), 0);
+  auto second = upload_tree(*m_cas, m_dir / "tree");
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->root, first->root);
+  ASSERT_EQ(::stat(blob.c_str(), &after), 0);
+  EXPECT_EQ(after.st_ino, before.st_ino);  // not replaced by a new temp file
+  m_dir.write_file("tree/readme.txt", "changed\n");
+  auto third = upload_tree(*m_cas, m_dir / "tree");
+  ASSERT_TRUE(third);
+  EXPECT_NE(third->root, first->root);
+  auto stored = m_cas->contains(cache::digest_of("changed\n"));
+  ASSERT_TRUE(stored);
+  EXPECT_TRUE(*stored);
+}
+
 TEST_F(UploadTest, SpecialFilesAndNonDirectoriesAreRefusedByName) {
   m_dir.write_file("tree/ok", "x");
   ASSERT_EQ(::mkfifo((m_dir / "tree/pipe").c_str(), 0644), 0);
