@@ -1,6 +1,6 @@
-// `forge serve`: the store as a Bazel remote cache (HTTP cache protocol and gRPC REAPI v2),
-// also usable by ccache (`remote_storage = http://HOST:PORT/|layout=bazel`, with --ac-raw)
-// and sccache. Runs until SIGINT/SIGTERM, then drains in-flight requests and exits 0.
+// `forge serve`: the store as a remote cache for Bazel (HTTP cache protocol and gRPC REAPI
+// v2), ccache and Gradle (raw entries at any other path), and Turborepo (/v8/artifacts).
+// Runs until SIGINT/SIGTERM, then drains in-flight requests and exits 0.
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -78,15 +78,17 @@ int run(std::vector<std::string> arguments) {
   auto tokens = args.option("tokens");
   auto tls_cert = args.option("tls-cert");
   auto tls_key = args.option("tls-key");
+  auto raw_prefix_text = args.option("raw-prefix");
+  auto instances_text = args.option("instances");
   const bool anonymous_read = args.flag("anonymous-read");
   const bool no_grpc = args.flag("no-grpc");
   const bool read_only = args.flag("read-only");
   const bool ac_raw = args.flag("ac-raw");
   const bool no_fsync = args.flag("no-fsync");
   const bool help = args.flag("help");
-  for (auto* option :
-       {&dir, &address, &http_port_text, &grpc_port_text, &max_size_text, &max_blob_text,
-        &threads_text, &port_file, &htpasswd, &tokens, &tls_cert, &tls_key}) {
+  for (auto* option : {&dir, &address, &http_port_text, &grpc_port_text, &max_size_text,
+                       &max_blob_text, &threads_text, &port_file, &htpasswd, &tokens, &tls_cert,
+                       &tls_key, &raw_prefix_text, &instances_text}) {
     if (!*option) return report(option->error(), k_exit_usage);
   }
   if (help) {
@@ -96,7 +98,8 @@ int run(std::vector<std::string> arguments) {
   if (auto done =
           args.finish("--dir --address --http-port --grpc-port --no-grpc --max-size "
                       "--max-blob-size --read-only --ac-raw --threads --no-fsync "
-                      "--port-file --htpasswd --tokens --anonymous-read --tls-cert --tls-key");
+                      "--port-file --htpasswd --tokens --anonymous-read --tls-cert --tls-key "
+                      "--raw-prefix --instances");
       !done) {
     return report(done.error(), k_exit_usage);
   }
@@ -118,6 +121,11 @@ int run(std::vector<std::string> arguments) {
   auto grpc_port = parse_port(*grpc_port_text, grpc_listen->port, "--grpc-port");
   if (!http_port) return report(http_port.error(), k_exit_usage);
   if (!grpc_port) return report(grpc_port.error(), k_exit_usage);
+
+  auto raw_prefix = bazel_remote::parse_raw_prefix(raw_prefix_text->value_or("/"));
+  if (!raw_prefix) return report(raw_prefix.error(), k_exit_usage);
+  auto instances = bazel_remote::parse_instance_mode(instances_text->value_or("shared"));
+  if (!instances) return report(instances.error(), k_exit_usage);
 
   cache::StoreOptions store_options;
   store_options.dir = *dir ? std::filesystem::path(**dir) : effective_config().config.store_dir;
@@ -168,6 +176,7 @@ int run(std::vector<std::string> arguments) {
     bazel_remote::GrpcServerOptions grpc_options;
     grpc_options.address = fmt::format("{}:{}", grpc_host, *grpc_port);
     grpc_options.read_only = read_only;
+    grpc_options.instances = *instances;
     if ((*auth)->mode() != bazel_remote::AuthMode::off) grpc_options.auth = *auth;
     if (*tls_cert) grpc_options.tls_cert_file = **tls_cert;
     if (*tls_key) grpc_options.tls_key_file = **tls_key;
@@ -181,6 +190,8 @@ int run(std::vector<std::string> arguments) {
   http_options.threads = threads;
   http_options.read_only = read_only;
   http_options.ac_uses_raw = ac_raw;
+  http_options.instances = *instances;
+  http_options.raw_prefix = *raw_prefix;
   http_options.max_body_size = store_options.max_blob_size;
   if (grpc) http_options.grpc_address = fmt::format("{}:{}", grpc_host, grpc->port());
   if ((*auth)->mode() != bazel_remote::AuthMode::off) http_options.auth = *auth;

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs every Debian package Forge needs to build, test, check and benchmark. Idempotent: it
+# Installs every Debian package Forge needs to build, test, check and benchmark, and turbo
+# from npm (the one client the tests drive that Debian does not package). Idempotent: it
 # asks apt only for what is missing, so a second run is a no-op. Works as root or via sudo.
 set -euo pipefail
 
@@ -12,19 +13,27 @@ packages=(
   curl ccache bazel-bootstrap zstd jq
   clang-format clang-tidy-16
   dpkg-dev lintian
+  prometheus gradle
 )
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-if ((${#missing[@]} == 0)); then
-  exit 0
-fi
-
 sudo=""
 if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
-echo "install-deps: installing ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+# npm (for turbo below) only where no Node.js with npm is installed already.
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+if ((${#missing[@]} > 0)); then
+  echo "install-deps: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+
+# Turborepo's CLI from npm (the package ships its binary), for the turbo integration test.
+turbo_version=2.11.11
+if [ "$(turbo --version 2>/dev/null)" != "$turbo_version" ]; then
+  echo "install-deps: installing turbo@$turbo_version from npm" >&2
+  $sudo npm install -g --no-audit --no-fund "turbo@$turbo_version" >&2
+fi

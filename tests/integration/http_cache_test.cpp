@@ -101,7 +101,7 @@ TEST_F(HttpCacheTest, MalformedPathsAndMethodsAreClearErrors) {
   const auto bad_hash = curl(server.url() + "/cas/xyz");
   EXPECT_EQ(bad_hash.out.substr(bad_hash.out.size() - 3), "400");
   EXPECT_NE(bad_hash.out.find("not a SHA-256"), std::string::npos);
-  const auto unknown = curl(server.url() + "/nope");
+  const auto unknown = curl(server.url() + "/v8/nope");
   EXPECT_EQ(unknown.out.substr(unknown.out.size() - 3), "404");
   EXPECT_NE(unknown.out.find("/cas/<sha256>"), std::string::npos);
   EXPECT_EQ(curl("-o /dev/null -X DELETE " + server.url() + "/cas/" + std::string(64, 'a')).out,

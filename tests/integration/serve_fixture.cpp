@@ -9,17 +9,12 @@
 
 namespace forge::test {
 
-ServeFixture::ServeFixture(const std::vector<std::string>& extra_args) {
-  std::vector<std::string> argv{forge_binary().string(),
-                                "serve",
-                                "--dir",
-                                (m_dir / "store").string(),
-                                "--http-port",
-                                "0",
-                                "--grpc-port",
-                                "0",
-                                "--port-file",
-                                (m_dir / "ports.json").string()};
+ServeFixture::ServeFixture(const std::vector<std::string>& extra_args,
+                           const std::vector<std::string>& global_args) {
+  std::vector<std::string> argv{forge_binary().string()};
+  argv.insert(argv.end(), global_args.begin(), global_args.end());
+  argv.insert(argv.end(), {"serve", "--dir", (m_dir / "store").string(), "--http-port", "0",
+                           "--grpc-port", "0", "--port-file", (m_dir / "ports.json").string()});
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   m_process = std::make_unique<BackgroundProcess>(argv, m_dir / "serve.log");
   if (!wait_for_file(m_dir / "ports.json", std::chrono::seconds(20))) return;

@@ -13,7 +13,9 @@ namespace forge::test {
 
 class ServeFixture {
  public:
-  explicit ServeFixture(const std::vector<std::string>& extra_args = {});
+  // `global_args` go before the command (`forge --config FILE serve ...`).
+  explicit ServeFixture(const std::vector<std::string>& extra_args = {},
+                        const std::vector<std::string>& global_args = {});
   ~ServeFixture();
 
   bool started() const { return m_http_port > 0; }

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "entry_key.h"
 #include "services.h"
 
 namespace forge::bazel_remote {
@@ -53,7 +54,9 @@ grpc::Status ActionCacheService::get(const reapi::GetActionResultRequest& reques
   if (auto status = check_digest_function(request.digest_function()); !status.ok()) return status;
   auto action = from_proto(request.action_digest());
   if (!action) return to_grpc_status(action.error());
-  auto value = m_context.cache->get(cache::Keyspace::ac, action->sha256.hex());
+  auto value = m_context.cache->get(
+      cache::Keyspace::ac,
+      ac_key(m_context.options.instances, request.instance_name(), action->sha256.hex()));
   if (!value) return to_grpc_status(value.error());
   if (!*value) return not_found(fmt::format("no action result for {}", action->to_string()));
   if (!response.ParseFromString(**value)) {
@@ -92,7 +95,9 @@ grpc::Status ActionCacheService::update(const reapi::UpdateActionResultRequest& 
   if (!request.action_result().SerializeToString(&bytes)) {
     return grpc::Status(grpc::StatusCode::INTERNAL, "could not serialize the action result");
   }
-  auto stored = m_context.cache->put(cache::Keyspace::ac, action->sha256.hex(), bytes);
+  auto stored = m_context.cache->put(
+      cache::Keyspace::ac,
+      ac_key(m_context.options.instances, request.instance_name(), action->sha256.hex()), bytes);
   if (!stored) return to_grpc_status(stored.error());
   response = request.action_result();
   return grpc::Status::OK;

@@ -17,6 +17,20 @@
 
 namespace forge::bazel_remote {
 
+std::string HttpServer::Impl::unknown_route_text(std::string_view target) const {
+  const auto shown = target.substr(0, 200);
+  if (!routes.raw_prefix) {
+    return fmt::format(
+        "no such resource: {}; use /cas/<sha256>, /ac/<sha256>, /status, "
+        "/metrics or /healthz (raw entries are off: --raw-prefix off)\n",
+        shown);
+  }
+  return fmt::format(
+      "no such resource: {}; use /cas/<sha256>, /ac/<sha256>, /status, "
+      "/metrics, /healthz or a raw entry {}<name> (--raw-prefix)\n",
+      shown, *routes.raw_prefix);
+}
+
 template <typename Stream>
 Task<Outcome> HttpServer::Impl::handle(Stream& stream, Connection& connection,
                                        beast::flat_buffer& buffer, Parser& parser,
@@ -77,9 +91,9 @@ Task<Outcome> HttpServer::Impl::handle(Stream& stream, Connection& connection,
       co_return outcome;
     }
   }
-  const bool read_only_endpoint = route.kind == RouteKind::healthz ||
-                                  route.kind == RouteKind::metrics ||
-                                  route.kind == RouteKind::status;
+  const bool read_only_endpoint =
+      route.kind == RouteKind::healthz || route.kind == RouteKind::metrics ||
+      route.kind == RouteKind::status || route.kind == RouteKind::turbo_status;
   if (read_only_endpoint && message.method() != http::verb::get &&
       message.method() != http::verb::head) {
     co_return co_await send_method_not_allowed(stream, request, "GET, HEAD", keep);
@@ -94,21 +108,31 @@ Task<Outcome> HttpServer::Impl::handle(Stream& stream, Connection& connection,
     case RouteKind::status:
       co_return co_await send_text(stream, request, http::status::ok, status_json().dump(2) + "\n",
                                    keep, "application/json");
+    case RouteKind::turbo_status:
+      // Turborepo asks before a run whether remote caching is on.
+      co_return co_await send_text(stream, request, http::status::ok, "{\"status\":\"enabled\"}",
+                                   keep, "application/json");
+    case RouteKind::turbo_events:
+      // Turborepo reports its cache hits and misses here; they are not kept (the server's
+      // own metrics count what it served).
+      if (message.method() != http::verb::post) {
+        co_return co_await send_method_not_allowed(stream, request, "POST", keep);
+      }
+      co_return co_await send_text(stream, request, http::status::ok, "", keep);
     case RouteKind::unknown:
-      co_return co_await send_text(
-          stream, request, http::status::not_found,
-          fmt::format("no such resource: {}; use /cas/<sha256>, /ac/<sha256>, /status, "
-                      "/metrics or /healthz\n",
-                      view(message.target()).substr(0, 200)),
-          keep);
+      co_return co_await send_text(stream, request, http::status::not_found,
+                                   unknown_route_text(view(message.target())), keep);
     case RouteKind::cas:
-    case RouteKind::ac: break;
-  }
-  if (!hash::is_hex64(route.hash)) {
-    co_return co_await send_text(
-        stream, request, http::status::bad_request,
-        fmt::format("'{}' is not a SHA-256: expected 64 hex digits\n", route.hash.substr(0, 100)),
-        keep);
+    case RouteKind::ac:
+      if (!hash::is_hex64(route.hash)) {
+        co_return co_await send_text(stream, request, http::status::bad_request,
+                                     fmt::format("'{}' is not a SHA-256: expected 64 hex digits\n",
+                                                 route.hash.substr(0, 100)),
+                                     keep);
+      }
+      break;
+    case RouteKind::raw:
+    case RouteKind::turbo_artifact: break;
   }
   switch (message.method()) {
     case http::verb::get: co_return co_await handle_get(stream, connection, request, route, false);
@@ -123,18 +147,23 @@ Task<Outcome> HttpServer::Impl::handle_get(Stream& stream, Connection& connectio
                                            const RequestInfo& request, const Route& route,
                                            bool head) {
   const bool keep = !stopping;
-  std::array<char, 64> lower_hex;  // is_hex64 checked the length
-  std::transform(route.hash.begin(), route.hash.end(), lower_hex.begin(), [](char c) {
-    return static_cast<char>(c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c);
-  });
-  const std::string_view lower(lower_hex.data(), lower_hex.size());
-  const auto sha = hash::Digest::parse(hash::Algorithm::sha256, lower);
+  // cas and ac: the hash in lower case (handle() checked it is 64 hex digits).
+  const bool hashed = route.kind == RouteKind::cas || route.kind == RouteKind::ac;
+  std::array<char, 64> lower_hex{};
+  if (hashed) {
+    std::transform(route.hash.begin(), route.hash.end(), lower_hex.begin(), [](char c) {
+      return static_cast<char>(c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c);
+    });
+  }
+  const std::string_view lower(lower_hex.data(), hashed ? lower_hex.size() : 0);
   auto opened = [&]() -> Result<std::optional<cache::BlobReader>> {
     if (route.kind == RouteKind::cas) {
-      return cache->cas().open_blob(*sha);  // one index lookup, counted as a cas hit or miss
+      FORGE_TRY(const auto sha, hash::Digest::parse(hash::Algorithm::sha256, lower));
+      return cache->cas().open_blob(sha);  // one index lookup, counted as a cas hit or miss
     }
-    const auto space = options.ac_uses_raw ? cache::Keyspace::raw : cache::Keyspace::ac;
-    FORGE_TRY(auto found, cache->lookup(space, lower));  // counted by the action cache
+    const auto space = route.kind == RouteKind::ac && !options.ac_uses_raw ? cache::Keyspace::ac
+                                                                           : cache::Keyspace::raw;
+    FORGE_TRY(auto found, cache->lookup(space, route.key));  // counted by the action cache
     if (!found) return std::optional<cache::BlobReader>();
     return cache->cas().open_blob(*found, /*keyspace=*/{});
   }();
@@ -143,12 +172,17 @@ Task<Outcome> HttpServer::Impl::handle_get(Stream& stream, Connection& connectio
                                  error_body(opened.error()), keep);
   }
   auto& reader = *opened;
+  // What a miss names: "blob <hex>", "action <hex>", "entry <path>", "artifact <hash>".
+  std::string subject;
+  switch (route.kind) {
+    case RouteKind::cas: subject = fmt::format("blob {}", lower); break;
+    case RouteKind::ac: subject = fmt::format("action {}", lower); break;
+    case RouteKind::raw: subject = fmt::format("entry {}", route.path.substr(0, 200)); break;
+    default: subject = fmt::format("artifact {}", route.hash.substr(0, 200));
+  }
   if (!reader) {
-    co_return co_await send_text(
-        stream, request, http::status::not_found,
-        fmt::format("{} {} is not in the cache\n", route.kind == RouteKind::cas ? "blob" : "action",
-                    lower),
-        keep);
+    co_return co_await send_text(stream, request, http::status::not_found,
+                                 subject + " is not in the cache\n", keep);
   }
   const std::uint64_t size = reader->size();
   // Corrupt bytes are never served: a body held in memory is checked before it is sent, a
@@ -156,12 +190,9 @@ Task<Outcome> HttpServer::Impl::handle_get(Stream& stream, Connection& connectio
   // that fails is quarantined by the check and answered as a miss, so the client uploads it
   // again. HEAD answers from the index alone.
   const auto corrupt_miss = [&](const Error& error) {
-    return send_text(
-        stream, request,
-        cache::is_corrupt_blob(error) ? http::status::not_found : status_for(error),
-        fmt::format("{} {} is not in the cache: {}\n",
-                    route.kind == RouteKind::cas ? "blob" : "action", lower, error.message()),
-        keep);
+    return send_text(stream, request,
+                     cache::is_corrupt_blob(error) ? http::status::not_found : status_for(error),
+                     fmt::format("{} is not in the cache: {}\n", subject, error.message()), keep);
   };
   if (!head && size > k_in_memory_response_limit) {
     if (auto checked = reader->verify_all(); !checked) {

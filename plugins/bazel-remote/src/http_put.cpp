@@ -32,6 +32,9 @@ Task<Outcome> HttpServer::Impl::handle_put(Stream& stream, beast::flat_buffer& b
                                  false);
   }
   const bool validated_ac = route.kind == RouteKind::ac && !options.ac_uses_raw;
+  // An opaque value filed under route.key in the raw keyspace: raw entries, Turborepo
+  // artifacts and, with --ac-raw, /ac/ entries.
+  const bool raw_value = route.kind != RouteKind::cas && !validated_ac;
   // The store refuses blobs above its own maximum: enforced here too, so a 413 never depends
   // on how the store words its error.
   const std::uint64_t limit =
@@ -106,7 +109,7 @@ Task<Outcome> HttpServer::Impl::handle_put(Stream& stream, beast::flat_buffer& b
           stream, request, http::status::payload_too_large,
           fmt::format("action result exceeds the limit of {} bytes\n", limit), false);
     }
-    auto stored = cache->put(cache::Keyspace::ac, lower, body);
+    auto stored = cache->put(cache::Keyspace::ac, route.key, body);
     if (!stored) {
       auto sent = co_await send_text(stream, request, status_for(stored.error()),
                                      error_body(stored.error()), !stopping);
@@ -123,10 +126,9 @@ Task<Outcome> HttpServer::Impl::handle_put(Stream& stream, beast::flat_buffer& b
   // compressed size, so only the hash can be checked.
   const bool compressed = beast::iequals(message[http::field::content_encoding], "zstd");
   Result<cache::BlobWriter> writer =
-      route.kind == RouteKind::ac
-          ? cache->cas().begin_put(std::nullopt)
-          : (length && !compressed ? cache->cas().begin_put(cache::BlobDigest{*sha, *length})
-                                   : cache->cas().begin_put_expecting_hash(*sha));
+      raw_value ? cache->cas().begin_put(std::nullopt)
+                : (length && !compressed ? cache->cas().begin_put(cache::BlobDigest{*sha, *length})
+                                         : cache->cas().begin_put_expecting_hash(*sha));
   std::optional<ZstdDecompressor> decompressor;
   if (compressed) decompressor.emplace();
   if (!writer) {
@@ -182,8 +184,8 @@ Task<Outcome> HttpServer::Impl::handle_put(Stream& stream, beast::flat_buffer& b
   }
   auto committed = writer->commit();
   Result<void> indexed = ok();
-  if (committed && route.kind == RouteKind::ac) {
-    indexed = cache->put_digest(cache::Keyspace::raw, lower, *committed);
+  if (committed && raw_value) {
+    indexed = cache->put_digest(cache::Keyspace::raw, route.key, *committed);
   }
   const Error* failure = !committed ? &committed.error() : !indexed ? &indexed.error() : nullptr;
   auto sent = failure != nullptr

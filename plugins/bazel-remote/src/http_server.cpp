@@ -23,6 +23,12 @@ namespace forge::bazel_remote {
 
 HttpServer::Impl::Impl(HttpServerOptions o, std::shared_ptr<cache::ActionCache> c)
     : options(std::move(o)), cache(std::move(c)) {
+  routes.raw_prefix = options.raw_prefix;
+  routes.instances = options.instances;
+  series.reserve(k_route_kinds);
+  for (std::size_t kind = 0; kind < k_route_kinds; ++kind) {
+    series.emplace_back(endpoint_name(static_cast<RouteKind>(kind)));
+  }
   for (unsigned i = 0; i < options.threads; ++i) workers.push_back(std::make_unique<Worker>());
   acceptor.emplace(workers.front()->ioc);
 }
@@ -205,7 +211,7 @@ Task<void> HttpServer::Impl::serve_requests(Stream& stream, Connection& connecti
     const bool logging = access_log_enabled();
     const std::string method(logging ? view(request.method_string()) : std::string_view());
     const std::string target(logging ? view(request.target()) : std::string_view());
-    const Route route = parse_route(view(request.target()));  // once per request
+    const Route route = parse_route(view(request.target()), routes);  // once per request
     Outcome outcome = co_await handle(stream, connection, buffer, parser, route);
     const auto elapsed = std::chrono::steady_clock::now() - begin;
     series_for(route.kind).record(elapsed, outcome);
@@ -235,6 +241,8 @@ nlohmann::json HttpServer::Impl::status_json() {
       {"max_size", cache->cas().options().max_size},
       {"read_only", options.read_only},
       {"ac_uses_raw", options.ac_uses_raw},
+      {"raw_prefix", options.raw_prefix ? nlohmann::json(*options.raw_prefix) : "off"},
+      {"instances", instance_mode_name(options.instances)},
       {"http", fmt::format("{}:{}", options.address, bound_port)},
       {"tls", tls.has_value()},
       {"auth", std::string(!options.auth                                  ? "off"
@@ -279,6 +287,16 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(HttpServerOptions options,
     return fail(Error(ErrorCategory::configuration,
                       "http server: max_body_size and timeouts must be positive")
                     .with_suggestion("omit them to use the defaults"));
+  }
+  if (options.raw_prefix) {
+    auto checked = parse_raw_prefix(*options.raw_prefix);
+    if (!checked || !*checked) {
+      return fail(Error(ErrorCategory::configuration,
+                        fmt::format("raw entry prefix '{}' is not a path prefix",
+                                    options.raw_prefix->substr(0, 100)))
+                      .with_suggestion("use '/', a prefix that starts and ends with '/', or "
+                                       "nullopt for no raw entries"));
+    }
   }
   beast::error_code ec;
   const auto address = asio::ip::make_address(options.address, ec);

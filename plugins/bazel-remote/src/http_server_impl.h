@@ -48,9 +48,9 @@ struct HttpServer::Impl {
   std::size_t next_worker = 0;       // touched only by the accept loop
   std::uint16_t bound_port = 0;
   std::optional<asio::ssl::context> tls;  // set when a certificate and key were given
-  std::array<EndpointSeries, 6> series{EndpointSeries("cas"),     EndpointSeries("ac"),
-                                       EndpointSeries("status"),  EndpointSeries("metrics"),
-                                       EndpointSeries("healthz"), EndpointSeries("other")};
+  RouteOptions routes;                    // from options
+  // One per RouteKind (kinds that share an endpoint label share its counters).
+  std::vector<EndpointSeries> series;
   const EndpointSeries& series_for(RouteKind kind) const {
     return series[static_cast<std::size_t>(kind)];
   }
@@ -97,6 +97,8 @@ struct HttpServer::Impl {
   // for want of one. Any thread.
   void shed_idle_connection();
 
+  // The 404 text for a path that is no route (it says where raw entries live).
+  std::string unknown_route_text(std::string_view target) const;
   // http_handlers.cpp / http_put.cpp: one request, whose head `parser` has read. Explicitly
   // instantiated for Socket and TlsStream.
   template <typename Stream>

@@ -7,7 +7,8 @@
 //
 // Contract:
 // - Digests are SHA-256 only; a request naming another digest function is INVALID_ARGUMENT.
-// - Any instance name is accepted; every instance shares the one store.
+// - Any instance name is accepted; every instance shares the one CAS, and the action cache
+//   unless options.instances is isolated (instances.h).
 // - Compression: zstd for ByteStream `compressed-blobs` reads and writes and for
 //   BatchUpdateBlobs (the store keeps blobs uncompressed; reads are compressed on the fly).
 //   BatchReadBlobs always answers uncompressed, which REAPI allows.
@@ -53,6 +54,7 @@
 #include <string>
 
 #include "forge/bazel_remote/auth.h"
+#include "forge/bazel_remote/instances.h"
 #include "forge/cache/action_cache.h"
 #include "forge/core/support/error.h"
 
@@ -61,6 +63,7 @@ namespace forge::bazel_remote {
 struct GrpcServerOptions {
   std::string address = "127.0.0.1:0";  // host:port; port 0 picks a free one (see port())
   bool read_only = false;
+  InstanceMode instances = InstanceMode::shared;  // isolated: an action cache per instance name
   // Largest sum of blob sizes in one BatchUpdateBlobs/BatchReadBlobs, and the budget for
   // inlined stdout/stderr/files in GetActionResult. 4 MiB is gRPC's default message limit,
   // which clients keep unless told otherwise; bigger blobs go through ByteStream.

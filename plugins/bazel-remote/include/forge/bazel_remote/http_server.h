@@ -1,17 +1,32 @@
 #pragma once
-// HttpServer: Forge's store over the Bazel HTTP remote cache protocol, on Boost.Beast/Asio.
+// HttpServer: Forge's store over HTTP, on Boost.Beast/Asio: the Bazel HTTP remote cache
+// protocol, Turborepo's remote cache API and raw entries for every other client.
 //
-// Routes (an optional instance prefix of any depth is accepted and ignored):
+// Routes (an optional instance prefix of any depth is accepted before /cas/ and /ac/):
 //   GET|HEAD|PUT  [/<instance>]/cas/<64 hex>   blobs by SHA-256
 //   GET|HEAD|PUT  [/<instance>]/ac/<64 hex>    action results (keyspace `ac`, validated
-//                                              against the CAS), or with ac_uses_raw the
-//                                              unvalidated `raw` keyspace (ccache/sccache
-//                                              store their own values under /ac/)
+//                                              against the CAS; per instance when
+//                                              options.instances is isolated), or with
+//                                              ac_uses_raw the unvalidated `raw` keyspace
+//                                              (ccache's layout=bazel keeps its own entries
+//                                              under /ac/)
 //   GET /status (JSON), /metrics (Prometheus text), /healthz ("ok")
+//   GET|HEAD|PUT  /v8/artifacts/<hash>         Turborepo artifacts, per team (?teamId= or
+//                                              ?slug=); GET /v8/artifacts/status answers
+//                                              {"status":"enabled"}, POST /v8/artifacts/events
+//                                              200 (events are not kept); the rest of /v8/ 404
+//   GET|HEAD|PUT  <any other path>             a raw entry: an opaque value named by its
+//                                              path (ccache's subdirs and flat layouts,
+//                                              Gradle's HTTP build cache), when the path is
+//                                              under options.raw_prefix; 404 otherwise
+// Raw entries and Turborepo artifacts are filed in the `raw` keyspace under a hash of their
+// name (see entry_key.h), their values are CAS blobs: the size limit, LRU eviction,
+// read-only mode and authentication apply to them as to every blob.
 // Answers: 200 + Content-Length on a hit, 404 on a miss, 200 on a stored PUT, 400 when a CAS
 // body does not hash to its name (nothing stored), 403 for writes in read-only mode,
 // 413 when a body exceeds max_body_size, 405/404 for other methods/paths. Error bodies are
-// one line of text naming the problem and the fix.
+// one line of text naming the problem and the fix (a 404 for a path that is no route says
+// where raw entries live, or that they are off).
 //
 // Contract:
 // - Bodies stream to a temp file in the store (memory bounded whatever the size); a client
@@ -41,8 +56,10 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "forge/bazel_remote/auth.h"
+#include "forge/bazel_remote/instances.h"
 #include "forge/cache/action_cache.h"
 #include "forge/core/support/error.h"
 
@@ -53,7 +70,12 @@ struct HttpServerOptions {
   std::uint16_t port = 0;  // 0 picks a free port (see HttpServer::port())
   unsigned threads = 0;    // 0: one per hardware thread
   bool read_only = false;
-  bool ac_uses_raw = false;                      // serve /ac/ from the unvalidated raw keyspace
+  bool ac_uses_raw = false;  // serve /ac/ from the unvalidated raw keyspace
+  // Raw entries: the paths under this prefix that are not Forge's own routes ("/": all of
+  // them); nullopt turns raw entries off (those paths are 404). Must start and end with '/'.
+  std::optional<std::string> raw_prefix = std::string("/");
+  // isolated: each instance prefix (/<instance>/ac/...) has its own action cache.
+  InstanceMode instances = InstanceMode::shared;
   std::uint64_t max_body_size = 4ull << 30;      // 413 above this
   std::uint64_t max_ac_body_size = 16ull << 20;  // validated ActionResults are read in memory
   std::chrono::seconds request_timeout{300};     // a 4 GiB upload at ~15 MB/s
@@ -66,6 +88,11 @@ struct HttpServerOptions {
   std::optional<std::filesystem::path> tls_cert_file;
   std::optional<std::filesystem::path> tls_key_file;
 };
+
+// A raw entry prefix as written in server.raw_prefix or --raw-prefix: "off" gives nullopt; a
+// path of at most 256 characters that starts and ends with '/' (no '?', '#', whitespace or
+// NUL) gives itself; anything else is a Validation error naming it and the fix.
+Result<std::optional<std::string>> parse_raw_prefix(std::string_view text);
 
 class HttpServer {
  public:
