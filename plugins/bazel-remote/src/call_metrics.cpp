@@ -3,7 +3,12 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <map>
+#include <mutex>
+#include <utility>
+
 #include "forge/core/support/log.h"
+#include "request_metadata.h"
 
 namespace forge::bazel_remote {
 namespace {
@@ -38,7 +43,28 @@ bool access_log_enabled() {
   return logger != nullptr && logger->should_log(spdlog::level::info);
 }
 
+// The counter of requests from one client tool and version; a bounded number of pairs.
+support::Counter& client_requests(const ClientMetadata& client) {
+  static std::mutex mutex;
+  static std::map<std::pair<std::string, std::string>, support::Counter*> counters;
+  auto key = std::make_pair(client.tool_name.empty() ? std::string("unknown") : client.tool_name,
+                            client.tool_version);
+  std::lock_guard lock(mutex);
+  if (const auto found = counters.find(key); found != counters.end()) return *found->second;
+  if (counters.size() >= k_max_tool_series) key = {"other", ""};
+  auto& counter = support::Metrics::global().counter(
+      fmt::format("grpc_client_requests_total{{tool=\"{}\",version=\"{}\"}}", key.first,
+                  key.second),
+      "gRPC calls by the client tool and version in their RequestMetadata header");
+  counters.emplace(std::move(key), &counter);
+  return counter;
+}
+
 }  // namespace
+
+std::string digest_text(std::string_view hash, std::int64_t size) {
+  return fmt::format("{}/{}", hash.substr(0, 64), size);
+}
 
 std::string_view status_code_name(grpc::StatusCode code) {
   return k_code_names[code_index(code)];
@@ -93,6 +119,13 @@ CallScope::~CallScope() {
   const auto duration = std::chrono::duration_cast<std::chrono::nanoseconds>(
       std::chrono::steady_clock::now() - m_start);
   m_metrics.record(m_code, duration, m_bytes_in, m_bytes_out);
+  ClientMetadata client;
+  try {
+    client = client_metadata_of(m_context.client_metadata());
+    client_requests(client).add();
+  } catch (...) {
+    // Best effort, like the access line below: a destructor must not throw.
+  }
   if (!m_log) return;
   try {
     nlohmann::json fields{
@@ -103,6 +136,17 @@ CallScope::~CallScope() {
         {"duration_us", std::chrono::duration_cast<std::chrono::microseconds>(duration).count()},
         {"peer", m_context.peer()}};
     if (!m_instance.empty()) fields["instance_name"] = m_instance;
+    if (!m_resource.empty()) fields["resource"] = m_resource;
+    for (const auto& [name, value] :
+         {std::pair<const char*, const std::string*>{"tool", &client.tool_name},
+          {"tool_version", &client.tool_version},
+          {"invocation_id", &client.invocation_id},
+          {"correlated_invocations_id", &client.correlated_invocations_id},
+          {"action_id", &client.action_id},
+          {"action_mnemonic", &client.action_mnemonic},
+          {"target", &client.target_id}}) {
+      if (!value->empty()) fields[name] = *value;
+    }
     support::log(spdlog::level::info, "grpc request", fields);
   } catch (...) {
     // The access line is best effort: a destructor must not throw (allocation failure).

@@ -4,8 +4,12 @@
 //
 // Each RPC handler opens a CallScope on its method's MethodMetrics; when the scope ends
 // (the handler returns, before gRPC sends the status) the call is recorded: request count,
-// failures, latency, payload bytes and responses by status code, plus one JSON access line
-// ("grpc request") when the logger is at info or below.
+// failures, latency, payload bytes and responses by status code, requests by client tool
+// (grpc_client_requests_total{tool,version}, from the RequestMetadata header; at most
+// k_max_tool_series distinct pairs, later ones counted as tool="other"), plus one access
+// line ("grpc request") when the logger is at info or below, with the request's resource
+// (digest, resource name or blob count) and the client's tool, version, invocation id,
+// correlated invocations id, action id, mnemonic and target when it sent them.
 
 #include <array>
 #include <atomic>
@@ -19,6 +23,11 @@
 #include "forge/core/support/metrics.h"
 
 namespace forge::bazel_remote {
+
+inline constexpr std::size_t k_max_tool_series = 64;
+
+// "hash/size", the hash cut to 64 characters.
+std::string digest_text(std::string_view hash, std::int64_t size);
 
 // "OK", "NOT_FOUND", ...; "UNKNOWN" for a code outside gRPC's 17.
 std::string_view status_code_name(grpc::StatusCode code);
@@ -60,6 +69,19 @@ class CallScope {
       : CallScope(metrics, context) {
     add_in(request.ByteSizeLong());
     if constexpr (requires { request.instance_name(); }) set_instance(request.instance_name());
+    if (!m_log) return;
+    if constexpr (requires { request.action_digest(); }) {
+      set_resource(
+          digest_text(request.action_digest().hash(), request.action_digest().size_bytes()));
+    } else if constexpr (requires { request.root_digest(); }) {
+      set_resource(digest_text(request.root_digest().hash(), request.root_digest().size_bytes()));
+    } else if constexpr (requires { request.resource_name(); }) {
+      set_resource(request.resource_name());
+    } else if constexpr (requires { request.blob_digests_size(); }) {
+      set_resource(std::to_string(request.blob_digests_size()) + " blobs");
+    } else if constexpr (requires { request.requests_size(); }) {
+      set_resource(std::to_string(request.requests_size()) + " blobs");
+    }
   }
   ~CallScope();  // records the call
   CallScope(const CallScope&) = delete;
@@ -70,6 +92,11 @@ class CallScope {
   // Kept for the access log only, and only when it is on.
   void set_instance(std::string_view instance) {
     if (m_log) m_instance.assign(instance);
+  }
+  // What the call is about (a digest "hash/size", a ByteStream resource name); cut to 300
+  // characters. Kept for the access log only.
+  void set_resource(std::string_view resource) {
+    if (m_log) m_resource.assign(resource.substr(0, 300));
   }
   // The call's outcome (UNKNOWN until given, e.g. when the handler throws); returns it.
   grpc::Status finish(grpc::Status status) {
@@ -92,6 +119,8 @@ class CallScope {
   std::uint64_t m_bytes_in = 0;
   std::uint64_t m_bytes_out = 0;
   std::string m_instance;
+  std::string m_resource;
 };
+
 
 }  // namespace forge::bazel_remote

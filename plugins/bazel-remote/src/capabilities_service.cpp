@@ -1,5 +1,6 @@
 #include <string_view>
 
+#include "request_metadata.h"
 #include "services.h"
 
 namespace forge::bazel_remote {
@@ -37,8 +38,12 @@ grpc::Status CapabilitiesService::GetCapabilities(grpc::ServerContext* context,
   }
   auto& cache = *response->mutable_cache_capabilities();
   cache.add_digest_functions(reapi::DigestFunction::SHA256);
+  // Read-only says update_enabled = false, except to Bazel before 6.0, which takes that as
+  // fatal (exit 34): it is told true and its writes are refused (PERMISSION_DENIED), which
+  // it reports as warnings.
+  const bool old_bazel = client_metadata_of(context->client_metadata()).old_bazel();
   cache.mutable_action_cache_update_capabilities()->set_update_enabled(
-      !m_context.options.read_only);
+      !m_context.options.read_only || old_bazel);
   cache.set_max_batch_total_size_bytes(
       static_cast<std::int64_t>(m_context.options.max_batch_total_size_bytes));
   // The store keeps symlink targets as opaque strings: absolute ones round-trip too.

@@ -1,5 +1,6 @@
 #include "forge/bazel_remote/grpc_server.h"
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 #include <limits>
@@ -14,6 +15,8 @@ namespace forge::bazel_remote {
 // Headroom over max_batch_total_size_bytes for the framing of a batch request (digests,
 // instance name, protobuf tags): a few hundred bytes per blob, so 1 MiB is ample.
 constexpr std::uint64_t k_message_overhead = 1u << 20;
+// gRPC's receive limit is at least this (see start()).
+constexpr std::uint64_t k_min_receive_limit = 64u << 20;
 
 struct GrpcServer::Impl {
   explicit Impl(ServiceContext ctx) : context(std::move(ctx)) {}
@@ -79,8 +82,13 @@ Result<std::unique_ptr<GrpcServer>> GrpcServer::start(GrpcServerOptions options,
                                   options.max_batch_total_size_bytes, k_max_message))
                     .with_suggestion("keep it near gRPC's default message size, 4 MiB"));
   }
-  const auto max_message =
-      static_cast<int>(options.max_batch_total_size_bytes + k_message_overhead);
+  // Far above the batch limit, so that an oversize batch reaches the handler and gets the
+  // REAPI answer (INVALID_ARGUMENT: use ByteStream) instead of gRPC's RESOURCE_EXHAUSTED;
+  // still bounded, as gRPC holds a whole message in memory.
+  const auto max_message = static_cast<int>(std::min<std::uint64_t>(
+      std::max<std::uint64_t>(options.max_batch_total_size_bytes + k_message_overhead,
+                              k_min_receive_limit),
+      std::numeric_limits<int>::max()));
   const std::string address = options.address;
   auto impl = std::make_unique<Impl>(ServiceContext{std::move(options), std::move(cache)});
 

@@ -1289,5 +1289,111 @@ TEST_F(bazel_remote_GrpcServer, ShutdownIsIdempotentAndBadAddressesFailToStart) 
   EXPECT_EQ(no_batch.error().category(), ErrorCategory::configuration);
 }
 
+// --- Client quirks ------------------------------------------------------------------------
+
+// The RequestMetadata header Bazel attaches to every call.
+void add_request_metadata(grpc::ClientContext& context, const std::string& tool,
+                          const std::string& version) {
+  reapi::RequestMetadata metadata;
+  metadata.mutable_tool_details()->set_tool_name(tool);
+  metadata.mutable_tool_details()->set_tool_version(version);
+  metadata.set_tool_invocation_id("invocation-1");
+  metadata.set_action_mnemonic("CppCompile");
+  context.AddMetadata("build.bazel.remote.execution.v2.requestmetadata-bin",
+                      metadata.SerializeAsString());
+}
+
+// Regression (issue 17): Bazel before 6.0 treats update_enabled = false as fatal ("not
+// authorized to write local results", exit 34), so a read-only server broke its builds.
+TEST_F(bazel_remote_GrpcServer, ReadOnlyTellsBazelBefore6ThatUpdatesAreOnAndRefusesThem) {
+  start({.read_only = true});
+  auto update_enabled = [&](const std::string& tool, const std::string& version) {
+    grpc::ClientContext context;
+    if (!tool.empty()) add_request_metadata(context, tool, version);
+    reapi::ServerCapabilities response;
+    EXPECT_TRUE(m_capabilities->GetCapabilities(&context, {}, &response).ok());
+    return response.cache_capabilities().action_cache_update_capabilities().update_enabled();
+  };
+  EXPECT_TRUE(update_enabled("bazel", "4.2.3"));
+  EXPECT_TRUE(update_enabled("bazel", "5.4.1"));
+  EXPECT_TRUE(update_enabled("bazel", "development version"));
+  EXPECT_FALSE(update_enabled("bazel", "6.0.0"));
+  EXPECT_FALSE(update_enabled("bazel", "7.1.0"));
+  EXPECT_FALSE(update_enabled("buildstream", "2.0"));
+  EXPECT_FALSE(update_enabled("", ""));
+  // The writes themselves are refused all the same.
+  grpc::ClientContext context;
+  add_request_metadata(context, "bazel", "4.2.3");
+  reapi::UpdateActionResultRequest request;
+  *request.mutable_action_digest() = digest_proto("action");
+  reapi::ActionResult response;
+  EXPECT_EQ(m_ac->UpdateActionResult(&context, request, &response).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
+// Regression (issue 17): batches between the advertised limit and the limit plus 1 MiB got
+// INVALID_ARGUMENT, bigger ones RESOURCE_EXHAUSTED from gRPC's receive limit.
+TEST_F(bazel_remote_GrpcServer, EveryOversizeBatchUpdateIsInvalidArgument) {
+  for (const std::size_t size : {(4u << 20) + 1, 6u << 20, 20u << 20}) {
+    grpc::ClientContext context;
+    reapi::BatchUpdateBlobsRequest request;
+    const std::string data = pattern(size);
+    auto& blob = *request.add_requests();
+    *blob.mutable_digest() = digest_proto(data);
+    blob.set_data(data);
+    reapi::BatchUpdateBlobsResponse response;
+    const auto status = m_cas_stub->BatchUpdateBlobs(&context, request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << size << ": " << status.error_message();
+    EXPECT_NE(status.error_message().find("use ByteStream"), std::string::npos)
+        << status.error_message();
+  }
+}
+
+TEST_F(bazel_remote_GrpcServer, InstancesShareTheActionCacheUnlessIsolated) {
+  const auto action = digest_proto("isolated action");
+  reapi::ActionResult result, response;
+  result.set_exit_code(3);
+  auto get_from = [&](const std::string& instance) {
+    reapi::GetActionResultRequest request;
+    request.set_instance_name(instance);
+    *request.mutable_action_digest() = action;
+    reapi::ActionResult fetched;
+    return get_action(request, fetched).error_code();
+  };
+  ASSERT_TRUE(update_action(action, result, response).ok());  // instance "main"
+  EXPECT_EQ(get_from("main"), grpc::StatusCode::OK);
+  EXPECT_EQ(get_from("other"), grpc::StatusCode::OK);
+  EXPECT_EQ(get_from(""), grpc::StatusCode::OK);
+
+  start({.instances = InstanceMode::isolated});
+  const auto isolated = digest_proto("another isolated action");
+  reapi::GetActionResultRequest request;
+  *request.mutable_action_digest() = isolated;
+  ASSERT_TRUE(update_action(isolated, result, response).ok());
+  EXPECT_EQ(get_from("main"), grpc::StatusCode::NOT_FOUND);  // `action`, stored shared
+  for (const auto& [instance, expected] :
+       {std::pair<std::string, grpc::StatusCode>{"main", grpc::StatusCode::OK},
+        {"other", grpc::StatusCode::NOT_FOUND},
+        {"", grpc::StatusCode::NOT_FOUND}}) {
+    request.set_instance_name(instance);
+    reapi::ActionResult fetched;
+    EXPECT_EQ(get_action(request, fetched).error_code(), expected) << instance;
+  }
+}
+
+TEST_F(bazel_remote_GrpcServer, RequestsAreCountedByTheClientToolInTheirMetadata) {
+  auto& counter = support::Metrics::global().counter(
+      "grpc_client_requests_total{tool=\"bazel\",version=\"6.4.0\"}");
+  const auto before = counter.value();
+  for (int i = 0; i < 3; ++i) {
+    grpc::ClientContext context;
+    add_request_metadata(context, "bazel", "6.4.0");
+    reapi::ServerCapabilities response;
+    ASSERT_TRUE(m_capabilities->GetCapabilities(&context, {}, &response).ok());
+  }
+  EXPECT_EQ(counter.value(), before + 3);
+}
+
 }  // namespace
 }  // namespace forge::bazel_remote

@@ -21,7 +21,12 @@
 //   (GetCapabilities included, so AuthMode::all hides even the capabilities).
 // - TLS when tls_cert_file and tls_key_file (PEM) are given; otherwise plaintext.
 // - read_only: every write (UpdateActionResult, BatchUpdateBlobs, ByteStream.Write) is
-//   PERMISSION_DENIED, and Capabilities says update_enabled = false.
+//   PERMISSION_DENIED, and Capabilities says update_enabled = false, except to Bazel before
+//   6.0 (RequestMetadata tool_details; see request_metadata.h), which treats that as fatal:
+//   it is told true and its uploads are refused, which it reports as warnings.
+// - Batches over max_batch_total_size_bytes are INVALID_ARGUMENT ("use ByteStream") up to
+//   gRPC's receive limit, max(64 MiB, the batch limit + 1 MiB); only larger messages get
+//   gRPC's own RESOURCE_EXHAUSTED.
 // - ByteStream writes that end without finish_write (client half-close, cancel, lost
 //   connection) stay resumable in memory: QueryWriteStatus reports committed_size and a new
 //   Write with write_offset = committed_size continues (an offset below it is accepted and
@@ -41,7 +46,11 @@
 //   A call is recorded before its status is sent, so a client that has the status sees it.
 // - Access log: when the logger is at info or below, one JSON line per call, message
 //   "grpc request", fields method, status (code name), bytes_in, bytes_out, duration_us,
-//   peer (gRPC's "ipv4:127.0.0.1:port" form) and instance_name when the request names one.
+//   peer (gRPC's "ipv4:127.0.0.1:port" form), instance_name when the request names one,
+//   resource (the digest, resource name or blob count) and, from the client's
+//   RequestMetadata header, tool, tool_version, invocation_id, correlated_invocations_id,
+//   action_id, action_mnemonic and target. grpc_client_requests_total{tool,version} counts
+//   calls per client tool (at most 64 pairs; later ones as tool="other").
 // Threading: RPCs run concurrently on gRPC's synchronous-server thread pool; the store is
 // thread-safe. start() returns once the port is listening. shutdown() blocks until every
 // in-flight RPC has finished (cancelling the ones still running at the deadline).
