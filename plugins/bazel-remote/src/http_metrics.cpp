@@ -9,15 +9,18 @@ namespace forge::bazel_remote {
 
 EndpointSeries::EndpointSeries(std::string_view endpoint) {
   auto& metrics = support::Metrics::global();
-  m_requests = &metrics.counter(fmt::format("http_requests_total{{endpoint=\"{}\"}}", endpoint));
-  m_duration =
-      &metrics.histogram(fmt::format("http_request_duration{{endpoint=\"{}\"}}", endpoint));
+  m_requests = &metrics.counter(fmt::format("http_requests_total{{endpoint=\"{}\"}}", endpoint),
+                                "HTTP requests received, by endpoint");
+  m_duration = &metrics.histogram(
+      fmt::format("http_request_duration{{endpoint=\"{}\"}}", endpoint),
+      "HTTP request latency in seconds, from the request head to the last byte answered");
   m_bytes_in = &metrics.counter("http_bytes_in_total", "HTTP request body bytes");
   m_bytes_out = &metrics.counter("http_bytes_out_total", "HTTP response body bytes");
   for (std::size_t c = 0; c < m_responses.size(); ++c) {
     m_responses[c] = &metrics.counter(
         fmt::format("http_responses_total{{endpoint=\"{}\",code=\"{}\"}}", endpoint,
-                    c == 0 ? std::string("other") : fmt::format("{}xx", c)));
+                    c == 0 ? std::string("other") : fmt::format("{}xx", c)),
+        "HTTP responses by endpoint and status class");
   }
 }
 

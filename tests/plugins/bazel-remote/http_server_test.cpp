@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include "forge/core/support/metrics.h"
 #include "http_test_client.h"
 
 namespace forge::bazel_remote {
@@ -151,6 +152,22 @@ TEST_F(HttpServerTest, ShutdownClosesIdleConnectionsAndStopsAccepting) {
   EXPECT_TRUE(idle.time_until_closed(2s)) << "shutdown left an idle connection open";
   Client late(port);
   EXPECT_FALSE(late.connected()) << "still accepting after shutdown";
+}
+
+// Regression (issue 17): the http_ families' HELP text was their own name.
+TEST_F(HttpServerTest, EveryHttpMetricFamilySaysWhatItCounts) {
+  start();
+  const std::string text = support::Metrics::global().to_prometheus();
+  for (const std::string family :
+       {"http_requests_total", "http_request_duration", "http_responses_total",
+        "http_bytes_in_total", "http_bytes_out_total"}) {
+    const auto at = text.find("# HELP " + family + " ");
+    ASSERT_NE(at, std::string::npos) << family;
+    const auto help =
+        text.substr(at + 8 + family.size(), text.find('\n', at) - at - 8 - family.size());
+    EXPECT_NE(help, family);
+    EXPECT_GT(help.size(), 10u) << family;
+  }
 }
 
 }  // namespace
