@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "cache_metrics.h"
 #include "forge/core/store/encoding.h"
 #include "forge/core/support/metrics.h"
 
@@ -34,11 +35,7 @@ std::optional<BlobDigest> decode_entry(std::string_view bytes) {
 }
 
 void count_lookup(Keyspace keyspace, bool hit) {
-  support::Metrics::global().counter(hit ? "cache_hits" : "cache_misses").add();
-  support::Metrics::global()
-      .counter(fmt::format("{}{{keyspace=\"{}\"}}", hit ? "cache_hits" : "cache_misses",
-                           keyspace_name(keyspace)))
-      .add();
+  metrics().record_lookup(keyspace_name(keyspace), hit);
 }
 
 }  // namespace

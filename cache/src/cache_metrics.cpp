@@ -4,9 +4,23 @@
 
 namespace forge::cache {
 
+namespace {
+
+// Per-keyspace lookups are their own families (cache_keyspace_{hits,misses}_total{keyspace=}),
+// never labelled series beside the unlabelled totals, so sum() over a family counts once.
+support::Counter& keyspace_counter(std::string_view keyspace, bool hit) {
+  return support::Metrics::global().counter(
+      fmt::format("{}{{keyspace=\"{}\"}}",
+                  hit ? "cache_keyspace_hits_total" : "cache_keyspace_misses_total", keyspace),
+      hit ? "Cache lookups that found an entry, by keyspace"
+          : "Cache lookups that found nothing, by keyspace");
+}
+
+}  // namespace
+
 CacheMetrics::CacheMetrics()
-    : hits_total(support::Metrics::global().counter("cache_hits")),
-      misses_total(support::Metrics::global().counter("cache_misses")),
+    : hits_total(support::Metrics::global().counter("cache_hits_total")),
+      misses_total(support::Metrics::global().counter("cache_misses_total")),
       bytes_in(support::Metrics::global().counter("cache_bytes_in_total", "Bytes stored")),
       bytes_out(support::Metrics::global().counter("cache_bytes_out_total", "Bytes served")),
       evictions(support::Metrics::global().counter("cache_evictions_total", "Blobs evicted")),
@@ -18,8 +32,7 @@ CacheMetrics::CacheMetrics()
       entries(support::Metrics::global().gauge("cache_entries", "Blobs indexed in the CAS")) {
   for (std::size_t k = 0; k < k_known_keyspaces.size(); ++k) {
     for (int hit = 0; hit < 2; ++hit) {
-      by_keyspace[k][hit] = &support::Metrics::global().counter(fmt::format(
-          "{}{{keyspace=\"{}\"}}", hit ? "cache_hits" : "cache_misses", k_known_keyspaces[k]));
+      by_keyspace[k][hit] = &keyspace_counter(k_known_keyspaces[k], hit != 0);
     }
   }
 }
@@ -33,9 +46,7 @@ void CacheMetrics::record_lookup(std::string_view keyspace, bool hit) {
       return;
     }
   }
-  support::Metrics::global()
-      .counter(fmt::format("{}{{keyspace=\"{}\"}}", hit ? "cache_hits" : "cache_misses", keyspace))
-      .add();
+  keyspace_counter(keyspace, hit).add();
 }
 
 CacheMetrics& metrics() {

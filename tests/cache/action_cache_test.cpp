@@ -264,8 +264,8 @@ TEST(ActionCacheTest, EvictedValueIsAMiss) {
 TEST(ActionCacheTest, CountsHitsAndMissesPerKeyspace) {
   Fixture f;
   auto& metrics = support::Metrics::global();
-  auto& raw_hits = metrics.counter("cache_hits{keyspace=\"raw\"}");
-  auto& ac_misses = metrics.counter("cache_misses{keyspace=\"ac\"}");
+  auto& raw_hits = metrics.counter("cache_keyspace_hits_total{keyspace=\"raw\"}");
+  auto& ac_misses = metrics.counter("cache_keyspace_misses_total{keyspace=\"ac\"}");
   const auto hits_before = raw_hits.value();
   const auto misses_before = ac_misses.value();
   ASSERT_TRUE(f.cache->put(Keyspace::raw, k_key, "v"));

@@ -216,7 +216,8 @@ TEST_F(HttpCacheTest, StatusMetricsAndHealthz) {
   curl("-o /dev/null " + server.url() + "/cas/" + std::string(64, '1'));
   const auto metrics = curl(server.url() + "/metrics").out;
   EXPECT_NE(metrics.find("http_requests_total{endpoint=\"cas\"} 1"), std::string::npos) << metrics;
-  EXPECT_NE(metrics.find("cache_misses{keyspace=\"cas\"} 1"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("cache_keyspace_misses_total{keyspace=\"cas\"} 1"), std::string::npos)
+      << metrics;
   EXPECT_NE(metrics.find("http_request_duration"), std::string::npos);
   const auto status_text = curl(server.url() + "/status").out;
   const auto status = nlohmann::json::parse(status_text.substr(0, status_text.size() - 3));

@@ -11,6 +11,8 @@
 
 #include <fmt/format.h>
 
+#include "forge/core/support/unique_fd.h"
+
 namespace forge::io::detail {
 
 std::int64_t to_ns(const struct statx_timestamp& ts) {
@@ -140,10 +142,11 @@ Result<void> atomic_write(const std::filesystem::path& path, std::span<const std
   thread_local std::mt19937_64 random{std::random_device{}()};
   const std::filesystem::path temp =
       dir / fmt::format(".{}.forge-tmp.{:016x}", path.filename().string(), random());
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) return fail(Error::from_errno(errno, "open", temp.string()));
+  UniqueFd file(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  if (!file) return fail(Error::from_errno(errno, "open", temp.string()));
+  const int fd = file.get();
   auto cleanup = [&](Error error) {
-    ::close(fd);
+    file.reset();
     ::unlink(temp.c_str());
     return fail(std::move(error).with_file(path.string()));
   };
@@ -159,9 +162,9 @@ Result<void> atomic_write(const std::filesystem::path& path, std::span<const std
   if (sync == Sync::yes && ::fsync(fd) != 0) {
     return cleanup(Error::from_errno(errno, "fsync", path.string()));
   }
-  if (::close(fd) != 0) {
+  if (const int close_error = file.close(); close_error != 0) {
     ::unlink(temp.c_str());
-    return fail(Error::from_errno(errno, "close", path.string()));
+    return fail(Error::from_errno(close_error, "close", path.string()));
   }
   if (::rename(temp.c_str(), path.c_str()) != 0) {
     const int saved = errno;
@@ -191,12 +194,9 @@ void parallel_for(std::size_t count, std::size_t threads,
 namespace forge::io {
 
 Result<void> fsync_directory(const std::filesystem::path& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return fail(Error::from_errno(errno, "open", dir.string()));
-  const int rc = ::fsync(fd);
-  const int saved = errno;
-  ::close(fd);
-  if (rc != 0) return fail(Error::from_errno(saved, "fsync", dir.string()));
+  const UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) return fail(Error::from_errno(errno, "open", dir.string()));
+  if (::fsync(fd.get()) != 0) return fail(Error::from_errno(errno, "fsync", dir.string()));
   return ok();
 }
 

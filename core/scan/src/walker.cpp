@@ -18,18 +18,18 @@
 #include <unordered_map>
 
 #include "forge/core/scan/ignore_rules.h"
+#include "forge/core/support/unique_fd.h"
 
 namespace forge::scan {
 namespace {
 
 // The .gitignore of the directory open as dir_fd; nullopt when it cannot be opened.
 std::optional<std::string> read_gitignore(int dir_fd) {
-  const int fd = openat(dir_fd, ".gitignore", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
+  const UniqueFd file(openat(dir_fd, ".gitignore", O_RDONLY | O_CLOEXEC));
+  if (!file) return std::nullopt;
   std::string content;
   char chunk[8192];
-  for (ssize_t n; (n = ::read(fd, chunk, sizeof chunk)) > 0;) content.append(chunk, n);
-  ::close(fd);
+  for (ssize_t n; (n = ::read(file.get(), chunk, sizeof chunk)) > 0;) content.append(chunk, n);
   return content;
 }
 
@@ -261,9 +261,10 @@ class Walker {
     // A reusable listing needs only a path handle to statx the children through.
     bool reuse = m_cache != nullptr && dir.stat && !dir.rules_changed && !relative.empty() &&
                  m_cache->children(relative, *dir.stat, cached);
-    const int fd = ::open(absolute.c_str(),
-                          (reuse ? O_PATH : O_RDONLY) | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) {
+    const UniqueFd dir_handle(::open(
+        absolute.c_str(), (reuse ? O_PATH : O_RDONLY) | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+    const int fd = dir_handle.get();
+    if (!dir_handle) {
       out.errors.push_back(Error::from_errno(errno, "opendir", absolute.string()));
       return subdirs;
     }
@@ -283,25 +284,25 @@ class Walker {
         }
       }
     }
+    // A path handle cannot be listed: a listing that turned out stale opens the directory.
+    UniqueFd listing_handle;
     int list_fd = fd;
     if (opened_as_path && !reuse) {
-      list_fd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      if (list_fd < 0) {
+      listing_handle.reset(openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (!listing_handle) {
         out.errors.push_back(Error::from_errno(errno, "opendir", absolute.string()));
-        ::close(fd);
         return subdirs;
       }
+      list_fd = listing_handle.get();
     }
     if (reuse) {
       ++out.listings_reused;
       for (const auto& child : cached)
         names.push_back(Name{child.name, child.type, nullptr, child.id});
     } else if (!read_names(list_fd, absolute, out, buffer, names)) {
-      if (list_fd != fd) ::close(list_fd);
-      ::close(fd);
       return subdirs;
     }
-    if (list_fd != fd) ::close(list_fd);
+    listing_handle.reset();
 
     if (m_options.use_gitignore && !reuse) {
       const bool has_gitignore = std::any_of(names.begin(), names.end(),
@@ -369,7 +370,6 @@ class Walker {
       }
       out.entries.push_back(std::move(walked));
     }
-    ::close(fd);
     return subdirs;
   }
 

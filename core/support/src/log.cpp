@@ -204,9 +204,14 @@ Result<void> init_logging(const LoggingConfig& config) {
   return ok();
 }
 
+bool log_enabled(spdlog::level::level_enum level) {
+  const auto* logger = spdlog::default_logger_raw();
+  return logger != nullptr && logger->should_log(level);
+}
+
 void log(spdlog::level::level_enum level, std::string_view message, const nlohmann::json& fields) {
+  if (!log_enabled(level)) return;
   auto logger = spdlog::default_logger_raw();
-  if (logger == nullptr || !logger->should_log(level)) return;
   const nlohmann::json record{{"message", message}, {"fields", fields}};
   logger->log(level, "{}{}", k_structured_marker,
               record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));

@@ -76,8 +76,8 @@ Metrics& Metrics::global() {
     metrics->gauge("files_watched", "Paths under an inotify watch");
     metrics->counter("operations_total", "I/O and cache operations completed");
     metrics->counter("errors_total", "Operations that failed");
-    metrics->counter("cache_hits", "Cache lookups that found an entry");
-    metrics->counter("cache_misses", "Cache lookups that found nothing");
+    metrics->counter("cache_hits_total", "Cache lookups that found an entry");
+    metrics->counter("cache_misses_total", "Cache lookups that found nothing");
     return metrics;
   }();
   return *k_metrics;
@@ -117,9 +117,11 @@ nlohmann::json Metrics::to_json() const {
                                {"p50_us", h.percentile(0.5).count() / 1000.0},
                                {"p99_us", h.percentile(0.99).count() / 1000.0}};
   }
-  const auto hits = m_counters.count("cache_hits") ? m_counters.at("cache_hits").value->value() : 0;
-  const auto misses =
-      m_counters.count("cache_misses") ? m_counters.at("cache_misses").value->value() : 0;
+  const auto hits =
+      m_counters.count("cache_hits_total") ? m_counters.at("cache_hits_total").value->value() : 0;
+  const auto misses = m_counters.count("cache_misses_total")
+                          ? m_counters.at("cache_misses_total").value->value()
+                          : 0;
   out["cache_hit_rate"] =
       hits + misses == 0 ? 0.0 : static_cast<double>(hits) / static_cast<double>(hits + misses);
   return out;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <cctype>
 #include <map>
 #include <mutex>
 #include <utility>
@@ -38,17 +39,23 @@ std::size_t code_index(grpc::StatusCode code) {
   return index < k_code_names.size() ? index : static_cast<std::size_t>(grpc::StatusCode::UNKNOWN);
 }
 
-bool access_log_enabled() {
-  const auto* logger = spdlog::default_logger_raw();
-  return logger != nullptr && logger->should_log(spdlog::level::info);
-}
-
 // The counter of requests from one client tool and version; a bounded number of pairs.
 support::Counter& client_requests(const ClientMetadata& client) {
   static std::mutex mutex;
   static std::map<std::pair<std::string, std::string>, support::Counter*> counters;
-  auto key = std::make_pair(client.tool_name.empty() ? std::string("unknown") : client.tool_name,
-                            client.tool_version);
+  // Label values come from the client: anything outside a safe set becomes '_', so a quote
+  // or newline cannot break the exposition format.
+  const auto label = [](std::string_view text, std::string_view empty) {
+    std::string out(text.empty() ? empty : text.substr(0, 64));
+    for (char& c : out) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_' &&
+          c != '+') {
+        c = '_';
+      }
+    }
+    return out;
+  };
+  auto key = std::make_pair(label(client.tool_name, "unknown"), label(client.tool_version, ""));
   std::lock_guard lock(mutex);
   if (const auto found = counters.find(key); found != counters.end()) return *found->second;
   if (counters.size() >= k_max_tool_series) key = {"other", ""};
@@ -113,7 +120,7 @@ CallScope::CallScope(const MethodMetrics& metrics, const grpc::ServerContext& co
     : m_metrics(metrics),
       m_context(context),
       m_start(std::chrono::steady_clock::now()),
-      m_log(access_log_enabled()) {}
+      m_log(support::log_enabled(spdlog::level::info)) {}
 
 CallScope::~CallScope() {
   const auto duration = std::chrono::duration_cast<std::chrono::nanoseconds>(

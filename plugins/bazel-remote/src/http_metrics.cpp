@@ -34,8 +34,4 @@ void EndpointSeries::record(std::chrono::steady_clock::duration elapsed,
   m_responses[code >= 100 && code < 600 ? code / 100 : 0]->add();
 }
 
-bool access_log_enabled() {
-  return spdlog::default_logger_raw()->should_log(spdlog::level::info);
-}
-
 }  // namespace forge::bazel_remote

@@ -26,8 +26,4 @@ class EndpointSeries {
   std::array<support::Counter*, 6> m_responses;  // 1xx..5xx by class, [0]: other
 };
 
-// Whether the access log line would be written (the logger is at info or below): when it is
-// not, its fields are not even formatted.
-bool access_log_enabled();
-
 }  // namespace forge::bazel_remote

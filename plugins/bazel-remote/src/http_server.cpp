@@ -195,7 +195,7 @@ Task<void> HttpServer::Impl::serve_requests(Stream& stream, Connection& connecti
                         ec.message(), k_header_limit),
             false);
         series_for(RouteKind::unknown).record(std::chrono::steady_clock::now() - begin, outcome);
-        if (access_log_enabled()) {
+        if (support::log_enabled(spdlog::level::info)) {
           support::log(spdlog::level::info, "http request",
                        {{"status", static_cast<unsigned>(*status)},
                         {"error", ec.message()},
@@ -208,7 +208,7 @@ Task<void> HttpServer::Impl::serve_requests(Stream& stream, Connection& connecti
     const auto begin = std::chrono::steady_clock::now();
     connection.deadline = begin + options.request_timeout;
     const auto& request = parser.get();
-    const bool logging = access_log_enabled();
+    const bool logging = support::log_enabled(spdlog::level::info);
     const std::string method(logging ? view(request.method_string()) : std::string_view());
     const std::string target(logging ? view(request.target()) : std::string_view());
     const Route route = parse_route(view(request.target()), routes);  // once per request

@@ -11,7 +11,8 @@ namespace {
 
 TEST(MetricsTest, StandardSeriesArePreRegistered) {
   const auto json = Metrics::global().to_json();
-  for (const char* name : {"operations_total", "errors_total", "cache_hits", "cache_misses"}) {
+  for (const char* name :
+       {"operations_total", "errors_total", "cache_hits_total", "cache_misses_total"}) {
     EXPECT_TRUE(json["counters"].contains(name)) << name;
   }
   EXPECT_TRUE(json["gauges"].contains("files_watched"));
@@ -71,8 +72,8 @@ TEST(MetricsTest, PrometheusExpositionGroupsLabelledSeries) {
 
 TEST(MetricsTest, CacheHitRateIsHitsOverLookups) {
   Metrics metrics;
-  metrics.counter("cache_hits").add(3);
-  metrics.counter("cache_misses").add(1);
+  metrics.counter("cache_hits_total").add(3);
+  metrics.counter("cache_misses_total").add(1);
   EXPECT_DOUBLE_EQ(metrics.to_json()["cache_hit_rate"].get<double>(), 0.75);
 }
 

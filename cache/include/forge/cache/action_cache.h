@@ -6,7 +6,7 @@
 //        inside each tree, stdout, stderr) is in the CAS and the value and trees read back
 //        intact; otherwise the lookup is a miss, never a broken hit. A hit counts as a use
 //        of everything it references (LRU), so eviction removes whole results.
-//   raw  opaque values (ccache's and sccache's entries). Never validated.
+//   raw  opaque values (ccache's, Gradle's and Turborepo's entries). Never validated.
 //
 // Values are stored as CAS blobs (so they stream, are evicted by the same LRU and are
 // verified by the same `verify`); the keyspace databases map a key to the value's

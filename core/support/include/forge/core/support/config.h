@@ -14,8 +14,6 @@
 #include <string>
 #include <vector>
 
-#include "forge/core/support/retry_policy.h"
-
 namespace forge::support {
 
 struct IoConfig {
@@ -25,15 +23,6 @@ struct IoConfig {
   // Submission queue entries. 256 keeps a few hundred opens/reads in flight, enough to
   // saturate NVMe, while the ring stays small (a few pages).
   std::uint32_t io_uring_queue_depth = 256;
-  // Files at least this large are read with O_DIRECT when the backend supports it (1 MiB:
-  // below that the page cache is cheaper than alignment bookkeeping).
-  std::size_t direct_io_threshold = 1024 * 1024;
-  // Files at least this large may be mapped instead of read (1 MiB, as above).
-  std::size_t mmap_threshold = 1024 * 1024;
-  // Files handed to a backend per batch; 64 amortises the submit syscall.
-  std::size_t batch_size = 64;
-  std::chrono::milliseconds operation_timeout{30'000};
-  RetryPolicy retry_policy{};
   // "auto", "uring" or "fallback"; FORGE_IO_BACKEND overrides it.
   std::string backend = "auto";
 };

@@ -36,6 +36,10 @@ LoggingConfig with_environment(LoggingConfig config);
 
 Result<void> init_logging(const LoggingConfig& config);
 
+// Whether a line at `level` would be written: callers that build costly fields (access
+// logs) check this first. False before init_logging() installs a logger.
+bool log_enabled(spdlog::level::level_enum level);
+
 // Logs `message` at `level` with structured fields (a JSON object; ignored keys: none).
 void log(spdlog::level::level_enum level, std::string_view message,
          const nlohmann::json& fields = nlohmann::json::object());

@@ -71,7 +71,7 @@ class Histogram {
 class Metrics {
  public:
   // The process-wide registry, with the standard series pre-registered: files_watched,
-  // operations_total, errors_total, cache_hits, cache_misses.
+  // operations_total, errors_total, cache_hits_total, cache_misses_total.
   static Metrics& global();
 
   Counter& counter(std::string_view name, std::string_view help = {});
