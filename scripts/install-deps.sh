@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
   libzstd-dev libcurl4-openssl-dev libboost-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   curl ccache bazel-bootstrap zstd jq
+  ceph-mon ceph-osd radosgw ceph-common nginx libnginx-mod-http-dav-ext
   clang-format clang-tidy-16
   dpkg-dev lintian
   prometheus gradle

@@ -12,7 +12,9 @@ namespace {
 Error bad_url(std::string_view url, std::string_view why) {
   return Error(ErrorCategory::configuration,
                fmt::format("upstream URL '{}' is not usable: {}", url, why))
-      .with_suggestion("use http://HOST:PORT[/PREFIX] or https://HOST:PORT[/PREFIX]");
+      .with_suggestion(
+          "use http://HOST:PORT[/PREFIX], https://..., or s3://BUCKET[/PREFIX] with "
+          "--s3-endpoint");
 }
 
 }  // namespace
@@ -30,7 +32,7 @@ Result<ParsedUrl> parse_upstream_url(std::string_view url) {
   parsed.scheme = std::string(url.substr(0, scheme_end));
   std::ranges::transform(parsed.scheme, parsed.scheme.begin(),
                          [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (parsed.scheme != "http" && parsed.scheme != "https") {
+  if (parsed.scheme != "http" && parsed.scheme != "https" && parsed.scheme != "s3") {
     return fail(bad_url(url, fmt::format("the scheme '{}' is not supported", parsed.scheme)));
   }
   std::string_view rest = url.substr(scheme_end + 3);
@@ -80,6 +82,7 @@ Result<void> validate(const UpstreamOptions& options) {
 Result<std::unique_ptr<Upstream>> open_upstream(const UpstreamOptions& options) {
   FORGE_TRY_VOID(validate(options));
   FORGE_TRY(auto url, parse_upstream_url(options.url));
+  if (url.scheme == "s3") return open_s3_upstream(options);
   return open_http_upstream(options);
 }
 

@@ -24,5 +24,6 @@ Result<ParsedUrl> parse_upstream_url(std::string_view url);
 
 // One per kind (upstream_http.cpp, ...).
 Result<std::unique_ptr<Upstream>> open_http_upstream(const UpstreamOptions& options);
+Result<std::unique_ptr<Upstream>> open_s3_upstream(const UpstreamOptions& options);
 
 }  // namespace forge::cache
