@@ -6,8 +6,10 @@
 #include <fmt/format.h>
 
 #include "cache_metrics.h"
+#include "forge/cache/upstream_tier.h"
 #include "forge/core/store/encoding.h"
 #include "forge/core/support/metrics.h"
+#include "upstream_tier_internal.h"
 
 namespace forge::cache {
 namespace {
@@ -81,6 +83,9 @@ Result<std::optional<BlobDigest>> ActionCache::lookup(Keyspace keyspace,
     FORGE_TRY(auto entry, txn.get(db(keyspace), key));
     if (entry) value = decode_entry(*entry);
   }
+  if (!value) {
+    FORGE_TRY(value, adopt_from_upstream(keyspace, key));
+  }
   auto miss = [&] {
     count_lookup(keyspace, false);
     return std::optional<BlobDigest>();
@@ -134,8 +139,32 @@ Result<void> ActionCache::put_digest(Keyspace keyspace, std::string_view key,
                                      const BlobDigest& value) {
   FORGE_TRY_VOID(validate_key(key));
   const std::string entry = encode_entry(value);
-  return m_cas->environment().write(
-      [&](store::WriteTxn& txn) { return txn.put(db(keyspace), key, entry); });
+  FORGE_TRY_VOID(m_cas->environment().write(
+      [&](store::WriteTxn& txn) { return txn.put(db(keyspace), key, entry); }));
+  // Durable here; queued (or uploaded) for the upstream before the put is acknowledged.
+  if (UpstreamTier* tier = m_cas->upstream()) {
+    return tier->stored(UpstreamSpace::ac, key, value);
+  }
+  return ok();
+}
+
+Result<std::optional<BlobDigest>> ActionCache::adopt_from_upstream(Keyspace keyspace,
+                                                                   std::string_view key) const {
+  UpstreamTier* tier = m_cas->upstream();
+  if (tier == nullptr || UpstreamTier::local_only()) return std::optional<BlobDigest>();
+  FORGE_TRY(auto fetched, tier->fetch_action(key));
+  if (!fetched) return std::optional<BlobDigest>();
+  // An ac value that is not an ActionResult is a miss; it is not kept.
+  if (keyspace == Keyspace::ac && !referenced_digests(*fetched)) return std::optional<BlobDigest>();
+  // Stored here as the upstream's copy, not queued back to it. lookup() then validates it
+  // like any local entry: its outputs must be in some tier.
+  LocalOnlyScope local;
+  FORGE_TRY(BlobDigest digest,
+            m_cas->put(std::as_bytes(std::span(fetched->data(), fetched->size()))));
+  const std::string entry = encode_entry(digest);
+  FORGE_TRY_VOID(m_cas->environment().write(
+      [&](store::WriteTxn& txn) { return txn.put(db(keyspace), key, entry); }));
+  return std::optional<BlobDigest>(digest);
 }
 
 }  // namespace forge::cache

@@ -195,12 +195,20 @@ void CasStore::Impl::touch(const Key& key, std::int64_t now) {
 
 Result<std::optional<BlobReader>> CasStore::open_blob(const BlobDigest& digest,
                                                       std::string_view keyspace) const {
-  return open_pinned(digest.sha256, digest.size, keyspace);
+  FORGE_TRY(auto reader, open_pinned(digest.sha256, digest.size, keyspace));
+  if (!reader && m_impl->fetch_from_upstream(digest.sha256, digest.size)) {
+    return open_pinned(digest.sha256, digest.size, keyspace);
+  }
+  return reader;
 }
 
 Result<std::optional<BlobReader>> CasStore::open_blob(const hash::Digest& sha256,
                                                       std::string_view keyspace) const {
-  return open_pinned(sha256, std::nullopt, keyspace);
+  FORGE_TRY(auto reader, open_pinned(sha256, std::nullopt, keyspace));
+  if (!reader && m_impl->fetch_from_upstream(sha256, std::nullopt)) {
+    return open_pinned(sha256, std::nullopt, keyspace);
+  }
+  return reader;
 }
 
 Result<std::optional<BlobReader>> CasStore::open_pinned(const hash::Digest& sha256,

@@ -118,7 +118,12 @@ Result<BlobDigest> BlobWriter::commit() {
   m_fd.reset();
   auto result = m_store->m_impl->finish_put(m_temp, actual, checksum);
   release_reservation();  // indexed now (or failed)
-  if (!result) ::unlink(m_temp.c_str());
+  if (!result) {
+    ::unlink(m_temp.c_str());
+    return result;
+  }
+  // Durable here; queued (or uploaded) for the upstream before the put is acknowledged.
+  FORGE_TRY_VOID(m_store->m_impl->hand_to_upstream(*result));
   return result;
 }
 

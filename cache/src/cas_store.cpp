@@ -48,6 +48,7 @@ CasStore::CasStore(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
 
 CasStore::~CasStore() {
   Impl& impl = *m_impl;
+  if (impl.upstream) impl.upstream->stop();  // its workers read this store
   impl.filter.stop();
   if (impl.evictor.joinable()) {
     {
@@ -175,7 +176,9 @@ Result<bool> CasStore::contains(const BlobDigest& digest) const {
   FORGE_TRY(store::ReadTxn txn, m_impl->env.begin_read());
   FORGE_TRY(auto value, txn.get(m_impl->blobs, key_of(digest)));
   const auto record = value ? BlobRecord::decode(*value) : std::nullopt;
-  return record && record->size == digest.size;
+  if (record && record->size == digest.size) return true;
+  if (!m_impl->upstream || UpstreamTier::local_only()) return false;
+  return m_impl->upstream->present_upstream(std::span(&digest, 1)).front();
 }
 
 Result<std::vector<BlobDigest>> CasStore::find_missing(std::span<const BlobDigest> digests) const {
@@ -238,10 +241,21 @@ Result<std::vector<BlobDigest>> CasStore::find_missing(std::span<const BlobDiges
   // A client that asks is about to rely on the blobs it did not list as missing (Bazel's
   // FindMissingBlobs before uploading the rest): count that as a use so eviction keeps them.
   const std::int64_t now = now_ns();
-  std::lock_guard lock(impl.mutex);
-  for (std::size_t i = 0; i < digests.size(); ++i) {
-    if (present[i] == 0) missing.push_back(digests[i]);
-    if (present[i] == 2) impl.touched[key_array(key_of(digests[i]))] = now;
+  {
+    std::lock_guard lock(impl.mutex);
+    for (std::size_t i = 0; i < digests.size(); ++i) {
+      if (present[i] == 0) missing.push_back(digests[i]);
+      if (present[i] == 2) impl.touched[key_array(key_of(digests[i]))] = now;
+    }
+  }
+  // Not under the lock: the upstream is asked over the network.
+  if (!missing.empty() && impl.upstream && !UpstreamTier::local_only()) {
+    const std::vector<bool> upstream = impl.upstream->present_upstream(missing);
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < missing.size(); ++i) {
+      if (!upstream[i]) missing[kept++] = missing[i];
+    }
+    missing.resize(kept);
   }
   return missing;
 }
@@ -251,8 +265,10 @@ Result<std::optional<BlobDigest>> CasStore::find(const hash::Digest& sha256) con
   FORGE_TRY(store::ReadTxn txn, m_impl->env.begin_read());
   FORGE_TRY(auto value, txn.get(m_impl->blobs, key_of(sha256)));
   const auto record = value ? BlobRecord::decode(*value) : std::nullopt;
-  if (!record) return std::optional<BlobDigest>();
-  return std::optional<BlobDigest>(BlobDigest{sha256, record->size});
+  if (record) return std::optional<BlobDigest>(BlobDigest{sha256, record->size});
+  // The HTTP protocol names blobs without their size: only the blob itself tells it.
+  if (m_impl->fetch_from_upstream(sha256, std::nullopt)) return find(sha256);
+  return std::optional<BlobDigest>();
 }
 
 Result<CasStore::Stats> CasStore::stats() const {

@@ -80,6 +80,10 @@ Result<EvictionReport> CasStore::evict_now(std::optional<std::uint64_t> target_b
   }
   for (const Victim& victim : victims) {
     if (report.bytes_freed >= excess) break;
+    if (impl.queued_for_upload(key_array(victim.key))) {
+      ++report.skipped_queued;  // only here until the upstream has it
+      continue;
+    }
     std::unique_lock publish(impl.publish);
     {
       std::lock_guard lock(impl.mutex);
@@ -127,7 +131,8 @@ Result<EvictionReport> CasStore::evict_now(std::optional<std::uint64_t> target_b
     support::log(spdlog::level::info, "cache: evicted least recently used blobs",
                  {{"evicted", std::to_string(report.evicted)},
                   {"bytes_freed", std::to_string(report.bytes_freed)},
-                  {"skipped_pinned", std::to_string(report.skipped_pinned)}});
+                  {"skipped_pinned", std::to_string(report.skipped_pinned)},
+                  {"skipped_queued", std::to_string(report.skipped_queued)}});
   }
   return report;
 }

@@ -24,6 +24,7 @@
 #include "blob_record.h"
 #include "digest_filter_tracker.h"
 #include "forge/cache/cas_store.h"
+#include "forge/cache/upstream_tier.h"
 #include "forge/core/store/lmdb.h"
 #include "forge/core/support/unique_fd.h"
 
@@ -51,6 +52,15 @@ struct CasStore::Impl {
   std::thread evictor;
 
   DigestFilterTracker filter;
+
+  // The upstream tier (cas_store_upstream.cpp); null without one. Set before concurrent use.
+  std::shared_ptr<UpstreamTier> upstream;
+  // Read-through: true when the blob was fetched from the upstream and is now stored here.
+  bool fetch_from_upstream(const hash::Digest& sha256, std::optional<std::uint64_t> size);
+  // Write-behind: hands a newly stored blob to the upstream (queue or synchronous upload).
+  Result<void> hand_to_upstream(const BlobDigest& digest);
+  // Eviction guard: the upload queue still needs this blob.
+  bool queued_for_upload(const Key& key) const;
 
   // Bytes of the puts in progress in this process (their expected size, or what they have
   // written so far when it is unknown): eviction makes room for them before they land, so

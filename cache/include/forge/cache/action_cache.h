@@ -15,6 +15,10 @@
 // Keys: 1 to 256 characters from [0-9A-Za-z._-] (Bazel and ccache send 64 hex digits).
 // LMDB databases "ac" and "raw" in the CasStore's environment; value encoding:
 //   u8 version (k_ac_entry_version) | 32 B sha256 | u64 LE size | i64 LE updated_ns
+// With an upstream tier behind the CAS (CasStore::attach_upstream), a key missing here is
+// asked of the upstream (its entry is stored here, then validated like a local one: every
+// referenced blob must be in some tier) and every put is handed to the upstream (both
+// keyspaces travel as the upstream's `ac`). See upstream_tier.h.
 // Thread-safe, like CasStore.
 
 #include <cstdint>
@@ -73,6 +77,10 @@ class ActionCache {
   const ActionCacheOptions& options() const { return m_options; }
 
  private:
+  // A local miss asks the CAS's upstream tier (if any) for the entry and stores it here;
+  // the caller validates it as usual. nullopt when no tier has it.
+  Result<std::optional<BlobDigest>> adopt_from_upstream(Keyspace keyspace,
+                                                        std::string_view key) const;
   ActionCache(std::shared_ptr<CasStore> cas, ActionCacheOptions options)
       : m_cas(std::move(cas)), m_options(options) {}
   store::Database db(Keyspace keyspace) const { return keyspace == Keyspace::ac ? m_ac : m_raw; }

@@ -61,6 +61,8 @@
 
 namespace forge::cache {
 
+class UpstreamTier;
+
 struct StoreOptions {
   std::filesystem::path dir;
   std::uint64_t max_blob_size = 4ull << 30;  // 4 GiB: larger than any build output we expect
@@ -104,6 +106,7 @@ struct EvictionReport {
   std::uint64_t evicted = 0;
   std::uint64_t bytes_freed = 0;
   std::uint64_t skipped_pinned = 0;
+  std::uint64_t skipped_queued = 0;  // still queued for upload to the upstream tier
 };
 
 class CasStore;
@@ -280,6 +283,16 @@ class CasStore {
   // Writes the accesses recorded in memory to the index (done by evict_now and at close).
   Result<void> flush_access_times();
   DigestFilterStats digest_filter_stats() const;
+
+  // Puts a remote tier behind this store (upstream_tier.h): a blob missing here is asked of
+  // it by open_blob/get/find (read-through, verified), contains/find_missing count a blob
+  // the upstream holds as present, every newly stored blob is handed to it (write-behind)
+  // before the put returns, and eviction keeps blobs still queued for upload. Binds the
+  // tier to this store and starts its workers; the store stops them when it closes.
+  // REQUIRES: called once, before concurrent use.
+  void attach_upstream(std::shared_ptr<UpstreamTier> tier);
+  // The attached tier, or null.
+  UpstreamTier* upstream() const;
 
   // The LMDB environment, for the action cache's databases (opened before concurrent use).
   store::Environment& environment();
