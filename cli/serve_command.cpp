@@ -14,6 +14,7 @@
 #include "forge/bazel_remote/grpc_server.h"
 #include "forge/bazel_remote/http_server.h"
 #include "forge/cache/action_cache.h"
+#include "forge/cache/upstream_tier.h"
 #include "forge/core/support/config_loader.h"
 #include "forge/core/support/lifecycle.h"
 #include "forge/core/support/log.h"
@@ -64,6 +65,25 @@ Result<void> write_port_file(const std::filesystem::path& path, const std::strin
   return ok();
 }
 
+// The tier behind the store: the upstream for `url`, its queue in STORE/upstream-queue.
+Result<std::shared_ptr<cache::UpstreamTier>> open_upstream_tier(
+    const std::string& url, const std::optional<std::string>& write,
+    const std::optional<std::string>& s3_endpoint, const std::optional<std::string>& s3_region,
+    const cache::StoreOptions& store_options) {
+  cache::UpstreamOptions upstream_options;
+  upstream_options.url = url;
+  if (s3_endpoint) upstream_options.s3_endpoint = *s3_endpoint;
+  if (s3_region) upstream_options.s3_region = *s3_region;
+  FORGE_TRY(auto upstream, cache::open_upstream(upstream_options));
+  cache::TierOptions tier_options;
+  if (write) {
+    FORGE_TRY(tier_options.write, cache::parse_upstream_write(*write));
+  }
+  tier_options.queue.dir = store_options.dir / "upstream-queue";
+  tier_options.queue.fsync = store_options.fsync;
+  return cache::UpstreamTier::open(tier_options, std::move(upstream));
+}
+
 int run(std::vector<std::string> arguments) {
   Args args(std::move(arguments));
   auto dir = args.option("dir");
@@ -80,15 +100,20 @@ int run(std::vector<std::string> arguments) {
   auto tls_key = args.option("tls-key");
   auto raw_prefix_text = args.option("raw-prefix");
   auto instances_text = args.option("instances");
+  auto upstream_url = args.option("upstream");
+  auto upstream_write = args.option("upstream-write");
+  auto s3_endpoint = args.option("s3-endpoint");
+  auto s3_region = args.option("s3-region");
   const bool anonymous_read = args.flag("anonymous-read");
   const bool no_grpc = args.flag("no-grpc");
   const bool read_only = args.flag("read-only");
   const bool ac_raw = args.flag("ac-raw");
   const bool no_fsync = args.flag("no-fsync");
   const bool help = args.flag("help");
-  for (auto* option : {&dir, &address, &http_port_text, &grpc_port_text, &max_size_text,
-                       &max_blob_text, &threads_text, &port_file, &htpasswd, &tokens, &tls_cert,
-                       &tls_key, &raw_prefix_text, &instances_text}) {
+  for (auto* option :
+       {&dir, &address, &http_port_text, &grpc_port_text, &max_size_text, &max_blob_text,
+        &threads_text, &port_file, &htpasswd, &tokens, &tls_cert, &tls_key, &raw_prefix_text,
+        &instances_text, &upstream_url, &upstream_write, &s3_endpoint, &s3_region}) {
     if (!*option) return report(option->error(), k_exit_usage);
   }
   if (help) {
@@ -99,7 +124,8 @@ int run(std::vector<std::string> arguments) {
           args.finish("--dir --address --http-port --grpc-port --no-grpc --max-size "
                       "--max-blob-size --read-only --ac-raw --threads --no-fsync "
                       "--port-file --htpasswd --tokens --anonymous-read --tls-cert --tls-key "
-                      "--raw-prefix --instances");
+                      "--raw-prefix --instances --upstream --upstream-write --s3-endpoint "
+                      "--s3-region");
       !done) {
     return report(done.error(), k_exit_usage);
   }
@@ -165,6 +191,17 @@ int run(std::vector<std::string> arguments) {
   }
   auto store = cache::CasStore::open(store_options);
   if (!store) return report(store.error(), k_exit_failure);
+  if (*upstream_url) {
+    auto tier = open_upstream_tier(**upstream_url, *upstream_write, *s3_endpoint, *s3_region,
+                                   store_options);
+    if (!tier) return report(tier.error(), k_exit_usage);
+    (*store)->attach_upstream(*tier);
+  } else if (*upstream_write || *s3_endpoint || *s3_region) {
+    return report(Error(ErrorCategory::validation,
+                        "--upstream-write, --s3-endpoint and --s3-region need --upstream")
+                      .with_suggestion("add --upstream URL or drop them"),
+                  k_exit_usage);
+  }
   cache::ActionCacheOptions cache_options;
   auto action_cache = cache::ActionCache::open(*store, cache_options);
   if (!action_cache) return report(action_cache.error(), k_exit_failure);

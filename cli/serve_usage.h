@@ -11,7 +11,9 @@ inline constexpr std::string_view k_serve_usage =
     "                   [--ac-raw] [--threads N] [--no-fsync] [--port-file FILE]\n"
     "                   [--htpasswd FILE] [--tokens FILE] [--anonymous-read]\n"
     "                   [--tls-cert FILE --tls-key FILE] [--raw-prefix PREFIX|off]\n"
-    "                   [--instances shared|isolated]\n\n"
+    "                   [--instances shared|isolated]\n"
+    "                   [--upstream URL [--upstream-write behind|through]\n"
+    "                    [--s3-endpoint URL] [--s3-region REGION]]\n\n"
     "Serves STORE (default: the config's store_dir, else $XDG_CACHE_HOME/forge or\n"
     "~/.cache/forge) as a remote cache; addresses default to server.http_listen and\n"
     "server.grpc_listen from the config (flags override them):\n"
@@ -38,6 +40,13 @@ inline constexpr std::string_view k_serve_usage =
     "--tokens FILE     accept `Authorization: Bearer TOKEN` for the tokens in FILE\n"
     "--anonymous-read  with --htpasswd/--tokens: reads need no credentials, writes do\n"
     "--tls-cert/--tls-key  serve HTTPS with these PEM files\n"
+    "--upstream URL    a shared tier behind the store: http(s)://HOST[:PORT][/PREFIX] (another\n"
+    "                  Forge, bazel-remote, nginx WebDAV; basic auth from FORGE_UPSTREAM_AUTH)\n"
+    "                  or s3://BUCKET[/PREFIX] (credentials from AWS_* or ~/.aws/credentials).\n"
+    "                  Misses are read through (verified); writes are queued in\n"
+    "                  STORE/upstream-queue and uploaded in the background\n"
+    "--upstream-write  behind (default: queued, survives restarts) or through (synchronous)\n"
+    "--s3-endpoint/--s3-region  for s3:// (default region: AWS_REGION, else us-east-1)\n"
     "SIGINT/SIGTERM: stop accepting, finish in-flight requests (30 s at most), exit 0.";
 
 }  // namespace forge::cli

@@ -12,6 +12,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 
+#include "forge/cache/upstream_tier.h"
 #include "forge/core/support/log.h"
 #include "forge/core/support/metrics.h"
 #include "http_response.h"
@@ -265,6 +266,7 @@ nlohmann::json HttpServer::Impl::status_json() {
     std::lock_guard lock(mutex);
     status["connections"] = connections.size();
   }
+  if (const auto* tier = cache->cas().upstream()) status["upstream"] = tier->status_json();
   return status;
 }
 
