@@ -1,6 +1,9 @@
 // /metrics of a real `forge serve` after HTTP and gRPC traffic, checked by Prometheus' own
 // linter (`promtool check metrics`, Debian package prometheus): counters end in _total, no
 // family mixes an unlabelled series with labelled ones, every family has a HELP text.
+#include <string>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include "serve_fixture.h"
@@ -17,8 +20,8 @@ TEST(MetricsIntegrationTest, MetricsPassPromtoolCheckMetrics) {
   // Traffic on every endpoint, so that the labelled series exist.
   const std::string hex(64, 'a');
   for (const std::string& path :
-       {"/cas/" + hex, "/ac/" + hex, "/ccache/ab/cd", "/v8/artifacts/0123?slug=t", "/status",
-        "/healthz", "/nope/"}) {
+       std::vector<std::string>{"/cas/" + hex, "/ac/" + hex, "/ccache/ab/cd",
+                                "/v8/artifacts/0123?slug=t", "/status", "/healthz", "/nope/"}) {
     curl("-o /dev/null " + server.url() + path);
   }
   curl("-o /dev/null -X PUT --data-binary x " + server.url() + "/ccache/ab/cd");
