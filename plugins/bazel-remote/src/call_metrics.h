@@ -122,5 +122,4 @@ class CallScope {
   std::string m_resource;
 };
 
-
 }  // namespace forge::bazel_remote
