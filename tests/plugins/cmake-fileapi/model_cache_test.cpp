@@ -91,7 +91,8 @@ TEST_F(ModelCacheTest, ABuildThatChangesDepsOrBuildsTestProgramsIsAMiss) {
   EXPECT_TRUE(load().from_cache);
 
   const std::string iface_h = (m_source / "iface/include/iface/iface.h").string();
-  const auto& before = target(load(), "util").headers;
+  const Model cached = load();  // kept alive: `before` refers into it
+  const auto& before = target(cached, "util").headers;
   EXPECT_EQ(std::count(before.begin(), before.end(), iface_h), 0);
   std::ofstream(m_source / "util.cc", std::ios::app) << "#include \"iface/iface.h\"\n";
   ASSERT_NO_FATAL_FAILURE(build());
