@@ -1,13 +1,12 @@
-// Reading the CAS digests out of REAPI v2 messages (ActionResult, Tree) with a minimal
-// protobuf wire-format reader: the action cache validates hits without a protobuf library.
+// Reading the CAS digests out of REAPI v2 messages (ActionResult, Tree) with the minimal
+// protobuf wire-format reader (wire.h): the action cache validates hits without a protobuf
+// library.
 #include "forge/cache/action_cache.h"
-
-#include <fmt/format.h>
+#include "forge/cache/wire.h"
 
 namespace forge::cache {
 namespace {
 
-// --- a minimal protobuf wire-format reader: just enough to find digests ------------------
 // REAPI v2 field numbers (build/bazel/remote/execution/v2/remote_execution.proto):
 constexpr std::uint32_t k_action_result_output_files = 2;
 constexpr std::uint32_t k_action_result_output_directories = 3;
@@ -24,86 +23,16 @@ constexpr std::uint32_t k_tree_children = 2;
 constexpr std::uint32_t k_directory_files = 1;
 constexpr std::uint32_t k_file_node_digest = 2;
 
-enum class WireType : std::uint8_t { varint = 0, fixed64 = 1, length_delimited = 2, fixed32 = 5 };
-
-struct Field {
-  std::uint32_t number = 0;
-  WireType type = WireType::varint;
-  std::uint64_t varint = 0;
-  std::string_view bytes;  // length-delimited payload
-};
-
-Error malformed(std::string_view what, std::string_view message = "ActionResult") {
-  return Error(ErrorCategory::validation, fmt::format("malformed {}: {}", message, what))
-      .with_suggestion(
-          "send a serialized build.bazel.remote.execution.v2.ActionResult, or use "
-          "the unvalidated raw keyspace for opaque values");
-}
-
-class WireReader {
- public:
-  explicit WireReader(std::string_view data) : m_data(data) {}
-  bool done() const { return m_pos >= m_data.size(); }
-
-  Result<Field> next() {
-    Field field;
-    FORGE_TRY(std::uint64_t tag, varint());
-    field.number = static_cast<std::uint32_t>(tag >> 3);
-    if (field.number == 0) return fail(malformed("field number 0"));
-    switch (tag & 7) {
-      case 0: {
-        field.type = WireType::varint;
-        FORGE_TRY(field.varint, varint());
-        return field;
-      }
-      case 1: {
-        field.type = WireType::fixed64;
-        FORGE_TRY_VOID(skip(8));
-        return field;
-      }
-      case 2: {
-        field.type = WireType::length_delimited;
-        FORGE_TRY(std::uint64_t length, varint());
-        if (length > m_data.size() - m_pos) return fail(malformed("truncated field"));
-        field.bytes = m_data.substr(m_pos, length);
-        m_pos += length;
-        return field;
-      }
-      case 5: {
-        field.type = WireType::fixed32;
-        FORGE_TRY_VOID(skip(4));
-        return field;
-      }
-      default: return fail(malformed(fmt::format("unsupported wire type {}", tag & 7)));
-    }
-  }
-
- private:
-  Result<std::uint64_t> varint() {
-    std::uint64_t value = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (m_pos >= m_data.size()) return fail(malformed("truncated varint"));
-      const auto byte = static_cast<unsigned char>(m_data[m_pos++]);
-      value |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
-      if ((byte & 0x80) == 0) return value;
-    }
-    return fail(malformed("varint longer than 10 bytes"));
-  }
-  Result<void> skip(std::size_t n) {
-    if (n > m_data.size() - m_pos) return fail(malformed("truncated fixed-width field"));
-    m_pos += n;
-    return ok();
-  }
-  std::string_view m_data;
-  std::size_t m_pos = 0;
-};
+constexpr std::string_view k_action_result_suggestion =
+    "send a serialized build.bazel.remote.execution.v2.ActionResult, or use the unvalidated raw "
+    "keyspace for opaque values";
 
 Result<BlobDigest> decode_digest(std::string_view message) {
-  WireReader reader(message);
+  WireReader reader(message, "ActionResult", k_action_result_suggestion);
   std::string_view hash;
   std::uint64_t size = 0;
   while (!reader.done()) {
-    FORGE_TRY(Field field, reader.next());
+    FORGE_TRY(WireField field, reader.next());
     if (field.number == k_digest_hash && field.type == WireType::length_delimited) {
       hash = field.bytes;
     } else if (field.number == k_digest_size_bytes && field.type == WireType::varint) {
@@ -115,10 +44,10 @@ Result<BlobDigest> decode_digest(std::string_view message) {
 
 // The digest in field `number` of a nested message (absent → nullopt).
 Result<std::optional<BlobDigest>> nested_digest(std::string_view message, std::uint32_t number) {
-  WireReader reader(message);
+  WireReader reader(message, "ActionResult", k_action_result_suggestion);
   std::optional<BlobDigest> found;
   while (!reader.done()) {
-    FORGE_TRY(Field field, reader.next());
+    FORGE_TRY(WireField field, reader.next());
     if (field.number == number && field.type == WireType::length_delimited) {
       FORGE_TRY(found, decode_digest(field.bytes));
     }
@@ -130,9 +59,9 @@ Result<std::optional<BlobDigest>> nested_digest(std::string_view message, std::u
 
 Result<std::vector<BlobDigest>> referenced_digests(std::string_view action_result) {
   std::vector<BlobDigest> digests;
-  WireReader reader(action_result);
+  WireReader reader(action_result, "ActionResult", k_action_result_suggestion);
   while (!reader.done()) {
-    FORGE_TRY(Field field, reader.next());
+    FORGE_TRY(WireField field, reader.next());
     if (field.type != WireType::length_delimited) continue;
     std::optional<BlobDigest> digest;
     switch (field.number) {
@@ -159,9 +88,9 @@ Result<std::vector<BlobDigest>> referenced_digests(std::string_view action_resul
 
 Result<std::vector<BlobDigest>> output_tree_digests(std::string_view action_result) {
   std::vector<BlobDigest> trees;
-  WireReader reader(action_result);
+  WireReader reader(action_result, "ActionResult", k_action_result_suggestion);
   while (!reader.done()) {
-    FORGE_TRY(Field field, reader.next());
+    FORGE_TRY(WireField field, reader.next());
     if (field.type != WireType::length_delimited ||
         field.number != k_action_result_output_directories) {
       continue;
@@ -174,19 +103,19 @@ Result<std::vector<BlobDigest>> output_tree_digests(std::string_view action_resu
 
 Result<std::vector<BlobDigest>> tree_file_digests(std::string_view tree) {
   std::vector<BlobDigest> files;
-  WireReader reader(tree);
+  WireReader reader(tree, "Tree", k_action_result_suggestion);
   while (!reader.done()) {
-    FORGE_TRY(Field field, reader.next());
+    FORGE_TRY(WireField field, reader.next());
     if (field.type != WireType::length_delimited ||
         (field.number != k_tree_root && field.number != k_tree_children)) {
       continue;
     }
-    WireReader directory(field.bytes);  // a Directory
+    WireReader directory(field.bytes, "Tree", k_action_result_suggestion);  // a Directory
     while (!directory.done()) {
-      FORGE_TRY(Field entry, directory.next());
+      FORGE_TRY(WireField entry, directory.next());
       if (entry.type != WireType::length_delimited || entry.number != k_directory_files) continue;
       FORGE_TRY(auto file, nested_digest(entry.bytes, k_file_node_digest));
-      if (!file) return fail(malformed("a FileNode without a digest", "Tree"));
+      if (!file) return fail(directory.malformed("a FileNode without a digest"));
       files.push_back(*file);
     }
   }

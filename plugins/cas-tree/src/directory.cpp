@@ -6,10 +6,15 @@
 
 #include <fmt/format.h>
 
-#include "forge/cas_tree/wire.h"
+#include "forge/cache/wire.h"
 
 namespace forge::cas_tree {
 namespace {
+
+using cache::WireField;
+using cache::WireReader;
+using cache::WireType;
+using cache::WireWriter;
 
 constexpr std::uint32_t k_directory_files = 1;
 constexpr std::uint32_t k_directory_directories = 2;

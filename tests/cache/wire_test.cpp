@@ -1,9 +1,9 @@
-#include "forge/cas_tree/wire.h"
+#include "forge/cache/wire.h"
 
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
-namespace forge::cas_tree {
+namespace forge::cache {
 namespace {
 
 TEST(WireTest, VarintAndBytesFieldsRoundTrip) {
@@ -38,6 +38,21 @@ TEST(WireTest, TruncatedInputIsAValidationError) {
   }
 }
 
+TEST(WireTest, ErrorsNameTheMessageAndCarryTheCallersSuggestion) {
+  WireReader plain(std::string("\x0b"), "Directory");
+  auto field = plain.next();
+  ASSERT_FALSE(field);
+  EXPECT_NE(field.error().message().find("malformed Directory"), std::string::npos);
+  EXPECT_NE(field.error().to_string().find("v2.Directory; check the digest"), std::string::npos);
+
+  WireReader custom(std::string("\x0b"), "ActionResult", "use the raw keyspace");
+  field = custom.next();
+  ASSERT_FALSE(field);
+  EXPECT_NE(field.error().message().find("malformed ActionResult"), std::string::npos);
+  EXPECT_NE(field.error().to_string().find("use the raw keyspace"), std::string::npos);
+  EXPECT_EQ(field.error().to_string().find("check the digest"), std::string::npos);
+}
+
 RC_GTEST_PROP(WireTest, AnyVarintRoundTrips, (std::uint64_t value, std::uint32_t number)) {
   const std::uint32_t field_number = number % 0x1fffffff + 1;
   WireWriter writer;
@@ -51,4 +66,4 @@ RC_GTEST_PROP(WireTest, AnyVarintRoundTrips, (std::uint64_t value, std::uint32_t
 }
 
 }  // namespace
-}  // namespace forge::cas_tree
+}  // namespace forge::cache

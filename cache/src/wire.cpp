@@ -1,14 +1,14 @@
-#include "forge/cas_tree/wire.h"
+#include "forge/cache/wire.h"
 
 #include <fmt/format.h>
 
-namespace forge::cas_tree {
+namespace forge::cache {
 
 Error WireReader::malformed(std::string_view detail) const {
-  return Error(ErrorCategory::validation, fmt::format("malformed {}: {}", m_what, detail))
-      .with_suggestion(fmt::format(
-          "the blob is not a serialized build.bazel.remote.execution.v2.{}; check the digest",
-          m_what));
+  Error error(ErrorCategory::validation, fmt::format("malformed {}: {}", m_what, detail));
+  if (!m_suggestion.empty()) return std::move(error).with_suggestion(std::string(m_suggestion));
+  return std::move(error).with_suggestion(fmt::format(
+      "the blob is not a serialized build.bazel.remote.execution.v2.{}; check the digest", m_what));
 }
 
 Result<WireField> WireReader::next() {
@@ -72,4 +72,4 @@ void WireWriter::bytes_field(std::uint32_t number, std::string_view bytes) {
   m_out.append(bytes);
 }
 
-}  // namespace forge::cas_tree
+}  // namespace forge::cache

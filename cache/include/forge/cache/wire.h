@@ -1,7 +1,8 @@
 #pragma once
 // The protobuf wire format (https://protobuf.dev/programming-guides/encoding/), just enough
 // to read and write REAPI messages without linking a protobuf library into `forge` (whose
-// start-up cost the CLI avoids, see cli/serve_launcher.cpp).
+// start-up cost the CLI avoids, see cli/serve_launcher.cpp). The one reader for the action
+// cache's ActionResult/Tree validation and forge_cas_tree's Directory messages.
 //
 // WireReader walks the fields of one message; a nested message is read with a new
 // WireReader over the field's bytes. Errors are Validation errors whose message starts with
@@ -16,7 +17,7 @@
 
 #include "forge/core/support/error.h"
 
-namespace forge::cas_tree {
+namespace forge::cache {
 
 enum class WireType : std::uint8_t { varint = 0, fixed64 = 1, length_delimited = 2, fixed32 = 5 };
 
@@ -29,8 +30,10 @@ struct WireField {
 
 class WireReader {
  public:
-  // `what` names the message type in errors ("Directory").
-  WireReader(std::string_view data, std::string_view what) : m_data(data), m_what(what) {}
+  // `what` names the message type in errors ("Directory"); `suggestion` replaces the default
+  // fix in them ("the blob is not a serialized ...<what>; check the digest").
+  WireReader(std::string_view data, std::string_view what, std::string_view suggestion = {})
+      : m_data(data), m_what(what), m_suggestion(suggestion) {}
   bool done() const { return m_pos >= m_data.size(); }
   // The next field; fixed-width fields are skipped over (their value is not kept).
   Result<WireField> next();
@@ -41,6 +44,7 @@ class WireReader {
   Result<std::uint64_t> varint();
   std::string_view m_data;
   std::string_view m_what;
+  std::string_view m_suggestion;
   std::size_t m_pos = 0;
 };
 
@@ -56,4 +60,4 @@ class WireWriter {
   std::string m_out;
 };
 
-}  // namespace forge::cas_tree
+}  // namespace forge::cache
