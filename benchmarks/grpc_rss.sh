@@ -27,7 +27,7 @@ trap cleanup EXIT
 status_kib() {  # status_kib PID FIELD -> the value in KiB
   awk -v field="$2:" '$1 == field { print $2 }' "/proc/$1/status"
 }
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+. benchmarks/lib.sh
 
 printf '%-6s %12s %12s %12s %12s\n' round idle_rss_kib hwm_kib rss_kib connections
 : >"$work/results"

@@ -95,7 +95,7 @@ run_wrk() {
   echo "$rps $p99"
 }
 
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+. benchmarks/lib.sh
 
 declare -A rps p99
 record() {  # name "rps p99"

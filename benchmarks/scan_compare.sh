@@ -14,18 +14,7 @@ runs=${RUNS:-5}
 sizes=("${@:-10000 100000}")
 sizes=(${sizes[@]})
 
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-now() { date +%s.%N; }
-# timed SETUP CMD: median wall seconds of CMD over $runs runs, SETUP run before each (untimed)
-timed() {
-  local setup=$1 cmd=$2 times=()
-  for _ in $(seq "$runs"); do
-    bash -c "$setup" >/dev/null 2>&1
-    local t0 t1; t0=$(now); bash -c "$cmd" >/dev/null 2>&1; t1=$(now)
-    times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')")
-  done
-  printf '%s\n' "${times[@]}" | median
-}
+. benchmarks/lib.sh
 
 for n in "${sizes[@]}"; do
   tree=/tmp/forge-scan-tree-$n
