@@ -17,6 +17,7 @@
 #include "command.h"
 #include "forge/agent/client.h"
 #include "forge/core/io/backend_selector.h"
+#include "forge/core/scan/file_list.h"
 
 namespace forge::cli {
 namespace {
@@ -70,7 +71,8 @@ std::vector<std::string> read_stdin_paths() {
   return paths;
 }
 
-// Expands directories (sorted, recursively, without following symlinked directories).
+// Expands directories (sorted in path order, recursively, without following symlinked
+// directories) through the scanner's parallel walker.
 void expand(const std::string& arg, std::vector<std::filesystem::path>& out, int& failures) {
   std::error_code ec;
   const auto status = std::filesystem::symlink_status(arg, ec);
@@ -78,22 +80,17 @@ void expand(const std::string& arg, std::vector<std::filesystem::path>& out, int
     out.emplace_back(arg);  // missing paths fail later, in order, with the OS error
     return;
   }
-  std::vector<std::filesystem::path> found;
-  auto it = std::filesystem::recursive_directory_iterator(
-      arg, std::filesystem::directory_options::skip_permission_denied, ec);
-  for (; !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-    const auto type = it->symlink_status(ec).type();
-    if (type == std::filesystem::file_type::regular ||
-        type == std::filesystem::file_type::symlink) {
-      found.push_back(it->path());
-    }
+  auto listed = scan::list_files(arg);
+  if (!listed) {
+    fmt::print(stderr, "forge hash: {}\n", listed.error().summary());
+    ++failures;
+    return;
   }
-  if (ec) {
-    fmt::print(stderr, "forge hash: {}: {}\n", arg, ec.message());
+  for (const Error& error : listed->errors) {
+    fmt::print(stderr, "forge hash: {}\n", error.summary());
     ++failures;
   }
-  std::sort(found.begin(), found.end());
-  out.insert(out.end(), found.begin(), found.end());
+  std::move(listed->files.begin(), listed->files.end(), std::back_inserter(out));
 }
 
 int run(std::vector<std::string> tokens) {

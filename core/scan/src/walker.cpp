@@ -336,7 +336,7 @@ class Walker {
     for (const Name& entry : names) {
       const std::string_view name = entry.name;
       EntryType type = entry.type;
-      if (!reuse) {
+      if (!reuse && m_options.skip_vcs_entries) {
         if (type == EntryType::directory && (name == ".git" || name == ".forge")) continue;
         if (name.starts_with(k_sync_cookie_prefix)) continue;
       }

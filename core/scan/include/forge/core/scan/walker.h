@@ -3,8 +3,9 @@
 // paths, honouring .gitignore files and --exclude globs.
 //
 // - Never follows symlinks; a symlink is an entry of its own (its target is read later).
-// - Always skips `.git` and `.forge` directories, and any directory in `skip_dirs`
-//   (absolute paths, e.g. the store when it lives inside the root).
+// - Skips `.git` and `.forge` directories and sync cookies (unless `skip_vcs_entries` is
+//   false), and any directory in `skip_dirs` (absolute paths, e.g. the store when it lives
+//   inside the root).
 // - An unreadable directory is reported in `errors` and the walk goes on.
 // - Output order: sorted by path (byte order), so scans are deterministic.
 // - With a ListingCache (below), unchanged directories are not read, and entries the cache
@@ -41,6 +42,9 @@ struct WalkOptions {
   std::vector<std::filesystem::path> skip_dirs;  // absolute
   bool use_gitignore = true;
   bool stat_entries = true;  // fill WalkEntry::stat
+  // Leave out `.git` / `.forge` directories and sync cookies (scans); false lists them like
+  // any other entry (`forge hash DIR`).
+  bool skip_vcs_entries = true;
 };
 
 struct WalkResult {
