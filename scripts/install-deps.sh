@@ -13,7 +13,7 @@ packages=(
   curl ccache bazel-bootstrap zstd jq
   ceph-mon ceph-osd radosgw ceph-common nginx libnginx-mod-http-dav-ext
   clang-format clang-tidy-16
-  dpkg-dev lintian
+  dpkg-dev lintian mmdebstrap
   prometheus gradle
 )
 

@@ -2,7 +2,10 @@
 # The Debian packages: cpack builds forge, libforge0 and libforge-dev; lintian reports no
 # errors (its warnings are printed); their contents, extracted with dpkg -x into a temp
 # root, give a `forge doctor` that runs and a C consumer that builds through forge.pc and
-# runs against the extracted libforge.so.0.
+# runs against the extracted libforge.so.0. Then `apt-get install ./*.deb` on a fresh
+# Debian 12 root made by mmdebstrap from this machine's apt sources (the dependencies come
+# from the archive, not from this machine), where the installed `forge` hashes, stores and
+# serves: a blob PUT over HTTP from outside the root is read back.
 # Usage: deb_test.sh BUILD_DIR SOURCE_DIR
 set -eu
 build=$1
@@ -43,4 +46,26 @@ export PKG_CONFIG_PATH="$libdir/pkgconfig"
 cc -std=c99 -Wall -Wextra -Werror -o "$work/example" "$source/tests/capi/embed_example.c" \
   $(pkg-config --cflags --libs forge)
 LD_LIBRARY_PATH="$libdir" "$work/example" "$source/tests/capi/embed_example.c" "$work/store"
+echo "== apt-get install ./*.deb on a fresh Debian 12 root (mmdebstrap)"
+sources=/etc/apt/sources.list.d/debian.sources
+test -f "$sources" || sources=/etc/apt/sources.list
+serve_dir=$work/serve
+mkdir -p "$serve_dir"
+blob_sha=2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824  # sha256("hello")
+# The served store is bind-mounted from $serve_dir so the port file is read from outside.
+# Hooks run in order; any failing command fails the bootstrap and this test.
+mmdebstrap --mode=root --variant=apt --quiet \
+  --aptopt='APT::Sandbox::User "root"' \
+  --customize-hook='mkdir "$1/debs" "$1/srv/forge"' \
+  --customize-hook="copy-in $* /debs" \
+  --customize-hook='chroot "$1" sh -c "apt-get install -y -q /debs/*.deb > /debs/apt.log 2>&1 || { cat /debs/apt.log; exit 1; }"' \
+  --customize-hook="mount --bind $serve_dir \"\$1/srv/forge\"" \
+  --customize-hook='chroot "$1" forge --version' \
+  --customize-hook='chroot "$1" sh -c "printf hello > /tmp/hello && forge hash /tmp/hello | grep -q '$blob_sha'"' \
+  --customize-hook='chroot "$1" sh -c "forge serve --dir /srv/forge/store --address 127.0.0.1 --http-port 0 --no-grpc --port-file /srv/forge/port > /srv/forge/serve.log 2>&1 & echo \$! > /srv/forge/pid"' \
+  --customize-hook="$source/tests/capi/deb_serve_probe.sh $serve_dir $blob_sha" \
+  --customize-hook='umount "$1/srv/forge"' \
+  bookworm /dev/null "$sources" > "$work/mmdebstrap.log" 2>&1 ||
+  { tail -40 "$work/mmdebstrap.log"; cat "$serve_dir/serve.log" 2>/dev/null; exit 1; }
+grep -E '^forge [0-9]|in the fresh root' "$work/mmdebstrap.log"
 echo "deb test: passed"
