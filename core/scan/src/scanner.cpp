@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 
 #include <fmt/format.h>
 
@@ -61,18 +62,25 @@ constexpr std::uint64_t k_journal_cursors_kept = 100'000;
 
 // The state of one Scanner::update, passed through its steps in order.
 struct Work {
-  std::vector<WalkEntry> entries;                   // the entries still to decide
-  std::vector<std::optional<FileRecord>> previous;  // previous[i]: the record of entries[i]
+  std::vector<WalkEntry> entries;  // the entries still to decide
+  // previous[i]: the record of entries[i]. Boxed: on a first scan every one is empty, and
+  // an empty optional<FileRecord> per entry would cost its full size (~170 bytes).
+  std::vector<std::unique_ptr<FileRecord>> previous;
   std::vector<std::pair<std::string, FileRecord>> unmatched;  // full scan: records not walked
-  std::vector<Result<io::FileStat>> stats;
+  std::vector<Result<io::FileStat>> stats;  // freed by plan(); stat_ok says what it held
+  std::vector<bool> stat_ok;
   std::vector<FileRecord> candidates;  // candidates[i]: the record entries[i] would get
   std::vector<bool> present;
   std::vector<std::size_t> to_hash;   // indexes into entries, ascending
   std::vector<std::size_t> vanished;  // partial scans: entries that are gone
-  std::map<std::string, FileRecord> writes;
+  std::vector<std::size_t> writes;    // indexes into entries/candidates, ascending (= by path)
   std::vector<std::pair<std::string, FileRecord>> removals;
   ChangeSet result;
 };
+
+std::unique_ptr<FileRecord> boxed(std::optional<FileRecord> record) {
+  return record ? std::make_unique<FileRecord>(std::move(*record)) : nullptr;
+}
 
 // Step 1 (full scan): merge-joins the sorted walk with the sorted index records (both in
 // byte order), so no hash table of the whole tree is built. Records the walk settled, and
@@ -96,7 +104,7 @@ void join_full(Work& work, const std::vector<store::KeyValue>& records,
       const auto record = peek_record_stat(records[r].second);
       if (!entries[i].stat || !record || !settles(*record, *entries[i].stat, racy_limit, sha256)) {
         unsettled.push_back(std::move(entries[i]));
-        work.previous.push_back(FileRecord::decode(records[r].second));
+        work.previous.push_back(boxed(FileRecord::decode(records[r].second)));
       }
       ++i;
     } else if (auto record = FileRecord::decode(records[r].second)) {
@@ -116,7 +124,7 @@ Result<void> join_partial(Work& work, FileIndex& index) {
   work.previous.resize(work.entries.size());
   for (std::size_t i = 0; i < work.entries.size(); ++i) {
     FORGE_TRY(auto value, index.record(txn, work.entries[i].path));
-    if (value) work.previous[i] = FileRecord::decode(*value);
+    if (value) work.previous[i] = boxed(FileRecord::decode(*value));
   }
   return ok();
 }
@@ -147,6 +155,7 @@ void plan(Work& work, const std::filesystem::path& root, bool full, std::int64_t
   const std::size_t count = work.entries.size();
   work.candidates.assign(count, FileRecord{});
   work.present.assign(count, false);
+  work.stat_ok.assign(count, false);
   for (std::size_t i = 0; i < count; ++i) {
     if (!work.stats[i]) {
       const int code = work.stats[i].error().code();
@@ -159,6 +168,7 @@ void plan(Work& work, const std::filesystem::path& root, bool full, std::int64_t
       continue;
     }
     work.present[i] = true;
+    work.stat_ok[i] = true;
     const io::FileStat& stat = *work.stats[i];
     FileRecord& next = work.candidates[i];
     next.type = type_from_mode(stat.mode);
@@ -179,48 +189,58 @@ void plan(Work& work, const std::filesystem::path& root, bool full, std::int64_t
     }
     if (must_hash) work.to_hash.push_back(i);
   }
+  std::vector<Result<io::FileStat>>().swap(work.stats);  // the candidates hold them now
 }
 
-// Step 4: hashes the planned files in one batch; the stat of the open file after reading
+// Files hashed per batch_hash call: enough to keep every read slot busy, while the paths
+// and results of a batch (~350 bytes a file) stay a few MB however large the tree.
+constexpr std::size_t k_hash_batch = 8192;
+
+// Step 4: hashes the planned files in batches; the stat of the open file after reading
 // belongs with the digests. A read error keeps the old record (xxh3 left empty).
 void hash_files(Work& work, io::PlatformIO& io, const std::filesystem::path& root, bool full,
                 bool sha256) {
-  if (work.to_hash.empty()) return;
-  std::vector<std::filesystem::path> paths;
-  paths.reserve(work.to_hash.size());
-  for (std::size_t i : work.to_hash) paths.push_back(root / work.entries[i].path);
-  auto hashed = io.batch_hash(paths, hash::AlgorithmSet{sha256, true}, io::Follow::no);
   work.result.hashed = work.to_hash.size();
-  for (std::size_t k = 0; k < work.to_hash.size(); ++k) {
-    const std::size_t i = work.to_hash[k];
-    FileRecord& next = work.candidates[i];
-    if (!hashed[k]) {
-      if (hashed[k].error().code() == ENOENT) {
-        work.present[i] = false;
-        if (!full) work.vanished.push_back(i);
-      } else {
-        work.result.errors.push_back(std::move(hashed[k]).error());
-        next.xxh3.reset();  // marks "keep the old record"
+  std::vector<std::filesystem::path> paths;
+  for (std::size_t first = 0; first < work.to_hash.size(); first += k_hash_batch) {
+    const std::size_t last = std::min(work.to_hash.size(), first + k_hash_batch);
+    paths.clear();
+    for (std::size_t k = first; k < last; ++k)
+      paths.push_back(root / work.entries[work.to_hash[k]].path);
+    auto hashed = io.batch_hash(paths, hash::AlgorithmSet{sha256, true}, io::Follow::no);
+    for (std::size_t k = first; k < last; ++k) {
+      const std::size_t i = work.to_hash[k];
+      FileRecord& next = work.candidates[i];
+      auto& outcome = hashed[k - first];
+      if (!outcome) {
+        if (outcome.error().code() == ENOENT) {
+          work.present[i] = false;
+          if (!full) work.vanished.push_back(i);
+        } else {
+          work.result.errors.push_back(std::move(outcome).error());
+          next.xxh3.reset();  // marks "keep the old record"
+        }
+        continue;
       }
-      continue;
+      const io::FileStat& stat = outcome->stat;
+      next.size = outcome->size;
+      next.mtime_ns = stat.mtime_ns;
+      next.ctime_ns = stat.ctime_ns;
+      next.ino = stat.ino;
+      next.dev = stat.dev;
+      next.mode = stat.mode;
+      next.xxh3 = outcome->digests.xxh3;
+      next.sha256 = outcome->digests.sha256;
     }
-    const io::FileStat& stat = hashed[k]->stat;
-    next.size = hashed[k]->size;
-    next.mtime_ns = stat.mtime_ns;
-    next.ctime_ns = stat.ctime_ns;
-    next.ino = stat.ino;
-    next.dev = stat.dev;
-    next.mode = stat.mode;
-    next.xxh3 = hashed[k]->digests.xxh3;
-    next.sha256 = hashed[k]->digests.sha256;
   }
 }
 
 // Step 5: compares each candidate with its previous record: what to report (content, not
 // stat: a touch or chmod rewrites the record silently) and what to write.
 void diff(Work& work, std::uint64_t cursor) {
+  work.result.changes.reserve(work.entries.size());  // at most one change per entry (+ removals)
   for (std::size_t i = 0; i < work.entries.size(); ++i) {
-    if (!work.present[i] || !work.stats[i]) continue;
+    if (!work.present[i] || !work.stat_ok[i]) continue;
     const std::string& path = work.entries[i].path;
     FileRecord& next = work.candidates[i];
     const bool was_hashed = std::binary_search(work.to_hash.begin(), work.to_hash.end(), i);
@@ -228,7 +248,7 @@ void diff(Work& work, std::uint64_t cursor) {
     if (!work.previous[i]) {
       next.created_cursor = next.changed_cursor = cursor;
       work.result.changes.push_back(change_from(path, ChangeKind::added, next));
-      work.writes.emplace(path, std::move(next));
+      work.writes.push_back(i);
       continue;
     }
     const FileRecord& prev = *work.previous[i];
@@ -237,7 +257,7 @@ void diff(Work& work, std::uint64_t cursor) {
       next.changed_cursor = cursor;
       next.type_changed = true;
       work.result.changes.push_back(change_from(path, ChangeKind::type_changed, next));
-      work.writes.emplace(path, std::move(next));
+      work.writes.push_back(i);
       continue;
     }
     next.created_cursor = prev.created_cursor;
@@ -257,7 +277,7 @@ void diff(Work& work, std::uint64_t cursor) {
       next.type_changed = prev.type_changed;
     }
     if (content_changed || !same_stat(stat_of(next), stat_of(prev)) || next.sha256 != prev.sha256) {
-      work.writes.emplace(path, std::move(next));
+      work.writes.push_back(i);
     }
   }
 }
@@ -379,8 +399,9 @@ Result<ChangeSet> Scanner::update(std::vector<WalkEntry> entries, const ScanOpti
   if (full) next_meta.scan_start_ns = this_start;
   ChangeSet& result = work.result;
   FORGE_TRY_VOID(m_index.env().write([&](store::WriteTxn& txn) -> Result<void> {
-    for (const auto& [path, record] : work.writes) {
-      FORGE_TRY_VOID(m_index.put_record(txn, path, record.encode()));
+    for (const std::size_t i : work.writes) {
+      const std::string& path = work.entries[i].path;
+      FORGE_TRY_VOID(m_index.put_record(txn, path, work.candidates[i].encode()));
       FORGE_TRY(bool had_tombstone, txn.erase(m_index.tombstones(), record_key(path)));
       (void)had_tombstone;
     }
