@@ -36,6 +36,14 @@ namespace {
 // registered buffers and then read into the same, unregistered, buffers.
 constexpr std::size_t k_chunk_size = 128 * 1024;
 
+// Files in flight per ring while the page cache answers every read at submission: the
+// kernel copies each file into its slot's buffer at submit time and the hasher reads it
+// after the whole batch is reaped, so every slot in flight pushes the first buffers out of
+// the CPU caches before they are hashed. 8 keeps a batch within L2; on a 10k-file warm
+// tree it cut `forge hash` CPU by ~25% against 64 (issue 20). When reads wait for the
+// disk, the window doubles up to every slot, so cold trees still get a deep queue.
+constexpr unsigned k_warm_window = 8;
+
 enum class Op : std::uint64_t { open = 0, read = 1, close = 2 };
 
 std::uint64_t user_data(std::size_t slot, Op op) {
@@ -148,13 +156,16 @@ class Ring {
   std::vector<std::byte*> m_buffers;
   std::vector<Slot> m_state;
   std::size_t m_active = 0;
-  Follow m_follow = Follow::yes;  // of the current run()
+  unsigned m_window = 0;               // slots that may be busy at once (k_warm_window..m_slots)
+  std::size_t m_in_kernel = 0;         // SQEs submitted whose CQE has not been reaped
+  std::vector<io_uring_cqe> m_reaped;  // scratch: the CQEs of one wait
+  Follow m_follow = Follow::yes;       // of the current run()
 };
 
 io_uring_sqe* Ring::next_sqe() {
   io_uring_sqe* sqe = io_uring_get_sqe(&m_ring);
   while (sqe == nullptr) {  // SQ full: hand what we have to the kernel and try again
-    io_uring_submit(&m_ring);
+    if (const int submitted = io_uring_submit(&m_ring); submitted > 0) m_in_kernel += submitted;
     sqe = io_uring_get_sqe(&m_ring);
   }
   return sqe;
@@ -324,9 +335,11 @@ void Ring::run(std::span<const std::filesystem::path> paths, std::atomic<std::si
   m_state.clear();
   m_state.resize(m_slots);
   m_active = 0;
+  m_in_kernel = 0;
+  m_window = std::min(m_slots, k_warm_window);
   bool exhausted = false;
   while (true) {
-    for (std::size_t s = 0; s < m_slots && !exhausted; ++s) {
+    for (std::size_t s = 0; s < m_slots && !exhausted && m_active < m_window; ++s) {
       if (m_state[s].busy) continue;
       std::optional<support::HandleGuard> handle = handles.try_acquire();
       if (!handle) {
@@ -361,16 +374,26 @@ void Ring::run(std::span<const std::filesystem::path> paths, std::atomic<std::si
                        Error::from_errno(-submitted, "io_uring_enter").summary());
       std::abort();  // in-flight requests reference our buffers: no safe way to unwind
     }
+    if (submitted > 0) m_in_kernel += static_cast<std::size_t>(submitted);
     io_uring_cqe* cqe = nullptr;
     unsigned head = 0;
     unsigned seen = 0;
-    std::vector<io_uring_cqe> batch;
+    m_reaped.clear();
     io_uring_for_each_cqe(&m_ring, head, cqe) {
-      batch.push_back(*cqe);
+      m_reaped.push_back(*cqe);
       ++seen;
     }
     io_uring_cq_advance(&m_ring, seen);
-    for (const io_uring_cqe& entry : batch) complete(paths, entry);
+    m_in_kernel -= std::min<std::size_t>(m_in_kernel, seen);
+    // Requests still with the kernel after the wait are waiting for the disk (or an io-wq
+    // worker): widen the window so that more reads queue up; a batch that the page cache
+    // answered whole narrows it again, one slot at a time.
+    if (m_in_kernel > 0) {
+      m_window = std::min(m_slots, m_window * 2);
+    } else if (m_window > std::min(m_slots, k_warm_window)) {
+      --m_window;
+    }
+    for (const io_uring_cqe& entry : m_reaped) complete(paths, entry);
   }
 }
 
