@@ -1,32 +1,54 @@
 #!/usr/bin/env bash
-# Side-by-side hashing benchmark on make_tree.py trees (warm page cache, then one cold pass).
-#   benchmarks/hash_compare.sh [FILES...]      default: 10000 100000
-# Needs a built default preset (build/default). Prints one table per tree: median wall time
-# of 5 runs, files/s, MB/s, ratio to the best peer, and peak RSS. Peers missing from the
-# machine (b3sum) are skipped. Cold runs need root (drop_caches).
+# Hashing against its floors and its peers, in one run, on make_tree.py trees (warm page
+# cache; one cold pass with COLD=1 as root).
+#   benchmarks/hash_compare.sh [FILES...]      default: 10000 100000; RUNS=5 (at least 5)
+# Needs a built default preset (build/default). Per tree it prints the median wall and
+# median CPU (user + sys) seconds of RUNS interleaved runs of each command, and the ratios
+# that issue 20 tracks:
+#   floor       the minimal C reader (open, read to EOF, close; nothing else) on 2 processes,
+#               each given every other path of the list
+#   sha-floor   floor + bytes / (2 x OpenSSL's SHA-256 speed at 16 KiB blocks)
+#   forge xxh3 / floor, forge sha256 / sha-floor, forge hash DIR / forge hash - (same files),
+#   and every command against the best SHA-256 peer (sha256sum or `openssl dgst` under
+#   xargs -P2); xxhsum -H2 and b3sum (when installed) are listed beside them.
+# The machine is shared: quote medians, compare CPU seconds when wall times are noisy, and
+# run it twice before believing a difference under ~10%.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-forge=$PWD/build/default/cli/forge
+. benchmarks/lib.sh
+forge=${FORGE:-$PWD/build/default/cli/forge}  # FORGE=/path/to/forge: compare another build
 reader=$PWD/build/default/benchmarks/forge_minimal_reader
 runs=${RUNS:-5}
+(( runs >= 5 )) || runs=5
 sizes=("${@:-10000 100000}")
 sizes=(${sizes[@]})
+for tool in "$forge" "$reader"; do
+  [ -x "$tool" ] || { echo "hash_compare: $tool is missing: build the default preset" >&2; exit 2; }
+done
 
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+# OpenSSL's single-core SHA-256 speed in bytes/s (16 KiB blocks, the EVP interface Forge uses).
+sha_speed=$(openssl speed -seconds 1 -evp sha256 -bytes 16384 2>/dev/null |
+            awk '/^sha256/ {v = $NF; sub(/k$/, "", v); print v * 1000}')
 
-# time_cmd NAME CMD: runs CMD $runs times, prints "NAME median_s peak_rss_kib"
-time_cmd() {
-  local name=$1; shift
-  local times=() rss=0
-  for _ in $(seq "$runs"); do
-    local out
-    /usr/bin/time -o /tmp/forge-bench-time -f "%e %M" bash -c "$*" >/dev/null 2>&1 || true
-    out=$(tail -1 /tmp/forge-bench-time)
-    times+=("${out% *}")
-    local r=${out#* }
-    (( r > rss )) && rss=$r
+# measure NAME CMD...: RUNS of each (name, command) pair, interleaved so that load spikes hit
+# every command alike; prints "NAME wall_median cpu_median" lines.
+measure() {
+  local -a names=() cmds=()
+  while (( $# )); do names+=("$1"); cmds+=("$2"); shift 2; done
+  local dir i k
+  dir=$(mktemp -d)
+  for i in $(seq "$runs"); do
+    for k in "${!names[@]}"; do
+      /usr/bin/time -o "$dir/t" -f "%e %U %S" bash -c "${cmds[$k]}" >/dev/null 2>&1 || true
+      read -r e u s < "$dir/t"
+      echo "$e" >> "$dir/wall.$k"
+      awk -v u="$u" -v s="$s" 'BEGIN {print u + s}' >> "$dir/cpu.$k"
+    done
   done
-  printf '%s %s %s\n' "$name" "$(printf '%s\n' "${times[@]}" | median)" "$rss"
+  for k in "${!names[@]}"; do
+    printf '%s %s %s\n' "${names[$k]}" "$(median < "$dir/wall.$k")" "$(median < "$dir/cpu.$k")"
+  done
+  rm -rf "$dir"
 }
 
 for n in "${sizes[@]}"; do
@@ -34,42 +56,56 @@ for n in "${sizes[@]}"; do
   [ -d "$tree" ] || python3 benchmarks/make_tree.py --files "$n" --seed 42 --out "$tree" >/dev/null
   list=/tmp/forge-bench-list-$n
   (cd "$tree" && find . -type f -print0) > "$list"
-  bytes=$(cd "$tree" && find . -type f -printf '%s\n' | awk '{s+=$1} END {print s}')
+  # The reader's two halves: every other path, so both get a like mix of sizes.
+  tr '\0' '\n' < "$list" | awk 'NR % 2 == 1' | tr '\n' '\0' > "$list.odd"
+  tr '\0' '\n' < "$list" | awk 'NR % 2 == 0' | tr '\n' '\0' > "$list.even"
+  bytes=$(cd "$tree" && find . -type f -printf '%s\n' | awk '{s += $1} END {print s}')
   files=$(tr -cd '\0' < "$list" | wc -c)
-  echo "== tree: $n files, $((bytes / 1024 / 1024)) MiB ($tree), warm cache, median of $runs"
   cat "$list" | (cd "$tree" && xargs -0 cat) > /dev/null  # warm the page cache
-  results=$(
-    cd "$tree"
-    time_cmd "forge-uring-sha256" "$forge hash --backend uring --algo sha256 - < $list"
-    time_cmd "forge-fallback-sha256" "$forge hash --backend fallback --algo sha256 - < $list"
-    time_cmd "forge-uring-xxh3" "$forge hash --backend uring --algo xxh3 - < $list"
-    time_cmd "forge-fallback-xxh3" "$forge hash --backend fallback --algo xxh3 - < $list"
-    time_cmd "xargs-P2-sha256sum" "xargs -0 -P2 -n 500 sha256sum < $list"
-    command -v b3sum >/dev/null && time_cmd "b3sum" "xargs -0 -n 2000 b3sum < $list"
-    time_cmd "xxhsum-H2" "xargs -0 -P2 -n 500 xxhsum -H2 < $list"
-    time_cmd "git-hash-object" "tr '\\0' '\\n' < $list | git hash-object --stdin-paths"
-    time_cmd "cat-devnull" "xargs -0 cat < $list"
-    time_cmd "minimal-reader" "$reader < $list"
+  echo "== tree: $files files, $((bytes / 1024 / 1024)) MiB ($tree), warm cache, median of $runs"
+  peers=(
+    "sha256sum-P2" "xargs -0 -P2 -n 500 sha256sum < $list"
+    "openssl-P2" "xargs -0 -P2 -n 500 openssl dgst -sha256 < $list"
+    "xxhsum-H2-P2" "xargs -0 -P2 -n 500 xxhsum -H2 < $list"
   )
-  best_peer=$(echo "$results" | grep -v '^forge' | grep -v minimal | grep -v cat- | awk '{print $2}' | sort -n | head -1)
-  floor=$(echo "$results" | awk '$1=="minimal-reader"{print $2}')
-  printf '%-24s %9s %11s %9s %10s %10s %9s\n' tool seconds files/s MB/s vs-best vs-reader rss-MiB
-  echo "$results" | while read -r name secs rss; do
-    awk -v n="$name" -v s="$secs" -v f="$files" -v b="$bytes" -v best="$best_peer" -v fl="$floor" -v r="$rss" \
-      'BEGIN { s = (s < 0.001) ? 0.001 : s;
-               printf "%-24s %9.3f %11.0f %9.1f %9.2fx %9.2fx %9.1f\n", n, s, f/s, b/s/1e6, s/best, s/fl, r/1024 }'
+  command -v b3sum >/dev/null && peers+=("b3sum" "xargs -0 -n 2000 b3sum < $list")
+  results=$(cd "$tree" && measure \
+    "floor(reader-P2)" "$reader < $list.odd & $reader < $list.even; wait" \
+    "forge-xxh3" "$forge hash --no-agent --algo xxh3 - < $list" \
+    "forge-sha256" "$forge hash --no-agent --algo sha256 - < $list" \
+    "forge-xxh3-DIR" "$forge hash --no-agent --algo xxh3 ." \
+    "forge-sha256-DIR" "$forge hash --no-agent --algo sha256 ." \
+    "forge-fallback-sha256" "$forge hash --no-agent --backend fallback --algo sha256 - < $list" \
+    "forge-startup" "$forge --version" \
+    "${peers[@]}")
+  field() { echo "$results" | awk -v n="$1" -v f="$2" '$1 == n {print $f}'; }
+  floor=$(field "floor(reader-P2)" 2)
+  sha_floor=$(awk -v f="$floor" -v b="$bytes" -v s="$sha_speed" 'BEGIN {print f + b / (2 * s)}')
+  best_peer=$(echo "$results" | grep -E '^(sha256sum|openssl)' | awk '{print $2}' | sort -g | head -1)
+  printf '%-24s %8s %8s %10s %8s %9s\n' command wall-s cpu-s files/s MB/s vs-sha-peer
+  echo "$results" | while read -r name wall cpu; do
+    awk -v n="$name" -v w="$wall" -v c="$cpu" -v f="$files" -v b="$bytes" -v p="$best_peer" \
+      'BEGIN { w = (w < 0.001) ? 0.001 : w;
+               printf "%-24s %8.3f %8.3f %10.0f %8.1f %8.2fx\n", n, w, c, f/w, b/w/1e6, w/p }'
   done
-  if [ "$(id -u)" = 0 ] && [ -w /proc/sys/vm/drop_caches ]; then
-    echo "-- cold cache (one run each, caches dropped before each)"
-    for cmd in "forge-uring-sha256|$forge hash --backend uring --algo sha256 - < $list" \
-               "forge-fallback-sha256|$forge hash --backend fallback --algo sha256 - < $list" \
-               "xargs-P2-sha256sum|xargs -0 -P2 -n 500 sha256sum < $list" \
-               "minimal-reader|$reader < $list"; do
+  printf 'sha-floor (floor + %.0f MB / (2 x %.0f MB/s openssl)): %.3f s\n' \
+    "$(awk -v b="$bytes" 'BEGIN {print b / 1e6}')" "$(awk -v s="$sha_speed" 'BEGIN {print s / 1e6}')" \
+    "$sha_floor"
+  echo "ratios (wall; cpu where both sides have one):"
+  echo "  forge xxh3 / floor         $(ratio "$(field forge-xxh3 2)" "$floor")   cpu $(ratio "$(field forge-xxh3 3)" "$(field "floor(reader-P2)" 3)")   target <= 1.05"
+  echo "  forge sha256 / sha-floor   $(ratio "$(field forge-sha256 2)" "$sha_floor")   target <= 1.10"
+  echo "  forge hash DIR / hash -    xxh3 $(ratio "$(field forge-xxh3-DIR 2)" "$(field forge-xxh3 2)")   sha256 $(ratio "$(field forge-sha256-DIR 2)" "$(field forge-sha256 2)")"
+  echo "  forge sha256 / sha256 peer $(ratio "$(field forge-sha256 2)" "$best_peer")"
+  if [ "${COLD:-0}" = 1 ] && [ "$(id -u)" = 0 ] && [ -w /proc/sys/vm/drop_caches ]; then
+    echo "-- cold cache (COLD=1: one run each, every cache dropped before each run)"
+    for cmd in "forge-sha256|$forge hash --no-agent --algo sha256 - < $list" \
+               "forge-fallback-sha256|$forge hash --no-agent --backend fallback --algo sha256 - < $list" \
+               "sha256sum-P2|xargs -0 -P2 -n 500 sha256sum < $list" \
+               "floor(reader-P2)|$reader < $list.odd & $reader < $list.even; wait"; do
       name=${cmd%%|*}; c=${cmd#*|}
       sync; echo 3 > /proc/sys/vm/drop_caches
-      (cd "$tree" && /usr/bin/time -o /tmp/forge-bench-time -f "%e" bash -c "$c" >/dev/null 2>&1 || true)
-      s=$(tail -1 /tmp/forge-bench-time)
-      printf '%-24s %9s s\n' "$name" "$s"
+      t0=$(now); (cd "$tree" && bash -c "$c" >/dev/null 2>&1 || true); t1=$(now)
+      printf '%-24s %8.3f s\n' "$name" "$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')"
     done
   fi
 done
