@@ -2,7 +2,7 @@
 # `forge ninja` vs plain `ninja` side by side on a generated Ninja project (issue 11).
 # EDGES copy edges (`cp src/N.txt out/N.out`), grouped under GROUPS concatenation edges, in
 # two identical build dirs: A is driven by `forge ninja`, B by plain `ninja`. Measures
-#   1. the no-op: nothing changed (best of ROUNDS);
+#   1. the no-op: nothing changed (median of ROUNDS wall times, and CPU time);
 #   2. after `touch` of every input (what a branch switch and back does): forge ninja
 #      settles and runs nothing, plain ninja reruns every edge.
 # Prints wall times and the number of edges each run executed.
@@ -43,15 +43,25 @@ ninja -C "$work/b" >/dev/null
 # The first run after a build records; let the records' racy window pass.
 sleep 0.2
 
-best_forge=999999
-best_ninja=999999
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : int((a[NR/2]+a[NR/2+1])/2)}'; }
+# The first no-op after a record proves the build clean and writes the clean stamp
+# (DIR/.forge/ninja-clean); the rounds then measure the stamp's path.
+"$forge" ninja -C "$work/a" >/dev/null
+forge_times=()
+ninja_times=()
 for ((r = 0; r < rounds; r++)); do
-  t=$(date +%s%N); "$forge" ninja -C "$work/a" >/dev/null; d=$(ms "$t")
-  ((d < best_forge)) && best_forge=$d
-  t=$(date +%s%N); ninja -C "$work/b" >/dev/null; d=$(ms "$t")
-  ((d < best_ninja)) && best_ninja=$d
+  t=$(date +%s%N); "$forge" ninja -C "$work/a" >/dev/null; forge_times+=("$(ms "$t")")
+  t=$(date +%s%N); ninja -C "$work/b" >/dev/null; ninja_times+=("$(ms "$t")")
 done
-echo "no-op (best of $rounds):   forge ninja ${best_forge} ms   plain ninja ${best_ninja} ms"
+forge_median=$(printf '%s\n' "${forge_times[@]}" | median)
+ninja_median=$(printf '%s\n' "${ninja_times[@]}" | median)
+echo "no-op (median of $rounds):   forge ninja ${forge_median} ms   plain ninja ${ninja_median} ms" \
+     "  ratio $(awk -v a="$forge_median" -v b="$ninja_median" 'BEGIN {printf "%.2f", a / b}')"
+if command -v perf >/dev/null && perf stat -e task-clock true >/dev/null 2>&1; then
+  cpu() { perf stat -x, -r "$rounds" -e task-clock "$@" 2>&1 >/dev/null | awk -F, '/task-clock/ {printf "%.0f", $1}'; }
+  echo "no-op CPU (task-clock incl. children, mean of $rounds): forge ninja $(cpu "$forge" ninja -C "$work/a") ms" \
+       "  plain ninja $(cpu ninja -C "$work/b") ms"
+fi
 
 find "$work/a/src" "$work/b/src" -type f -exec touch {} +
 t=$(date +%s%N); forge_ran=$("$forge" ninja -C "$work/a" 2>/dev/null | ran); forge_ms=$(ms "$t")

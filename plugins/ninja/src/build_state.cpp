@@ -111,6 +111,7 @@ Result<BuildState> BuildState::load(io::PlatformIO& io, const std::filesystem::p
   std::vector<std::filesystem::path> full;
   full.reserve(names.size());
   for (const auto& name : names) full.push_back(state.full_path(name));
+  state.m_stats_taken_ns = now_ns();
   auto stats = io.batch_stat(full);
   for (std::size_t i = 0; i < names.size(); ++i) {
     PathStat entry;

@@ -217,6 +217,7 @@ class Reader {
     if (++m_depth > 64) return fail(Error(ErrorCategory::validation, "include nesting too deep"));
     Cursor in;
     in.name = file;
+    m_manifest.files.push_back(file);
     const std::filesystem::path path =
         std::filesystem::path(file).is_absolute() ? std::filesystem::path(file) : m_dir / file;
     std::ifstream stream(path, std::ios::binary);

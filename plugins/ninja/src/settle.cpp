@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "forge/ninja/build_state.h"
+#include "forge/ninja/clean_stamp.h"
 #include "forge/ninja/murmur_hash.h"
 
 namespace forge::ninja {
@@ -98,6 +99,14 @@ Result<void> touch(const std::filesystem::path& path, std::int64_t mtime_ns) {
 }  // namespace
 
 Result<SettleReport> settle(io::PlatformIO& io, const SettleOptions& options) {
+  if (options.use_clean_stamp) {
+    if (const auto edges = clean_stamp_edges(options.dir)) {
+      SettleReport report;
+      report.edges = *edges;
+      report.from_stamp = true;
+      return report;
+    }
+  }
   FORGE_TRY(BuildState state, BuildState::load(io, options.dir, options.racy_margin_ns));
   const Manifest& manifest = state.manifest();
   Records records(state);
@@ -108,6 +117,7 @@ Result<SettleReport> settle(io::PlatformIO& io, const SettleOptions& options) {
 
   // Pass 1: which paths' contents are needed, assuming every candidate settles.
   std::vector<std::string> needed;
+  bool candidates = false;
   const SettleCheck collect =
       [&](std::size_t index, std::span<const std::string> inputs) -> std::optional<std::string> {
     auto record = records.get(index);
@@ -117,14 +127,15 @@ Result<SettleReport> settle(io::PlatformIO& io, const SettleOptions& options) {
     }
     const Edge& edge = manifest.edges[index];
     if (auto blocker = precheck(edge, *record, root)) return blocker;
+    candidates = true;
     needed.insert(needed.end(), inputs.begin(), inputs.end());
     needed.insert(needed.end(), edge.outputs.begin(), edge.outputs.end());
     return std::nullopt;
   };
   const PlanContext context = state.plan_context();
-  FORGE_TRY_VOID(make_plan(context, collect));
+  FORGE_TRY(Plan plan, make_plan(context, collect));
   if (failure) return fail(std::move(*failure));
-  const DigestMap digests = state.digests(needed);
+  const DigestMap digests = candidates ? state.digests(needed) : DigestMap{};
 
   // Pass 2: the real decision, on contents.
   const SettleCheck check = [&](std::size_t index,
@@ -135,7 +146,10 @@ Result<SettleReport> settle(io::PlatformIO& io, const SettleOptions& options) {
     if (auto blocker = precheck(edge, *record, root)) return blocker;
     return compare(edge, **record, inputs, digests);
   };
-  FORGE_TRY(Plan plan, make_plan(context, check));
+  // Without candidates pass 1 settled nothing and is the answer already.
+  if (candidates) {
+    FORGE_TRY(plan, make_plan(context, check));
+  }
 
   SettleReport report;
   for (std::size_t i = 0; i < manifest.edges.size(); ++i) {
@@ -164,6 +178,9 @@ Result<SettleReport> settle(io::PlatformIO& io, const SettleOptions& options) {
     }
   }
   FORGE_TRY_VOID(state.write_file_states());
+  if (!options.dry_run && report.settled == 0 && report.dirty == 0) {
+    FORGE_TRY_VOID(write_clean_stamp(state, report.edges, options.racy_margin_ns));
+  }
   return report;
 }
 
@@ -232,6 +249,13 @@ Result<RecordReport> record(io::PlatformIO& io, const RecordOptions& options) {
   report.recorded = records.size();
   report.hashed = state.hashed();
   FORGE_TRY_VOID(state.write_file_states(records));
+  if (plan.dirty_commands() == 0) {
+    const auto edges = static_cast<std::size_t>(std::count_if(
+        manifest.edges.begin(), manifest.edges.end(), [](const Edge& e) { return !e.is_phony(); }));
+    FORGE_TRY_VOID(write_clean_stamp(state, edges, options.racy_margin_ns));
+  } else {
+    remove_clean_stamp(options.dir);
+  }
   return report;
 }
 

@@ -46,6 +46,10 @@ class BuildState {
   // A PlanContext over this state (stat from the batch taken at load).
   PlanContext plan_context();
   const PathStat& stat(const std::string& path);
+  // Every stat taken so far (the batch at load, plus later single ones), by path.
+  const std::unordered_map<std::string, PathStat>& stats() const { return m_stats; }
+  // The wall clock just before load's batch stat (ns since the epoch).
+  std::int64_t stats_taken_ns() const { return m_stats_taken_ns; }
 
   // Digests of `paths` (nullopt entries: missing or unreadable). Hashes what it must in
   // one batch; remembers fresh digests for write_file_states().
@@ -63,6 +67,7 @@ class BuildState {
   io::PlatformIO* m_io;
   std::filesystem::path m_dir;
   std::int64_t m_racy_margin_ns = 0;
+  std::int64_t m_stats_taken_ns = 0;
   Manifest m_manifest;
   BuildLog m_log;
   DepsLog m_deps;

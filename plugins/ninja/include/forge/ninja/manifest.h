@@ -53,6 +53,9 @@ struct Manifest {
   std::vector<Edge> edges;
   std::unordered_map<std::string, std::size_t> producer;  // output path -> edge index
   std::vector<std::string> defaults;
+  // Every manifest file read (build.ninja first, then includes and subninjas), as named:
+  // relative to the build dir unless absolute.
+  std::vector<std::string> files;
 
   const Edge* producer_of(const std::string& path) const {
     const auto it = producer.find(path);

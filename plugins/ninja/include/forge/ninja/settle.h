@@ -9,6 +9,8 @@
 //   append .ninja_log / .ninja_deps records as Ninja leaves a finished edge. Cascades:
 //   settled outputs keep their content, so the edges after them are checked the same way.
 // - explain(): settle's decisions without writing anything.
+// When settle or record finds every edge clean it writes a clean stamp (clean_stamp.h);
+// the next settle answers from it while it holds, at the cost of one stat per path.
 //
 // Guarantees: never marks clean an edge whose inputs or outputs changed content, whose
 // output is missing, whose command changed or whose inputs will be rebuilt; never writes
@@ -38,6 +40,9 @@ struct SettleOptions {
   std::filesystem::path dir;
   bool dry_run = false;  // explain: decide, write nothing
   std::int64_t racy_margin_ns = k_default_racy_margin_ns;
+  // Answer "all clean" from a clean stamp that still holds (clean_stamp.h) without loading
+  // the build state; false forces the full check.
+  bool use_clean_stamp = true;
 };
 
 struct EdgeReport {
@@ -54,6 +59,7 @@ struct SettleReport {
   std::size_t dirty = 0;           // left for Ninja to run
   std::size_t hashed = 0;          // files read and hashed
   std::vector<EdgeReport> report;  // every settled or dirty edge, manifest order
+  bool from_stamp = false;         // answered by the clean stamp (nothing else was read)
 };
 
 Result<SettleReport> settle(io::PlatformIO& io, const SettleOptions& options);
