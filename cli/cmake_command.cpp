@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -147,8 +148,16 @@ int run_affected(Args& args, cmake::LoadOptions options, bool json) {
                              "--stdin, --since CURSOR")
                            .with_suggestion("e.g. forge cmake affected -B build --files src/a.cc"));
   }
-  auto model = cmake::load_model(options);
-  if (!model) return failure(model.error());
+  // A cached query index answers without decoding the whole model; a miss loads it (and
+  // fills the cache for the next call).
+  std::optional<cmake::IndexedModel> indexed = cmake::IndexedModel::open(options);
+  std::optional<cmake::Model> loaded;
+  if (!indexed) {
+    auto full = cmake::load_model(options);
+    if (!full) return failure(full.error());
+    loaded = std::move(*full);
+  }
+  cmake::Model* model = indexed ? &indexed->model() : &*loaded;
   std::vector<std::string> files = positional;
   if (from_stdin) {
     for (std::string line; std::getline(std::cin, line);) {
@@ -161,13 +170,24 @@ int run_affected(Args& args, cmake::LoadOptions options, bool json) {
     auto changed = changed_since(*model, **since, *index_dir, next_cursor, fresh);
     if (!changed) return failure(changed.error());
     files = std::move(*changed);
-    if (fresh)
-      model->notes.push_back("unknown cursor: every file of the source tree counts as changed");
   }
   std::error_code ec;
   files = cmake::resolve_user_paths(*model, files, fs::current_path(ec));
-  auto affected = cmake::compute_affected(*model, files);
+  cmake::Affected affected;
+  if (indexed) {
+    auto answer = indexed->affected(files);
+    if (!answer) return failure(answer.error());
+    affected = std::move(*answer);
+  } else {
+    affected = cmake::compute_affected(*model, files);
+  }
   if (reconfigure && affected.reconfigure_needed) {
+    if (!loaded) {
+      auto full = cmake::load_model(options);
+      if (!full) return failure(full.error());
+      loaded = std::move(*full);
+      model = &*loaded;
+    }
     auto after = cmake::reconfigure_and_compare(*model, options);
     if (!after) return failure(after.error());
     *model = std::move(after->model);
@@ -176,6 +196,8 @@ int run_affected(Args& args, cmake::LoadOptions options, bool json) {
         "re-configured: targets whose settings or configure_file outputs "
         "changed count as directly affected");
   }
+  if (fresh)
+    model->notes.push_back("unknown cursor: every file of the source tree counts as changed");
   if (json) {
     auto out = cmake::affected_to_json(*model, affected);
     out["reconfigured"] = reconfigure && affected.reconfigure_needed;

@@ -17,36 +17,6 @@ bool inside(std::string_view path, std::string_view dir) {
          (dir.back() == '/' || path[dir.size()] == '/');
 }
 
-std::string_view parent_of(std::string_view path) {
-  const auto slash = path.rfind('/');
-  return slash == std::string_view::npos ? std::string_view{} : path.substr(0, slash);
-}
-
-bool is_compiled_source(const Model& model, const std::string& path) {
-  for (const auto& target : model.targets) {
-    for (const auto& source : target.sources) {
-      if (source.compile_group && source.path == path) return true;
-    }
-  }
-  return false;
-}
-
-// Headers unknown: any non-source file under the target's include or source directories.
-bool conservatively_uses(const Target& target, const std::string& file) {
-  for (const auto& group : target.compile_groups) {
-    for (const auto* dirs : {&group.includes, &group.system_includes}) {
-      for (const auto& dir : *dirs) {
-        if (inside(file, dir)) return true;
-      }
-    }
-  }
-  const std::string_view file_dir = parent_of(file);
-  for (const auto& source : target.sources) {
-    if (source.compile_group && parent_of(source.path) == file_dir) return true;
-  }
-  return false;
-}
-
 bool names_changed(const std::string& arg, const std::string& base,
                    const std::vector<std::string>& changed) {
   std::string value = arg;
@@ -90,8 +60,10 @@ std::vector<std::string> resolve_user_paths(const Model& model,
   return out;
 }
 
-Affected compute_affected(const Model& model, std::vector<std::string> changed,
-                          const std::vector<std::size_t>& also_direct) {
+Result<Affected> compute_affected(const QueryIndex& index, const FileLookup& lookup,
+                                  std::vector<std::string> changed,
+                                  const std::vector<std::size_t>& also_direct) {
+  const Model& model = index.slim;
   Affected out;
   for (auto& file : changed) file = normalize_path(file, model.source_dir);
   std::sort(changed.begin(), changed.end());
@@ -110,34 +82,31 @@ Affected compute_affected(const Model& model, std::vector<std::string> changed,
 
   const std::size_t n = model.targets.size();
   std::vector<bool> affected(n, false);
-  for (std::size_t index : also_direct) {
-    if (index < n) affected[index] = true;
+  for (std::size_t i : also_direct) {
+    if (i < n) affected[i] = true;
   }
-  std::vector<std::string> loose;  // changed files that are nobody's compiled source
+  auto mark = [&](const std::vector<std::uint32_t>& targets, const std::string& file) {
+    for (const std::uint32_t t : targets) {
+      if (t < n) affected[t] = true;
+    }
+    if (!targets.empty()) used.insert(file);
+  };
   for (const auto& file : changed) {
-    if (!is_compiled_source(model, file)) loose.push_back(file);
-  }
-  for (std::size_t i = 0; i < n; ++i) {
-    const Target& target = model.targets[i];
-    for (const auto& source : target.sources) {
-      if (changed_set.contains(source.path)) {
-        affected[i] = true;
-        used.insert(source.path);
+    FORGE_TRY(const FileUse use, lookup(file));
+    mark(use.targets, file);  // own sources and headers
+    if (use.compiled) continue;
+    // Nobody's compiled source: conservatively the targets whose headers are unknown and
+    // whose include directories hold it (at any depth) or whose sources sit beside it.
+    for (std::size_t slash = file.find('/'); slash != std::string::npos;
+         slash = file.find('/', slash + 1)) {
+      const std::string dir = slash == 0 ? "/" : file.substr(0, slash);
+      if (const auto it = index.include_dirs.find(dir); it != index.include_dirs.end()) {
+        mark(it->second, file);
       }
     }
-    for (const auto& header : target.headers) {
-      if (changed_set.contains(header)) {
-        affected[i] = true;
-        used.insert(header);
-      }
-    }
-    if (!target.headers_known) {
-      for (const auto& file : loose) {
-        if (conservatively_uses(target, file)) {
-          affected[i] = true;
-          used.insert(file);
-        }
-      }
+    if (const auto it = index.source_dirs.find(std::string(parent_dir(file)));
+        it != index.source_dirs.end()) {
+      mark(it->second, file);
     }
   }
   for (std::size_t i = 0; i < n; ++i) {
@@ -145,28 +114,13 @@ Affected compute_affected(const Model& model, std::vector<std::string> changed,
   }
 
   // Propagate along consumption: an artifact of U among T's sources or linked files.
-  std::unordered_map<std::string, std::size_t> artifact_owner;
-  for (std::size_t i = 0; i < n; ++i) {
-    for (const auto& artifact : model.targets[i].artifacts) artifact_owner.emplace(artifact, i);
-  }
-  std::vector<std::vector<std::size_t>> consumers(n);
-  for (std::size_t t = 0; t < n; ++t) {
-    const Target& target = model.targets[t];
-    auto add = [&](const std::string& path) {
-      if (auto found = artifact_owner.find(path);
-          found != artifact_owner.end() && found->second != t) {
-        consumers[found->second].push_back(t);
-      }
-    };
-    for (const auto& source : target.sources) add(source.path);
-    for (const auto& library : target.link_libraries) add(library);
-  }
   std::deque<std::size_t> queue(out.direct.begin(), out.direct.end());
   while (!queue.empty()) {
     const std::size_t u = queue.front();
     queue.pop_front();
-    for (std::size_t t : consumers[u]) {
-      if (!affected[t]) {
+    if (u >= index.consumers.size()) continue;
+    for (const std::uint32_t t : index.consumers[u]) {
+      if (t < n && !affected[t]) {
         affected[t] = true;
         out.transitive.push_back(t);
         queue.push_back(t);
@@ -193,6 +147,16 @@ Affected compute_affected(const Model& model, std::vector<std::string> changed,
     if (!used.contains(file)) out.unmapped.push_back(file);
   }
   return out;
+}
+
+Affected compute_affected(const Model& model, std::vector<std::string> changed,
+                          const std::vector<std::size_t>& also_direct) {
+  const BuiltIndex built = build_query_index(model);
+  const FileLookup lookup = [&](const std::string& path) -> Result<FileUse> {
+    const auto it = built.files.find(path);
+    return it == built.files.end() ? FileUse{} : it->second;
+  };
+  return *compute_affected(built.index, lookup, std::move(changed), also_direct);
 }
 
 }  // namespace forge::cmake

@@ -25,12 +25,18 @@ Result<Model> load_uncached(const fs::path& build_dir, const LoadOptions& option
   return model;
 }
 
+fs::path absolute_build_dir(const LoadOptions& options) {
+  std::error_code ec;
+  fs::path build_dir = fs::absolute(options.build_dir, ec).lexically_normal();
+  if (build_dir.has_filename() == false) build_dir = build_dir.parent_path();
+  return build_dir;
+}
+
 }  // namespace
 
 Result<Model> load_model(const LoadOptions& options) {
   std::error_code ec;
-  fs::path build_dir = fs::absolute(options.build_dir, ec).lexically_normal();
-  if (build_dir.has_filename() == false) build_dir = build_dir.parent_path();
+  const fs::path build_dir = absolute_build_dir(options);
   const bool configured =
       fs::is_directory(build_dir, ec) && fs::exists(build_dir / "CMakeCache.txt", ec);
   if (configured) FORGE_TRY_VOID(write_query(build_dir));
@@ -53,6 +59,38 @@ Result<Model> load_model(const LoadOptions& options) {
     }
   }
   return model;
+}
+
+std::optional<IndexedModel> IndexedModel::open(const LoadOptions& options) {
+  if (options.cache == UseCache::no) return std::nullopt;
+  std::error_code ec;
+  const fs::path build_dir = absolute_build_dir(options);
+  // A build dir without a query yet gets one from load_model; without a reply, no index.
+  if (!fs::exists(query_file(build_dir), ec)) return std::nullopt;
+  const BuildIdentity identity = build_identity(build_dir, options.config);
+  auto cache = ModelCache::open(build_dir);
+  if (!cache) return std::nullopt;
+  auto owned = std::make_unique<ModelCache>(std::move(*cache));
+  auto index = owned->open_index(options, identity);
+  if (!index || !*index) return std::nullopt;
+  return IndexedModel(std::move(owned), std::make_unique<CachedIndex>(std::move(**index)));
+}
+
+IndexedModel::IndexedModel(std::unique_ptr<ModelCache> cache, std::unique_ptr<CachedIndex> index)
+    : m_cache(std::move(cache)), m_index(std::move(index)) {}
+IndexedModel::IndexedModel(IndexedModel&&) noexcept = default;
+IndexedModel& IndexedModel::operator=(IndexedModel&&) noexcept = default;
+IndexedModel::~IndexedModel() = default;
+
+Model& IndexedModel::model() {
+  return m_index->index().slim;
+}
+
+Result<Affected> IndexedModel::affected(std::vector<std::string> changed) const {
+  const CachedIndex& index = *m_index;
+  return compute_affected(
+      index.index(), [&](const std::string& path) { return index.file_use(path); },
+      std::move(changed));
 }
 
 Result<void> reconfigure(const fs::path& build_dir) {

@@ -9,6 +9,8 @@
 #include <gtest/gtest.h>
 
 #include "demo_project.h"
+#include "forge/cmake/affected.h"
+#include "forge/cmake/loader.h"
 #include "forge/cmake/model_codec.h"
 #include "forge/core/store/lmdb.h"
 #include "forge/test/temp_dir.h"
@@ -143,6 +145,59 @@ TEST_F(ModelCacheTest, ACorruptEntryIsAMissAndIsRewritten) {
   EXPECT_FALSE(reread.from_cache);
   EXPECT_EQ(encode_model(reread), encode_model(first));
   EXPECT_TRUE(load().from_cache);
+}
+
+class ModelCacheIndexTest : public ModelCacheTest {
+ protected:
+  // Every file of `model` (sources, headers, CMake inputs, one unused) answered through the
+  // cached query index equals the answer from the whole model.
+  void expect_index_answers_like(const Model& model) {
+    auto indexed = IndexedModel::open({.build_dir = m_build});
+    ASSERT_TRUE(indexed) << "no usable query index";
+    EXPECT_TRUE(indexed->model().from_cache);
+    std::vector<std::string> files{(m_source / "no_such_file.h").string()};
+    for (const auto& t : model.targets) {
+      for (const auto& source : t.sources) files.push_back(source.path);
+      files.insert(files.end(), t.headers.begin(), t.headers.end());
+    }
+    files.insert(files.end(), model.cmake_inputs.begin(), model.cmake_inputs.end());
+    for (const auto& file : files) {
+      const Affected whole = compute_affected(model, {file});
+      auto answer = indexed->affected({file});
+      ASSERT_TRUE(answer) << answer.error().to_string();
+      EXPECT_EQ(answer->direct, whole.direct) << file;
+      EXPECT_EQ(answer->transitive, whole.transitive) << file;
+      EXPECT_EQ(answer->tests, whole.tests) << file;
+      EXPECT_EQ(answer->unmapped, whole.unmapped) << file;
+      EXPECT_EQ(answer->reconfigure_needed, whole.reconfigure_needed) << file;
+    }
+  }
+};
+
+TEST_F(ModelCacheIndexTest, TheQueryIndexFollowsTheReplyAndAnswersLikeTheWholeModel) {
+  test::write_demo_project(m_source);
+  ASSERT_NO_FATAL_FAILURE(configure());
+  EXPECT_FALSE(IndexedModel::open({.build_dir = m_build}));  // nothing cached yet
+  const Model unbuilt = load();  // fills model and index (headers unknown: conservative)
+  ASSERT_NO_FATAL_FAILURE(expect_index_answers_like(unbuilt));
+  EXPECT_FALSE(IndexedModel::open({.build_dir = m_build, .cache = UseCache::no}));
+
+  // A reply that gains a target and a build that learns the headers: the old index is not
+  // used, and the one stored with the next load answers for the new model.
+  std::ofstream(m_source / "extra.cc") << "int extra() { return 1; }\n";
+  std::ofstream(m_source / "CMakeLists.txt", std::ios::app)
+      << "add_library(extra STATIC extra.cc)\ntarget_link_libraries(extra PRIVATE core)\n";
+  ASSERT_NO_FATAL_FAILURE(build());
+  EXPECT_FALSE(IndexedModel::open({.build_dir = m_build}));
+  const Model rebuilt = load();
+  ASSERT_TRUE(rebuilt.find_target("extra"));
+  ASSERT_NO_FATAL_FAILURE(expect_index_answers_like(rebuilt));
+  auto indexed = IndexedModel::open({.build_dir = m_build});
+  ASSERT_TRUE(indexed);
+  auto extra = indexed->affected({(m_source / "extra.cc").string()});
+  ASSERT_TRUE(extra);
+  ASSERT_EQ(extra->direct.size(), 1u);
+  EXPECT_EQ(indexed->model().targets[extra->direct[0]].name, "extra");
 }
 
 TEST_F(ModelCacheTest, AMakefilesBuildIsNotCached) {

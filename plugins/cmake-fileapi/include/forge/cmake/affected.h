@@ -15,14 +15,17 @@
 // not its root) names a changed file or a directory holding one. Changed CMake inputs
 // (cmakeFiles v1) set reconfigure_needed.
 //
-// Pure function of its inputs; thread-safe.
+// Pure functions of their inputs; thread-safe (the lookup's own safety aside).
 
 #include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "forge/cmake/model.h"
+#include "forge/cmake/query_index.h"
+#include "forge/core/support/error.h"
 
 namespace forge::cmake {
 
@@ -46,5 +49,13 @@ std::vector<std::string> resolve_user_paths(const Model& model,
 
 Affected compute_affected(const Model& model, std::vector<std::string> changed,
                           const std::vector<std::size_t>& also_direct = {});
+
+// The same answer from a query index (query_index.h): `lookup` gives a path's FileUse (an
+// empty one for a path no target lists); its errors are returned. Target and test indices
+// refer to index.slim, which names them like the full model.
+using FileLookup = std::function<Result<FileUse>(const std::string& path)>;
+Result<Affected> compute_affected(const QueryIndex& index, const FileLookup& lookup,
+                                  std::vector<std::string> changed,
+                                  const std::vector<std::size_t>& also_direct = {});
 
 }  // namespace forge::cmake

@@ -11,8 +11,12 @@
 // "run cmake once" error says so.
 
 #include <filesystem>
+#include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
+#include "forge/cmake/affected.h"
 #include "forge/cmake/model.h"
 #include "forge/core/support/error.h"
 
@@ -31,6 +35,32 @@ struct LoadOptions {
 };
 
 Result<Model> load_model(const LoadOptions& options);
+
+class ModelCache;
+class CachedIndex;
+
+// The cached query index of a build dir (model_cache.h, query_index.h), for `affected`:
+// answers from the changed files' entries and the summary alone, without decoding the
+// whole model. Holds an LMDB read transaction while it lives (one thread at a time).
+class IndexedModel {
+ public:
+  // The index when the cache holds one for the build dir's current identity; nullopt
+  // (then use load_model, which fills the cache) on a miss, with options.cache == no, or
+  // when the cache cannot be opened.
+  static std::optional<IndexedModel> open(const LoadOptions& options);
+  IndexedModel(IndexedModel&&) noexcept;
+  IndexedModel& operator=(IndexedModel&&) noexcept;
+  ~IndexedModel();
+
+  // The slim model: targets carry id, name and type only; tests, notes and paths in full.
+  Model& model();
+  Result<Affected> affected(std::vector<std::string> changed) const;
+
+ private:
+  IndexedModel(std::unique_ptr<ModelCache> cache, std::unique_ptr<CachedIndex> index);
+  std::unique_ptr<ModelCache> m_cache;
+  std::unique_ptr<CachedIndex> m_index;  // after m_cache: destroyed first
+};
 
 // Runs `cmake BUILD_DIR` (a re-configure of an existing build), so the reply, build.ninja
 // and configure_file outputs reflect the current CMake inputs. Output goes to the error
