@@ -82,7 +82,7 @@ RC_GTEST_PROP(CleanStampProperty, AHoldingStampNeverHidesWorkSettleCouldDo, ()) 
 
   bool command_changed = false;
   const auto steps = *rc::gen::container<std::vector<Step>>(
-      *rc::gen::inRange(1, 5),
+      *rc::gen::inRange(1, 4),
       rc::gen::element(Step::touch, Step::edit, Step::edit_same_mtime, Step::revert,
                        Step::rewrite_manifest, Step::change_command, Step::delete_output,
                        Step::cycle));
