@@ -440,19 +440,26 @@ TEST(CasEvictionTest, BackgroundEvictionKeepsTheStoreUnderItsLimit) {
   for (int i = 0; i < 60; ++i) {
     ASSERT_TRUE(store->put(bytes(std::to_string(i) + sized('b', 1000))));
   }
-  // The evictor runs on its own thread; wait (bounded) until it has reached the low
-  // watermark (0.90 * 20'000), where it stops. Stopping the wait at the high watermark
-  // raced with a pass still unlinking: its files go before its index commit.
-  for (int i = 0; i < 500 && store->stats()->bytes > 18'000; ++i) {
+  // The evictor runs on its own thread, one blob per index transaction, unlinking the file
+  // before the commit: between the two, disk and index disagree. Poll (bounded generously:
+  // CI is a loaded 2-core machine) for a moment where the index is under the high watermark
+  // and agrees with the disk (the same totals before and after counting the files). Waiting
+  // for the low watermark instead could wait for nothing: when the last put lands after the
+  // evictor's last pass, the store rests between the two watermarks.
+  CasStore::Stats stats;
+  std::size_t files = 0;
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  for (;;) {
+    stats = store->stats().value();
+    files = files_under(dir / "store" / "cas");
+    const auto after = store->stats().value();
+    const bool settled = after.bytes == stats.bytes && after.entries == stats.entries &&
+                         files == stats.entries && stats.bytes <= 19'000;
+    if (settled || std::chrono::steady_clock::now() >= give_up) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  const auto stats = store->stats().value();
   EXPECT_LE(stats.bytes, 19'000u) << "above the high watermark after eviction";
   EXPECT_GT(stats.entries, 0u);
-  std::size_t files = 0;
-  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir / "store" / "cas")) {
-    files += entry.is_regular_file() ? 1 : 0;
-  }
   EXPECT_EQ(files, stats.entries) << "index and disk agree";
 }
 

@@ -44,7 +44,7 @@ TEST(EvictionTest, UploadsInFlightAreReservedSoTheStoreStaysUnderMaxSize) {
     writers.push_back(store->begin_put(digest_of(contents.back())).value());
   }
   // The background eviction makes room for them while they upload.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (store->stats().value().bytes + 8 * (96 << 10) > options.max_size &&
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));

@@ -1,5 +1,6 @@
 #include "forge/cache/upstream_tier.h"
 
+#include <atomic>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -32,14 +33,14 @@ class UpstreamTierTest : public ::testing::Test {
     UpstreamOptions upstream_options;
     upstream_options.url = url;
     upstream_options.connections = 4;
-    upstream_options.request_timeout = 2s;
+    upstream_options.request_timeout = m_request_timeout;
     TierOptions options;
     options.write = write;
     options.workers = workers;
     options.retry.initial_delay = 5ms;
     options.retry.max_delay = 20ms;
     options.max_queue_pause = 50ms;
-    options.breaker.open_for = 50ms;
+    options.breaker.open_for = m_open_for;
     options.queue.dir = m_dir / "queue";
     options.queue.fsync = false;
     options.queue.max_entries = max_entries;
@@ -54,9 +55,9 @@ class UpstreamTierTest : public ::testing::Test {
     return m_local->put(std::as_bytes(std::span(content)), digest_of(content)).value();
   }
 
-  // Drains until the queue is empty or 10 s pass.
+  // Drains until the queue is empty or 30 s pass (generous: CI is a loaded 2-core machine).
   bool drain_all() {
-    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
     while (std::chrono::steady_clock::now() < deadline) {
       (void)m_tier->drain_once();
       if (m_tier->stats().queue.length == 0) return true;
@@ -68,6 +69,8 @@ class UpstreamTierTest : public ::testing::Test {
   test::TempDir m_dir;
   std::shared_ptr<CasStore> m_local;
   std::shared_ptr<UpstreamTier> m_tier;
+  std::chrono::milliseconds m_request_timeout = 2s;  // for the next tier()
+  std::chrono::milliseconds m_open_for = 50ms;       // the breaker's, for the next tier()
 };
 
 TEST_F(UpstreamTierTest, ReadThroughStoresAVerifiedBlobLocally) {
@@ -113,22 +116,32 @@ TEST_F(UpstreamTierTest, ServerErrorsAreRetriedThenAMiss) {
 TEST_F(UpstreamTierTest, ConcurrentMissesOfOneDigestMakeOneRequest) {
   const std::string blob = "wanted by many";
   const auto digest = digest_of(blob);
+  constexpr int k_callers = 8;
+  // The upstream answers only once every other caller has joined the first one's flight
+  // (a sleep here flaked: on a loaded machine a caller could start after the answer).
+  std::atomic<UpstreamTier*> joined{nullptr};
   test::CannedHttpServer canned([&](const std::string&) -> std::optional<std::string> {
-    std::this_thread::sleep_for(300ms);  // every caller arrives while the first one waits
+    const auto give_up = std::chrono::steady_clock::now() + 30s;
+    while (joined.load()->stats().shared_fetches < std::uint64_t{k_callers - 1} &&
+           std::chrono::steady_clock::now() < give_up) {
+      std::this_thread::sleep_for(1ms);
+    }
     return test::canned_response(200, blob);
   });
+  m_request_timeout = 60s;  // the request waits for the callers above
   auto t = tier(canned.url());
+  joined = t.get();
   std::vector<std::thread> threads;
   std::atomic<int> hits{0};
-  for (int i = 0; i < 8; ++i) {
+  for (int i = 0; i < k_callers; ++i) {
     threads.emplace_back([&] {
       if (t->fetch_blob(digest.sha256, digest.size).value_or(false)) ++hits;
     });
   }
   for (auto& thread : threads) thread.join();
-  EXPECT_EQ(hits.load(), 8);
+  EXPECT_EQ(hits.load(), k_callers);
   EXPECT_EQ(canned.requests(), 1);
-  EXPECT_EQ(t->stats().shared_fetches, 7u);
+  EXPECT_EQ(t->stats().shared_fetches, static_cast<std::uint64_t>(k_callers - 1));
   EXPECT_EQ(m_local->get(digest).value(), blob);
 }
 
@@ -137,6 +150,9 @@ TEST_F(UpstreamTierTest, TheBreakerTakesAFailingUpstreamOutAndProbesItBack) {
   test::CannedHttpServer canned([&](const std::string&) -> std::optional<std::string> {
     return healthy ? test::canned_response(404, "") : test::canned_response(500, "down");
   });
+  // Long enough that the breaker is still open at the next calls on a loaded machine (at
+  // 50 ms it could already be half-open there, and the "local" answer became a probe).
+  m_open_for = 1s;
   auto t = tier(canned.url());
   const auto digest = digest_of("x");
   (void)t->fetch_blob(digest.sha256);  // 3 faults
@@ -146,7 +162,7 @@ TEST_F(UpstreamTierTest, TheBreakerTakesAFailingUpstreamOutAndProbesItBack) {
   EXPECT_FALSE(t->fetch_blob(digest.sha256).value());
   EXPECT_EQ(canned.requests(), before);  // answered locally, the upstream was not asked
   healthy = true;
-  std::this_thread::sleep_for(60ms);
+  std::this_thread::sleep_for(m_open_for);             // at least open_for since it opened
   EXPECT_FALSE(t->fetch_blob(digest.sha256).value());  // the probe: a 404 answer
   EXPECT_EQ(t->stats().breaker, BreakerState::closed);
 }
@@ -214,7 +230,7 @@ TEST_F(UpstreamTierTest, TheQueueSurvivesARestartAndWorkersDrainIt) {
     m_tier.reset();
   }
   auto t = tier(server.url(), /*workers=*/2);
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
   while (t->stats().queue.length > 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(10ms);
   }

@@ -77,15 +77,20 @@ namespace forge {
 namespace {
 
 // Runs `forge scan --json --since cursor` until the watcher answers (it is live and current),
-// or `attempts` run out; returns the last answer.
+// or 60 s pass; returns the last answer. Bounded by time, not by a count of attempts: before
+// the watcher has started each scan walks at once, and 20 quick walks were over before a
+// watcher on a loaded machine was up.
 nlohmann::json scan_since(const std::string& forge, const std::string& index,
-                          const std::string& tree, const std::string& cursor, int attempts) {
+                          const std::string& tree, const std::string& cursor) {
   nlohmann::json answer;
-  for (int i = 0; i < attempts; ++i) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  for (;;) {
     const auto run = test::run_shell(forge + " scan --json --since " + shell_quote(cursor) +
                                      " --index-dir " + index + " " + tree);
     answer = nlohmann::json::parse(run.out, nullptr, false);
     if (!answer.is_discarded() && answer["backend"] == "watcher") break;
+    if (std::chrono::steady_clock::now() >= give_up) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return answer;
 }
@@ -111,7 +116,7 @@ TEST(WatchCommandTest, AfterAnInotifyOverflowNewDirectoriesAreWatched) {
       {test::forge_binary().string(), "watch", "--update-index", "--debounce-ms", "10",
        "--index-dir", (dir / "index").string(), (dir / "tree").string()},
       dir / "watch.log");
-  ASSERT_EQ(scan_since(forge, index, tree, cursor, 20)["backend"], "watcher");
+  ASSERT_EQ(scan_since(forge, index, tree, cursor)["backend"], "watcher");
 
   ASSERT_EQ(::kill(watcher.pid(), SIGSTOP), 0);
   {
@@ -130,11 +135,11 @@ TEST(WatchCommandTest, AfterAnInotifyOverflowNewDirectoriesAreWatched) {
   ASSERT_EQ(::kill(watcher.pid(), SIGCONT), 0);
 
   // The sync waits for the overflow's rescan: the cookie comes after it in the queue.
-  const auto resumed = scan_since(forge, index, tree, cursor, 20);
+  const auto resumed = scan_since(forge, index, tree, cursor);
   ASSERT_EQ(resumed["backend"], "watcher") << resumed.dump();
   const std::string after_rescan = resumed["cursor"];
   for (int i = 0; i < k_dirs; ++i) dir.write_file(fmt::format("tree/d{}/f", i), "new");
-  const auto answer = scan_since(forge, index, tree, after_rescan, 20);
+  const auto answer = scan_since(forge, index, tree, after_rescan);
   EXPECT_EQ(answer["backend"], "watcher");
   std::size_t found = 0;
   for (const auto& change : answer["changes"]) {
@@ -161,11 +166,11 @@ TEST(WatchCommandTest, AFailedIndexUpdateMakesScanSinceWalk) {
        "trap '' XFSZ; ulimit -f 200; exec " + forge +
            " watch --update-index --debounce-ms 10 --index-dir " + index + " " + tree},
       dir / "watch.log");
-  ASSERT_EQ(scan_since(forge, index, tree, cursor, 20)["backend"], "watcher");
+  ASSERT_EQ(scan_since(forge, index, tree, cursor)["backend"], "watcher");
   constexpr int k_files = 2000;
   for (int i = 0; i < k_files; ++i) dir.write_file(fmt::format("tree/n{:04}", i), "new");
   // Wait until an update has failed: the sync below then comes in a later batch.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (dir.read_file("watch.log").find("index update failed") == std::string::npos &&
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));

@@ -168,7 +168,7 @@ TEST_F(AgentTest, ConnectionsBeyondTheLimitAreRefusedNotQueued) {
   start();
   auto one = client();
   // start()'s probe connection is being closed: wait until `one` is the only one.
-  for (auto deadline = std::chrono::steady_clock::now() + 10s;
+  for (auto deadline = std::chrono::steady_clock::now() + 30s;
        std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(20ms)) {
     auto status = one.result("status");
     ASSERT_TRUE(status);
@@ -228,7 +228,7 @@ TEST_F(AgentTest, SighupAddsAndRemovesWorkspaces) {
   ASSERT_EQ(::kill(m_agent->pid(), SIGHUP), 0);
   const std::string ws2 = std::filesystem::canonical(m_dir / "ws2").string();
   nlohmann::json workspaces;
-  for (auto deadline = std::chrono::steady_clock::now() + 20s;
+  for (auto deadline = std::chrono::steady_clock::now() + 30s;
        std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(50ms)) {
     auto status = client().result("status");
     ASSERT_TRUE(status);

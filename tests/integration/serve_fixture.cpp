@@ -17,7 +17,7 @@ ServeFixture::ServeFixture(const std::vector<std::string>& extra_args,
                            "--grpc-port", "0", "--port-file", (m_dir / "ports.json").string()});
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   m_process = std::make_unique<BackgroundProcess>(argv, m_dir / "serve.log");
-  if (!wait_for_file(m_dir / "ports.json", std::chrono::seconds(20))) return;
+  if (!wait_for_file(m_dir / "ports.json", std::chrono::seconds(60))) return;
   const auto ports = nlohmann::json::parse(m_dir.read_file("ports.json"));
   m_http_port = ports["http"].get<int>();
   m_grpc_port = ports["grpc"].get<int>();

@@ -23,6 +23,10 @@ void write_raw(const std::filesystem::path& path, const std::string& data) {
   std::ofstream(path, std::ios::binary | std::ios::trunc) << data;
 }
 
+// How long a test waits for events it expects: generous, since CI is a loaded 2-core machine
+// (collect returns as soon as `done` holds, so a passing test never waits this long).
+constexpr auto k_patience = 30s;
+
 // Collects events until `done` says enough or `limit` passes.
 std::vector<WatchEvent> collect(InotifyWatcher& watcher, std::chrono::milliseconds limit,
                                 const std::function<bool(const std::vector<WatchEvent>&)>& done) {
@@ -53,11 +57,11 @@ TEST(InotifyWatcherTest, ReportsCreateModifyRemove) {
   ASSERT_TRUE(watcher.start(dir.path()));
   write_raw(dir / "new", "n");
   write_raw(dir / "old", "changed");
-  auto events = by_path(collect(watcher, 5s, [](const auto& e) { return e.size() >= 2; }));
+  auto events = by_path(collect(watcher, k_patience, [](const auto& e) { return e.size() >= 2; }));
   EXPECT_EQ(events["new"].kind, EventKind::created);
   EXPECT_EQ(events["old"].kind, EventKind::modified);
   std::filesystem::remove(dir / "old");
-  events = by_path(collect(watcher, 5s, [](const auto& e) { return !e.empty(); }));
+  events = by_path(collect(watcher, k_patience, [](const auto& e) { return !e.empty(); }));
   EXPECT_EQ(events["old"].kind, EventKind::removed);
 }
 
@@ -68,7 +72,7 @@ TEST(InotifyWatcherTest, RenameInsideTheTreeIsOnePairedEvent) {
   InotifyWatcher watcher;
   ASSERT_TRUE(watcher.start(dir.path()));
   std::filesystem::rename(dir / "a", dir / "sub" / "b");
-  const auto events = collect(watcher, 5s, [](const auto& e) { return !e.empty(); });
+  const auto events = collect(watcher, k_patience, [](const auto& e) { return !e.empty(); });
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].kind, EventKind::renamed);
   EXPECT_EQ(events[0].path, "sub/b");
@@ -82,14 +86,14 @@ TEST(InotifyWatcherTest, FilesInNewDirectoriesAreSeenEvenBeforeTheWatchExists) {
   // Created faster than the watcher can add watches for the new directories.
   std::filesystem::create_directories(dir / "a" / "b" / "c");
   write_raw(dir / "a" / "b" / "c" / "f", "deep");
-  auto events = by_path(collect(watcher, 5s, [](const auto& e) {
+  auto events = by_path(collect(watcher, k_patience, [](const auto& e) {
     return std::any_of(e.begin(), e.end(), [](const WatchEvent& w) { return w.path == "a/b/c/f"; });
   }));
   ASSERT_TRUE(events.contains("a/b/c/f"));
   EXPECT_EQ(events["a/b/c/f"].kind, EventKind::created);
   EXPECT_EQ(watcher.watch_count(), 4u);             // root, a, a/b, a/b/c
   write_raw(dir / "a" / "b" / "c" / "f", "later");  // the new directory is watched now
-  events = by_path(collect(watcher, 5s, [](const auto& e) { return !e.empty(); }));
+  events = by_path(collect(watcher, k_patience, [](const auto& e) { return !e.empty(); }));
   EXPECT_EQ(events["a/b/c/f"].kind, EventKind::modified);
 }
 
@@ -115,7 +119,7 @@ TEST(InotifyWatcherProperty, Property5_TenThousandFilesAllWatchedAndAnyChangeDet
     const std::string path =
         std::to_string(*rc::gen::inRange(0, 100)) + "/" + std::to_string(*rc::gen::inRange(0, 100));
     write_raw(dir / path, "changed");
-    const auto events = collect(watcher, 5s, [&](const auto& e) {
+    const auto events = collect(watcher, k_patience, [&](const auto& e) {
       return std::any_of(e.begin(), e.end(), [&](const WatchEvent& w) { return w.path == path; });
     });
     RC_ASSERT(by_path(events).contains(path));
@@ -132,7 +136,7 @@ RC_GTEST_PROP(InotifyWatcherProperty, Property6_RapidChangesToOneFileGiveAtMostO
   RC_ASSERT(watcher.start(dir.path()).has_value());
   const int writes = *rc::gen::inRange(1, 50);
   for (int i = 0; i < writes; ++i) write_raw(dir / "f", std::to_string(i));
-  auto events = collect(watcher, 5s, [](const auto& e) { return !e.empty(); });
+  auto events = collect(watcher, k_patience, [](const auto& e) { return !e.empty(); });
   // Then one more window: a second event for the same burst would arrive in it.
   const auto late = collect(watcher, 150ms, [](const auto&) { return false; });
   events.insert(events.end(), late.begin(), late.end());
@@ -206,7 +210,7 @@ TEST(InotifyWatcherTest, QueueOverflowAsksForARescanNamingTheSysctl) {
   ASSERT_TRUE(started);
   for (int i = 0; i < 3000; ++i)
     write_raw(dir / ("f" + std::to_string(i % 500)), std::to_string(i));
-  const auto events = collect(watcher, 10s, [](const auto& e) {
+  const auto events = collect(watcher, k_patience, [](const auto& e) {
     return std::any_of(e.begin(), e.end(),
                        [](const WatchEvent& w) { return w.kind == EventKind::rescan_required; });
   });

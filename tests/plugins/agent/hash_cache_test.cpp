@@ -1,5 +1,9 @@
 #include "forge/agent/hash_cache.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <ctime>
 #include <fstream>
 #include <thread>
 
@@ -15,6 +19,14 @@ HashCache make_cache() {
   auto io = io::create_platform_io(support::IoConfig{});
   EXPECT_TRUE(io);
   return HashCache(std::move(*io));
+}
+
+void set_mtime_from_now(const std::string& file, std::chrono::seconds offset) {
+  timespec times[2];
+  ASSERT_EQ(::clock_gettime(CLOCK_REALTIME, &times[0]), 0);
+  times[0].tv_sec += offset.count();
+  times[1] = times[0];
+  ASSERT_EQ(::utimensat(AT_FDCWD, file.c_str(), times, 0), 0);
 }
 
 TEST(HashCacheTest, ServesAnUnchangedFileFromMemoryAndRehashesAChangedOne) {
@@ -39,10 +51,15 @@ TEST(HashCacheTest, ServesAnUnchangedFileFromMemoryAndRehashesAChangedOne) {
 TEST(HashCacheTest, RacilyCleanFilesAndAnotherAlgorithmAreNotServedFromMemory) {
   test::TempDir dir;
   const std::string file = dir.write_file("f", "fresh").string();
+  // Modified "just now" whatever the machine's speed: an mtime ahead of the clock stays inside
+  // the racy window (a plain write flaked when more than the window passed before the hash).
+  set_mtime_from_now(file, std::chrono::hours(1));
   HashCache cache = make_cache();
   ASSERT_TRUE(cache.hash({file}, {true, false})[0].digests);
-  // Written just now: a same-tick rewrite could keep its stat, so it was not cached.
+  // Racily clean: a same-tick rewrite could keep its stat, so it was not cached.
   EXPECT_FALSE(cache.hash({file}, {true, false})[0].cached);
+  // An old mtime; the ctime this sets leaves the racy window after the sleep.
+  set_mtime_from_now(file, -std::chrono::hours(1));
   std::this_thread::sleep_for(std::chrono::milliseconds(120));
   ASSERT_TRUE(cache.hash({file}, {true, false})[0].digests);
   EXPECT_TRUE(cache.hash({file}, {true, false})[0].cached);

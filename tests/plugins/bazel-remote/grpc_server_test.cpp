@@ -730,7 +730,7 @@ TEST_F(bazel_remote_GrpcServer, CancelledWriteResumesFromWhatTheServerReceived) 
   }
   // The server notices the cancellation asynchronously: retry while its stream still owns
   // the upload (ABORTED), then resume from the size it reports.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   grpc::Status resumed;
   bytestream::WriteResponse response;
   do {
@@ -1246,7 +1246,7 @@ TEST_F(bazel_remote_GrpcServer, ShutdownCancelsAnOpenStreamAndKeepsItsUploadUnti
   ASSERT_TRUE(stream->Write(request));
   // Wait until the server has the bytes, so the stream is really open on its side.
   bytestream::QueryWriteStatusResponse status;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (std::chrono::steady_clock::now() < deadline &&
          !(query(request.resource_name(), status).ok() && status.committed_size() == 1000)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
