@@ -106,7 +106,7 @@ int run(std::vector<std::string> arguments) {
   auto s3_region = args.option("s3-region");
   const bool anonymous_read = args.flag("anonymous-read");
   const bool no_grpc = args.flag("no-grpc");
-  const bool read_only = args.flag("read-only");
+  const bool read_only_flag = args.flag("read-only");
   const bool ac_raw = args.flag("ac-raw");
   const bool no_fsync = args.flag("no-fsync");
   const bool help = args.flag("help");
@@ -148,14 +148,27 @@ int run(std::vector<std::string> arguments) {
   if (!http_port) return report(http_port.error(), k_exit_usage);
   if (!grpc_port) return report(grpc_port.error(), k_exit_usage);
 
-  auto raw_prefix = bazel_remote::parse_raw_prefix(raw_prefix_text->value_or("/"));
+  // The flags override server.* and cache.* of the config (validated when it was loaded).
+  const auto& server = effective_config().config.server;
+  const auto& cache_config = effective_config().config.cache;
+  auto raw_prefix = bazel_remote::parse_raw_prefix(raw_prefix_text->value_or(server.raw_prefix));
   if (!raw_prefix) return report(raw_prefix.error(), k_exit_usage);
-  auto instances = bazel_remote::parse_instance_mode(instances_text->value_or("shared"));
+  auto instances = bazel_remote::parse_instance_mode(instances_text->value_or(server.instances));
   if (!instances) return report(instances.error(), k_exit_usage);
+  const bool read_only = read_only_flag || server.read_only;
+  const bool upstream_from_file = !*upstream_url && !cache_config.upstream.empty();
+  if (upstream_from_file) *upstream_url = cache_config.upstream;
+  if (*upstream_url && (*upstream_url)->starts_with("s3://")) {
+    if (!*s3_endpoint && !cache_config.s3_endpoint.empty()) *s3_endpoint = cache_config.s3_endpoint;
+    if (!*s3_region && !cache_config.s3_region.empty()) *s3_region = cache_config.s3_region;
+  }
+  if (*upstream_url && !*upstream_write) *upstream_write = cache_config.upstream_write;
 
   cache::StoreOptions store_options;
   store_options.dir = *dir ? std::filesystem::path(**dir) : effective_config().config.store_dir;
   store_options.fsync = !no_fsync;
+  if (cache_config.max_size) store_options.max_size = *cache_config.max_size;
+  if (cache_config.max_blob_size) store_options.max_blob_size = *cache_config.max_blob_size;
   if (*max_size_text) {
     auto size = parse_byte_size(**max_size_text, "--max-size");
     if (!size) return report(size.error(), k_exit_usage);
@@ -194,7 +207,11 @@ int run(std::vector<std::string> arguments) {
   if (*upstream_url) {
     auto tier = open_upstream_tier(**upstream_url, *upstream_write, *s3_endpoint, *s3_region,
                                    store_options);
-    if (!tier) return report(tier.error(), k_exit_usage);
+    if (!tier) {
+      Error error = tier.error();
+      if (upstream_from_file) error.prefixed("config key cache.upstream");
+      return report(error, k_exit_usage);
+    }
     (*store)->attach_upstream(*tier);
   } else if (*upstream_write || *s3_endpoint || *s3_region) {
     return report(Error(ErrorCategory::validation,

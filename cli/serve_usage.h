@@ -47,6 +47,9 @@ inline constexpr std::string_view k_serve_usage =
     "                  STORE/upstream-queue and uploaded in the background\n"
     "--upstream-write  behind (default: queued, survives restarts) or through (synchronous)\n"
     "--s3-endpoint/--s3-region  for s3:// (default region: AWS_REGION, else us-east-1)\n"
+    "Config keys (forge --config FILE serve; flags override them): server.raw_prefix,\n"
+    "server.instances, server.read_only, cache.max_size, cache.max_blob_size,\n"
+    "cache.upstream, cache.upstream_write, cache.s3_endpoint, cache.s3_region.\n"
     "SIGINT/SIGTERM: stop accepting, finish in-flight requests (30 s at most), exit 0.";
 
 }  // namespace forge::cli

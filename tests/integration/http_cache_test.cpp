@@ -23,30 +23,6 @@ std::string sha256_hex(const std::string& content) {
   return hash::sha256_of(content).hex();
 }
 
-// A minimal REAPI ActionResult with one output file (field numbers from the REAPI spec).
-std::string action_result_with_output(const std::string& content) {
-  auto varint = [](std::string& out, std::uint64_t v) {
-    while (v >= 0x80) {
-      out.push_back(static_cast<char>((v & 0x7f) | 0x80));
-      v >>= 7;
-    }
-    out.push_back(static_cast<char>(v));
-  };
-  auto field = [&](std::string& out, int number, const std::string& payload) {
-    varint(out, (static_cast<std::uint64_t>(number) << 3) | 2);
-    varint(out, payload.size());
-    out += payload;
-  };
-  std::string digest, output_file, result;
-  field(digest, 1, sha256_hex(content));
-  varint(digest, 2 << 3);
-  varint(digest, content.size());
-  field(output_file, 1, "bazel-out/k8-fastbuild/bin/hello.o");
-  field(output_file, 2, digest);
-  field(result, 2, output_file);
-  return result;
-}
-
 class HttpCacheTest : public ::testing::Test {
  protected:
   std::string put_file(ServeFixture& server, const std::string& path, const std::string& content,

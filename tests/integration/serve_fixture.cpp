@@ -1,11 +1,17 @@
 #include "serve_fixture.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 
 #include <fstream>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
+
+#include "forge/core/hash/digest.h"
+#include "forge/core/support/unique_fd.h"
 
 namespace forge::test {
 
@@ -41,6 +47,42 @@ int ServeFixture::stop() {
 
 int ServeFixture::wait_for_exit() {
   return m_process->stop(0, std::chrono::seconds(40));  // signal 0: only waits
+}
+
+std::string action_result_with_output(const std::string& content) {
+  auto varint = [](std::string& out, std::uint64_t v) {
+    while (v >= 0x80) {
+      out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+      v >>= 7;
+    }
+    out.push_back(static_cast<char>(v));
+  };
+  auto field = [&](std::string& out, int number, const std::string& payload) {
+    varint(out, (static_cast<std::uint64_t>(number) << 3) | 2);
+    varint(out, payload.size());
+    out += payload;
+  };
+  std::string digest, output_file, result;
+  field(digest, 1, hash::sha256_of(content).hex());
+  varint(digest, 2 << 3);
+  varint(digest, content.size());
+  field(output_file, 1, "bazel-out/k8-fastbuild/bin/hello.o");
+  field(output_file, 2, digest);
+  field(result, 2, output_file);
+  return result;
+}
+
+int free_tcp_port() {
+  const UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  if (!fd || ::bind(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
+      ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    return 0;
+  }
+  return ntohs(address.sin_port);
 }
 
 ProcessResult curl(const std::string& args) {

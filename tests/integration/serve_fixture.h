@@ -37,6 +37,14 @@ class ServeFixture {
   int m_grpc_port = 0;
 };
 
+// A minimal REAPI ActionResult with one output file holding `content` (field numbers from
+// the REAPI spec).
+std::string action_result_with_output(const std::string& content);
+
+// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released), for
+// programs that cannot report the port they picked (nginx, python3 -m http.server).
+int free_tcp_port();
+
 // `curl -s` with `args`, returning "<http code>" on stdout (body to `body_file` if given).
 ProcessResult curl(const std::string& args);
 

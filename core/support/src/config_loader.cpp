@@ -1,5 +1,6 @@
 #include "forge/core/support/config_loader.h"
 
+#include "forge/core/support/byte_size.h"
 #include "forge/core/support/config_file.h"
 
 #include <sys/resource.h>
@@ -19,7 +20,19 @@ namespace {
 
 using nlohmann::json;
 
-enum class Kind { unsigned_int, choice, existing_dir, creatable_dir, file_in_dir, address };
+enum class Kind {
+  unsigned_int,
+  choice,
+  existing_dir,
+  creatable_dir,
+  file_in_dir,
+  address,
+  byte_size,  // an integer or a string parse_byte_size() accepts ("10G")
+  url,        // a string starting with one of `choices` (the schemes, "s3://")
+  text,       // a non-empty string without NUL bytes
+  boolean,
+  path_prefix,  // "off", or a path that starts and ends with '/' (parse_raw_prefix's rule)
+};
 
 struct FieldSpec {
   std::string path;
@@ -44,8 +57,15 @@ std::uint64_t nofile_hard_limit() {
   return limit.rlim_max;
 }
 
+// A byte_size value check_field() accepted.
+std::uint64_t byte_size(const json& v) {
+  if (v.is_number_integer()) return v.get<std::uint64_t>();
+  return parse_byte_size(v.get_ref<const std::string&>(), "").value_or(0);
+}
+
 std::vector<FieldSpec> make_specs() {
   auto u64 = [](const json& v) { return v.get<std::uint64_t>(); };
+  auto text = [](const json& v) { return v.get<std::string>(); };
   return {
       {"project_root",
        Kind::existing_dir,
@@ -135,6 +155,69 @@ std::vector<FieldSpec> make_specs() {
        {},
        false,
        [](ForgeConfig& c, const json& v) { c.server.grpc_listen = {v.get<std::string>()}; }},
+      {"server.raw_prefix",
+       Kind::path_prefix,
+       0,
+       0,
+       {},
+       false,
+       [=](ForgeConfig& c, const json& v) { c.server.raw_prefix = text(v); }},
+      {"server.instances",
+       Kind::choice,
+       0,
+       0,
+       {"shared", "isolated"},
+       false,
+       [=](ForgeConfig& c, const json& v) { c.server.instances = text(v); }},
+      {"server.read_only",
+       Kind::boolean,
+       0,
+       0,
+       {},
+       false,
+       [](ForgeConfig& c, const json& v) { c.server.read_only = v.get<bool>(); }},
+      {"cache.max_size",
+       Kind::byte_size,
+       0,
+       0,
+       {},
+       false,
+       [](ForgeConfig& c, const json& v) { c.cache.max_size = byte_size(v); }},
+      {"cache.max_blob_size",
+       Kind::byte_size,
+       1,
+       0,
+       {},
+       false,
+       [](ForgeConfig& c, const json& v) { c.cache.max_blob_size = byte_size(v); }},
+      {"cache.upstream",
+       Kind::url,
+       0,
+       0,
+       {"http://", "https://", "s3://"},
+       false,
+       [=](ForgeConfig& c, const json& v) { c.cache.upstream = text(v); }},
+      {"cache.upstream_write",
+       Kind::choice,
+       0,
+       0,
+       {"behind", "through"},
+       false,
+       [=](ForgeConfig& c, const json& v) { c.cache.upstream_write = text(v); }},
+      {"cache.s3_endpoint",
+       Kind::url,
+       0,
+       0,
+       {"http://", "https://"},
+       false,
+       [=](ForgeConfig& c, const json& v) { c.cache.s3_endpoint = text(v); }},
+      {"cache.s3_region",
+       Kind::text,
+       0,
+       0,
+       {},
+       false,
+       [=](ForgeConfig& c, const json& v) { c.cache.s3_region = text(v); }},
   };
 }
 
@@ -162,37 +245,6 @@ std::vector<std::string> config_keys() {
   std::vector<std::string> keys;
   for (const auto& spec : specs()) keys.push_back(spec.path);
   return keys;
-}
-
-Result<ListenAddress> parse_listen_address(std::string_view address) {
-  const auto bad = [&](std::string_view problem) {
-    return fail(Error(ErrorCategory::validation,
-                      fmt::format("listen address '{}': {}", quote_text(address), problem))
-                    .with_suggestion("write \"host:port\" or \"[v6 address]:port\", port "
-                                     "0..65535 (0: any free port), e.g. \"127.0.0.1:8080\""));
-  };
-  if (address.find('\0') != std::string_view::npos) return bad("it contains a NUL byte");
-  std::string_view host;
-  std::string_view port;
-  if (address.starts_with("[")) {
-    const auto close = address.find("]:");
-    if (close == std::string_view::npos) return bad("an IPv6 address is written [addr]:port");
-    host = address.substr(1, close - 1);
-    port = address.substr(close + 2);
-  } else {
-    const auto colon = address.rfind(':');
-    if (colon == std::string_view::npos) return bad("the port is missing");
-    host = address.substr(0, colon);
-    port = address.substr(colon + 1);
-    if (host.find(':') != std::string_view::npos) return bad("an IPv6 address must be in brackets");
-  }
-  if (host.empty()) return bad("the host is missing");
-  if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), ::isdigit)) {
-    return bad(fmt::format("port '{}' is not a number", quote_text(port)));
-  }
-  const int number = std::stoi(std::string(port));
-  if (number > 65535) return bad(fmt::format("port {} is outside 0..65535", number));
-  return ListenAddress{std::string(host), static_cast<std::uint16_t>(number)};
 }
 
 namespace {
@@ -292,7 +344,98 @@ void check_field(const FieldSpec& spec, const json& value, std::vector<ConfigIss
       }
       return;
     }
+    case Kind::byte_size: {
+      const std::string expected = fmt::format(
+          "a byte count of at least {}: an integer or a string such as \"10G\"", spec.min);
+      std::uint64_t bytes = 0;
+      if (value.is_number_unsigned() ||
+          (value.is_number_integer() && value.get<std::int64_t>() >= 0)) {
+        bytes = value.get<std::uint64_t>();
+      } else if (auto parsed =
+                     parse_byte_size(value.is_string() ? value.get<std::string>() : "", spec.path);
+                 value.is_string() && parsed) {
+        bytes = *parsed;
+      } else {
+        issue(fmt::format("{} is not a size", quote_json(value)), expected,
+              "write a byte count with an optional K, M, G or T suffix, e.g. \"10G\"");
+        return;
+      }
+      if (static_cast<double>(bytes) < spec.min) {
+        issue(fmt::format("{} is too small", quote_json(value)), expected,
+              fmt::format("use at least {} bytes", spec.min));
+      }
+      return;
+    }
+    case Kind::url: {
+      std::string schemes;
+      for (const auto& scheme : spec.choices)
+        schemes += scheme + (&scheme == &spec.choices.back() ? "" : ", ");
+      const bool string = value.is_string();
+      const std::string_view url =
+          string ? std::string_view(value.get_ref<const std::string&>()) : std::string_view();
+      const bool known = std::any_of(spec.choices.begin(), spec.choices.end(), [&](auto& scheme) {
+        return url.starts_with(scheme) && url.size() > scheme.size();
+      });
+      if (!string || !known) {
+        issue(fmt::format("{} is not a URL with a supported scheme", quote_json(value)),
+              fmt::format("a URL starting with one of: {}", schemes),
+              spec.path == "cache.upstream"
+                  ? "write http://HOST[:PORT][/PREFIX], https://... or s3://BUCKET[/PREFIX]"
+                  : "write http://HOST[:PORT] or https://HOST[:PORT]");
+      } else if (url.size() > 2048 ||
+                 url.find_first_of(std::string_view(" \t\r\n\0", 5)) != std::string_view::npos) {
+        issue(fmt::format("{} contains whitespace or is longer than 2048 bytes", quote_json(value)),
+              "a URL without spaces", "percent-encode the spaces, or fix the URL");
+      }
+      return;
+    }
+    case Kind::text: {
+      if (!value.is_string() || value.get_ref<const std::string&>().empty() ||
+          value.get_ref<const std::string&>().find('\0') != std::string::npos) {
+        issue(fmt::format("{} is not a non-empty string", quote_json(value)),
+              "a non-empty string without NUL bytes",
+              "write it as a JSON string, e.g. \"eu-west-1\"");
+      }
+      return;
+    }
+    case Kind::boolean: {
+      if (!value.is_boolean()) {
+        issue(fmt::format("{} is not a boolean", quote_json(value)), "true or false",
+              "write true or false without quotes");
+      }
+      return;
+    }
+    case Kind::path_prefix: {
+      // The rule of bazel_remote::parse_raw_prefix(), which `forge serve` applies too.
+      const bool string = value.is_string();
+      const std::string_view text =
+          string ? std::string_view(value.get_ref<const std::string&>()) : std::string_view();
+      if (!string ||
+          (text != "off" &&
+           (text.size() > 256 || !text.starts_with('/') || !text.ends_with('/') ||
+            text.find_first_of(std::string_view("?# \t\r\n\0", 7)) != std::string_view::npos))) {
+        issue(fmt::format("{} is not a path prefix", quote_json(value)),
+              "\"/\", a path of at most 256 bytes that starts and ends with '/', or \"off\"",
+              "use \"/\" (every path), a prefix such as \"/ccache/\" (no '?', '#' or spaces), or "
+              "\"off\"");
+      }
+      return;
+    }
     default: return;
+  }
+}
+
+// Settings that only mean something together with another one.
+void check_combinations(const json& document, std::vector<ConfigIssue>& issues) {
+  const json* upstream = find_key(document, "cache.upstream");
+  const bool s3 = upstream != nullptr && upstream->is_string() &&
+                  upstream->get_ref<const std::string&>().starts_with("s3://");
+  for (const char* field : {"cache.s3_endpoint", "cache.s3_region"}) {
+    if (find_key(document, field) != nullptr && !s3) {
+      issues.push_back({field, "is only used with an s3:// upstream, and cache.upstream is not one",
+                        "cache.upstream = \"s3://BUCKET[/PREFIX]\"",
+                        "set cache.upstream to an s3:// URL, or remove this key"});
+    }
   }
 }
 
@@ -337,21 +480,6 @@ void check_unknown_keys(const json& node, const std::string& prefix,
 
 }  // namespace
 
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
 std::vector<ConfigIssue> check_config(const nlohmann::json& document) {
   std::vector<ConfigIssue> issues;
   if (!document.is_object()) {
@@ -364,6 +492,7 @@ std::vector<ConfigIssue> check_config(const nlohmann::json& document) {
     const json* value = find_key(document, spec.path);
     if (value != nullptr) check_field(spec, *value, issues);
   }
+  check_combinations(document, issues);
   std::stable_sort(issues.begin(), issues.end(),
                    [](const ConfigIssue& a, const ConfigIssue& b) { return a.field < b.field; });
   return issues;
@@ -419,8 +548,19 @@ nlohmann::json config_to_json(const ForgeConfig& c) {
         {"max_files", c.logging.max_files}}},
       {"server",
        {{"http_listen", first(c.server.http_listen)},
-        {"grpc_listen", first(c.server.grpc_listen)}}},
+        {"grpc_listen", first(c.server.grpc_listen)},
+        {"raw_prefix", c.server.raw_prefix},
+        {"instances", c.server.instances},
+        {"read_only", c.server.read_only}}},
+      {"cache", {{"upstream_write", c.cache.upstream_write}}},
   };
+  // Absent optional settings stay absent (their defaults live in the store and the tier).
+  auto& cache = out["cache"];
+  if (c.cache.max_size) cache["max_size"] = *c.cache.max_size;
+  if (c.cache.max_blob_size) cache["max_blob_size"] = *c.cache.max_blob_size;
+  if (!c.cache.upstream.empty()) cache["upstream"] = c.cache.upstream;
+  if (!c.cache.s3_endpoint.empty()) cache["s3_endpoint"] = c.cache.s3_endpoint;
+  if (!c.cache.s3_region.empty()) cache["s3_region"] = c.cache.s3_region;
   // Empty paths mean "the default": leave them out so the output is itself a valid config.
   if (c.store_dir.empty()) out.erase("store_dir");
   if (c.logging.file.empty()) out["logging"].erase("file");

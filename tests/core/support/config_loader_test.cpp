@@ -18,7 +18,8 @@ json valid_config(const test::TempDir& dir) {
       {"store_dir", (dir / "store").string()},
       {"io", {{"max_file_handles", 256}, {"io_uring_queue_depth", 128}, {"backend", "auto"}}},
       {"logging", {{"level", "debug"}, {"format", "json"}, {"max_files", 3}}},
-      {"server", {{"http_listen", "[::1]:8081"}, {"grpc_listen", "127.0.0.1:0"}}}};
+      {"server", {{"http_listen", "[::1]:8081"}, {"grpc_listen", "127.0.0.1:0"}}},
+      {"cache", {{"max_size", "10G"}, {"upstream", "http://127.0.0.1:9/cache"}}}};
 }
 
 bool reports(const std::vector<ConfigIssue>& issues, const std::string& field) {
@@ -43,6 +44,69 @@ TEST(ConfigLoaderTest, ShowOutputIsItselfAValidConfig) {
   ForgeConfig config;
   config.project_root = "/";
   EXPECT_TRUE(check_config(config_to_json(config)).empty());
+}
+
+TEST(ConfigLoaderTest, ServeSettingsMapOntoServerAndCache) {
+  test::TempDir dir;
+  json document = valid_config(dir);
+  document["server"]["raw_prefix"] = "/ccache/";
+  document["server"]["instances"] = "isolated";
+  document["server"]["read_only"] = true;
+  document["cache"] = {{"max_size", "10G"},
+                       {"max_blob_size", 4096},
+                       {"upstream", "s3://bucket/prefix"},
+                       {"upstream_write", "through"},
+                       {"s3_endpoint", "http://127.0.0.1:7480"},
+                       {"s3_region", "eu-west-1"}};
+  ASSERT_TRUE(check_config(document).empty()) << to_string(check_config(document).front());
+  auto config = config_from_json(document);
+  ASSERT_TRUE(config) << config.error().to_string();
+  EXPECT_EQ(config->server.raw_prefix, "/ccache/");
+  EXPECT_EQ(config->server.instances, "isolated");
+  EXPECT_TRUE(config->server.read_only);
+  EXPECT_EQ(config->cache.max_size, 10ull << 30);
+  EXPECT_EQ(config->cache.max_blob_size, 4096u);
+  EXPECT_EQ(config->cache.upstream, "s3://bucket/prefix");
+  EXPECT_EQ(config->cache.upstream_write, "through");
+  EXPECT_EQ(config->cache.s3_endpoint, "http://127.0.0.1:7480");
+  EXPECT_EQ(config->cache.s3_region, "eu-west-1");
+  // `forge config show` prints them, and what it prints loads back to the same settings.
+  const json shown = config_to_json(*config);
+  EXPECT_EQ(shown["cache"]["max_size"], 10ull << 30);
+  EXPECT_EQ(shown["server"]["raw_prefix"], "/ccache/");
+  auto again = config_from_json(shown);
+  ASSERT_TRUE(again) << again.error().to_string();
+  EXPECT_EQ(config_to_json(*again), shown);
+}
+
+TEST(ConfigLoaderTest, AbsentCacheSettingsKeepTheStoreDefaults) {
+  ForgeConfig config;
+  EXPECT_FALSE(config.cache.max_size);
+  EXPECT_TRUE(config.cache.upstream.empty());
+  const json shown = config_to_json(config);
+  EXPECT_FALSE(shown["cache"].contains("max_size"));
+  EXPECT_FALSE(shown["cache"].contains("upstream"));
+  EXPECT_EQ(shown["server"]["raw_prefix"], "/");
+}
+
+TEST(ConfigLoaderTest, BadServeSettingsNameTheKeyAndTheFix) {
+  test::TempDir dir;
+  json document = valid_config(dir);
+  document["cache"]["upstream"] = "grpc://127.0.0.1:9092";
+  document["cache"]["max_size"] = "10 gigs";
+  document["cache"]["s3_region"] = "eu-west-1";  // an http(s) upstream has no region
+  const auto issues = check_config(document);
+  ASSERT_EQ(issues.size(), 3u) << to_string(issues.front());
+  EXPECT_EQ(issues[0].field, "cache.max_size");
+  EXPECT_NE(issues[0].suggestion.find("10G"), std::string::npos);
+  EXPECT_EQ(issues[1].field, "cache.s3_region");
+  EXPECT_NE(issues[1].suggestion.find("s3://"), std::string::npos);
+  EXPECT_EQ(issues[2].field, "cache.upstream");
+  EXPECT_NE(issues[2].problem.find("grpc://"), std::string::npos);
+  EXPECT_NE(issues[2].expected.find("s3://"), std::string::npos);
+  auto config = config_from_json(document);
+  ASSERT_FALSE(config);
+  EXPECT_NE(config.error().message().find("cache.upstream"), std::string::npos);
 }
 
 TEST(ConfigLoaderTest, UnknownKeysGetADidYouMean) {
@@ -126,6 +190,19 @@ const Mutation k_mutations[] = {
     {"server.grpc_listen", [](json& d) { d["server"]["grpc_listen"] = "1.2.3.4:65536"; }},
     {"store_dir", [](json& d) { d["store_dir"] = "/etc/hostname/store"; }},
     {"io.backnd", [](json& d) { d["io"]["backnd"] = "auto"; }},
+    {"server.raw_prefix", [](json& d) { d["server"]["raw_prefix"] = "ccache"; }},
+    {"server.raw_prefix", [](json& d) { d["server"]["raw_prefix"] = "/a b/"; }},
+    {"server.instances", [](json& d) { d["server"]["instances"] = "separate"; }},
+    {"server.read_only", [](json& d) { d["server"]["read_only"] = "yes"; }},
+    {"cache.max_size", [](json& d) { d["cache"]["max_size"] = "10Q"; }},
+    {"cache.max_size", [](json& d) { d["cache"]["max_size"] = -1; }},
+    {"cache.max_blob_size", [](json& d) { d["cache"]["max_blob_size"] = "0"; }},
+    {"cache.upstream", [](json& d) { d["cache"]["upstream"] = "ftp://host/cache"; }},
+    {"cache.upstream", [](json& d) { d["cache"]["upstream"] = "http://"; }},
+    {"cache.upstream_write", [](json& d) { d["cache"]["upstream_write"] = "later"; }},
+    {"cache.s3_endpoint", [](json& d) { d["cache"]["s3_endpoint"] = "127.0.0.1:7480"; }},
+    {"cache.s3_region", [](json& d) { d["cache"]["s3_region"] = "us-east-1"; }},
+    {"cache.upstreem", [](json& d) { d["cache"]["upstreem"] = "http://x"; }},
 };
 
 // Feature: platform-native-io-hardening, Property 15: Configuration Validation Completeness

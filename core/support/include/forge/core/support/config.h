@@ -5,12 +5,14 @@
 //
 // JSON keys are the field names below, nested as the structs are:
 //   {"project_root": ".", "store_dir": "~/.cache/forge",
-//    "io": {"max_file_handles": 1024, ...}, "logging": {...}, "server": {...}}
+//    "io": {"max_file_handles": 1024, ...}, "logging": {...}, "server": {...},
+//    "cache": {"max_size": "10G", "upstream": "s3://bucket/prefix", ...}}
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,9 +42,29 @@ struct LoggingConfig {
   std::chrono::milliseconds slow_operation_threshold{1000};
 };
 
+// `forge serve`'s front ends; its flags (--http-port, --raw-prefix, ...) override these.
 struct ServerConfig {
   std::vector<std::string> http_listen{"127.0.0.1:8080"};  // "host:port" or "unix:/path"
   std::vector<std::string> grpc_listen{"127.0.0.1:9092"};
+  // Raw entries (ccache, Gradle) at any path under this prefix that is not one of Forge's
+  // own routes: "/" (every path), "/PREFIX/" or "off".
+  std::string raw_prefix = "/";
+  std::string instances = "shared";  // "shared" or "isolated" (per-instance namespaces)
+  bool read_only = false;            // refuse every write (HTTP 403, gRPC PERMISSION_DENIED)
+};
+
+// The local store and the tier behind it, for `forge serve` and `forge cache`; the commands'
+// flags (--max-size, --upstream, ...) override these. Sizes are written as byte counts or
+// strings with a binary suffix ("10G", "512M").
+struct CacheConfig {
+  std::optional<std::uint64_t> max_size;       // absent: unbounded, no eviction
+  std::optional<std::uint64_t> max_blob_size;  // absent: the store's default (4 GiB)
+  // The upstream tier: http(s)://HOST[:PORT][/PREFIX] (Bazel HTTP cache protocol) or
+  // s3://BUCKET[/PREFIX]; empty: none.
+  std::string upstream;
+  std::string upstream_write = "behind";  // "behind" (queued) or "through" (synchronous)
+  std::string s3_endpoint;                // http(s)://HOST[:PORT]; empty: AWS for the region
+  std::string s3_region;                  // empty: AWS_REGION, AWS_DEFAULT_REGION, us-east-1
 };
 
 struct ForgeConfig {
@@ -51,6 +73,7 @@ struct ForgeConfig {
   IoConfig io{};
   LoggingConfig logging{};
   ServerConfig server{};
+  CacheConfig cache{};
 };
 
 }  // namespace forge::support
