@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "args.h"
+#include "cache_transfer.h"
 #include "command.h"
 #include "forge/cache/cas_store.h"
 
@@ -21,7 +22,10 @@ constexpr std::string_view k_usage =
     "       forge cache get HEX/SIZE [-o FILE | --output FILE] [--dir STORE]\n"
     "       forge cache stat [--dir STORE]\n"
     "       forge cache gc --max-size SIZE [--dir STORE]\n"
-    "       forge cache verify [--dir STORE]\n\n"
+    "       forge cache verify [--dir STORE]\n"
+    "       forge cache push [--upstream URL] [--s3-endpoint URL] [--s3-region R] [--dir STORE]\n"
+    "       forge cache pull DIGEST... [--action KEY]... [--upstream URL] [--s3-endpoint URL]\n"
+    "                        [--s3-region R] [--dir STORE]\n\n"
     "put:    stores each FILE (streamed, hashed, fsync'ed, renamed into place) and prints\n"
     "        `HEX/SIZE  FILE`.\n"
     "get:    writes the blob to stdout or FILE; exit 1 when it is not in the store or its\n"
@@ -31,6 +35,12 @@ constexpr std::string_view k_usage =
     "        (e.g. 10G); prints what it removed as JSON.\n"
     "verify: re-hashes every blob, quarantines corrupt ones, indexes orphans, drops\n"
     "        entries whose file is gone, recomputes totals; prints the report as JSON.\n"
+    "push:   uploads every blob and action-cache entry of the store that the upstream lacks\n"
+    "        (existence checked in batches; entries after their outputs).\n"
+    "pull:   downloads each DIGEST (HEX/SIZE or HEX) and each --action KEY with its outputs\n"
+    "        into the store; every blob's digest is checked before it becomes visible.\n"
+    "        push/pull print counts and bytes as JSON; exit 1 unless everything arrived.\n"
+    "        URL: --upstream, else the config's cache.upstream (and cache.s3_*).\n"
     "STORE defaults to the config's store_dir, else $XDG_CACHE_HOME/forge (~/.cache/forge).";
 
 int report(const Error& error, int code) {
@@ -39,12 +49,16 @@ int report(const Error& error, int code) {
 }
 
 int run(std::vector<std::string> tokens) {
-  static const std::set<std::string, std::less<>> k_actions{"put", "get", "stat", "gc", "verify"};
+  static const std::set<std::string, std::less<>> k_actions{"put",    "get",  "stat", "gc",
+                                                            "verify", "push", "pull"};
   if (tokens.empty() || k_actions.count(tokens[0]) == 0) {
     fmt::print(stderr, "{}\n", k_usage);
     return k_exit_usage;
   }
   const std::string action = tokens[0];
+  if (action == "push" || action == "pull") {
+    return run_cache_transfer(action, std::vector<std::string>(tokens.begin() + 1, tokens.end()));
+  }
   for (auto& token : tokens) {
     if (token == "-o") token = "--output";
   }
@@ -191,7 +205,8 @@ int run(std::vector<std::string> tokens) {
 
 const CommandRegistration k_registration{Command{
     .name = "cache",
-    .summary = "put files into the content-addressed store, get them back, stat, gc, verify",
+    .summary = "put files into the content-addressed store, get them back, stat, gc, verify, "
+               "push to and pull from an upstream",
     .usage = k_usage,
     .run = run,
 }};
