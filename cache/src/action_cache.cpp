@@ -76,6 +76,11 @@ Result<std::shared_ptr<ActionCache>> ActionCache::open(std::shared_ptr<CasStore>
 
 Result<std::optional<BlobDigest>> ActionCache::lookup(Keyspace keyspace,
                                                       std::string_view key) const {
+  return lookup(keyspace, key, /*counted=*/true);
+}
+
+Result<std::optional<BlobDigest>> ActionCache::lookup(Keyspace keyspace, std::string_view key,
+                                                      bool counted) const {
   FORGE_TRY_VOID(validate_key(key));
   std::optional<BlobDigest> value;
   {
@@ -87,7 +92,7 @@ Result<std::optional<BlobDigest>> ActionCache::lookup(Keyspace keyspace,
     FORGE_TRY(value, adopt_from_upstream(keyspace, key));
   }
   auto miss = [&] {
-    count_lookup(keyspace, false);
+    if (counted) count_lookup(keyspace, false);
     return std::optional<BlobDigest>();
   };
   if (!value) return miss();
@@ -116,12 +121,19 @@ Result<std::optional<BlobDigest>> ActionCache::lookup(Keyspace keyspace,
     FORGE_TRY(missing, m_cas->find_missing(tree_files));
     if (!missing.empty()) return miss();
   }
-  count_lookup(keyspace, true);
+  if (counted) count_lookup(keyspace, true);
   return value;
 }
 
 Result<std::optional<std::string>> ActionCache::get(Keyspace keyspace, std::string_view key) const {
   FORGE_TRY(auto value, lookup(keyspace, key));
+  if (!value) return std::optional<std::string>();
+  return m_cas->get(*value, /*keyspace=*/{});
+}
+
+Result<std::optional<std::string>> ActionCache::get_uncounted(Keyspace keyspace,
+                                                              std::string_view key) const {
+  FORGE_TRY(auto value, lookup(keyspace, key, /*counted=*/false));
   if (!value) return std::optional<std::string>();
   return m_cas->get(*value, /*keyspace=*/{});
 }

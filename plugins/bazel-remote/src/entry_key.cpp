@@ -1,5 +1,7 @@
 #include "entry_key.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "forge/core/hash/hasher.h"
@@ -43,6 +45,15 @@ std::string raw_path_key(std::string_view path) {
 
 std::string turbo_key(std::string_view team, std::string_view hash) {
   return hashed("t.", team, hash);
+}
+
+std::string turbo_tag_key(std::string_view team, std::string_view hash) {
+  return hashed("g.", team, hash);
+}
+
+bool is_valid_artifact_tag(std::string_view tag) {
+  if (tag.empty() || tag.size() > k_max_artifact_tag) return false;
+  return std::all_of(tag.begin(), tag.end(), [](char c) { return c >= 0x20 && c <= 0x7e; });
 }
 
 }  // namespace forge::bazel_remote

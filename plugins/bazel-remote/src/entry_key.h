@@ -25,5 +25,11 @@ namespace forge::bazel_remote {
 std::string ac_key(InstanceMode mode, std::string_view instance, std::string_view digest_hex);
 std::string raw_path_key(std::string_view path);
 std::string turbo_key(std::string_view team, std::string_view hash);
+// The raw key of the signature (`x-artifact-tag`) Turborepo sent with that artifact.
+std::string turbo_tag_key(std::string_view team, std::string_view hash);
+// A tag Forge keeps and sends back: 1 to k_max_artifact_tag printable ASCII characters (what
+// Turborepo sends is base64 of an HMAC-SHA256). Anything else could not be a header value.
+inline constexpr std::size_t k_max_artifact_tag = 256;
+bool is_valid_artifact_tag(std::string_view tag);
 
 }  // namespace forge::bazel_remote

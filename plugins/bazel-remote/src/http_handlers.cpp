@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <boost/asio/redirect_error.hpp>
 
+#include "entry_key.h"
 #include "forge/core/hash/digest.h"
 #include "forge/core/support/metrics.h"
 #include "forge/core/support/unique_fd.h"
@@ -185,6 +186,13 @@ Task<Outcome> HttpServer::Impl::handle_get(Stream& stream, Connection& connectio
                                  subject + " is not in the cache\n", keep);
   }
   const std::uint64_t size = reader->size();
+  // A signed Turborepo artifact carries its tag back (an unsigned one has none; a tag that
+  // is not a valid header value is left out, which Turborepo treats as unverified: a miss).
+  std::string tag;
+  if (route.kind == RouteKind::turbo_artifact) {
+    auto stored = cache->get_uncounted(cache::Keyspace::raw, route.tag_key);
+    if (stored && *stored && is_valid_artifact_tag(**stored)) tag = std::move(**stored);
+  }
   // Corrupt bytes are never served: a body held in memory is checked before it is sent, a
   // streamed one is checked in full first (the page cache serves the second read). A blob
   // that fails is quarantined by the check and answered as a miss, so the client uploads it
@@ -212,6 +220,7 @@ Task<Outcome> HttpServer::Impl::handle_get(Stream& stream, Connection& connectio
     response.set(http::field::server, "forge");
     response.set(http::field::content_type, "application/octet-stream");
     response.content_length(size);
+    if (!tag.empty()) response.set("x-artifact-tag", tag);
     response.keep_alive(keep && request.keep_alive);
     Outcome outcome{http::status::ok, 0, 0, response.keep_alive()};
     http::response_serializer<http::empty_body> serializer(response);
@@ -241,8 +250,10 @@ Task<Outcome> HttpServer::Impl::handle_get(Stream& stream, Connection& connectio
     check.update(std::as_bytes(std::span(body.data(), size)));
     if (auto checked = check.finish(); !checked) co_return co_await corrupt_miss(checked.error());
     reader.reset();  // unpin and close before the network wait
-    std::array<char, 160> head{};
-    const std::size_t head_size = format_blob_head(head, request.version, size, outcome.keep_alive);
+    BlobHead head{};
+    const std::size_t head_size =
+        format_blob_head(head, request.version, size, outcome.keep_alive,
+                         tag.empty() ? std::string() : fmt::format("x-artifact-tag: {}\r\n", tag));
     const std::array<asio::const_buffer, 2> message{asio::buffer(head.data(), head_size),
                                                     asio::buffer(body.data(), size)};
     beast::error_code ec;
@@ -254,6 +265,7 @@ Task<Outcome> HttpServer::Impl::handle_get(Stream& stream, Connection& connectio
   http::response<http::file_body> response{http::status::ok, request.version};
   response.set(http::field::server, "forge");
   response.set(http::field::content_type, "application/octet-stream");
+  if (!tag.empty()) response.set("x-artifact-tag", tag);
   response.keep_alive(outcome.keep_alive);
   UniqueFd copy(::dup(reader->fd()));
   beast::error_code ec;

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <boost/asio/redirect_error.hpp>
 
+#include "entry_key.h"
 #include "forge/core/hash/digest.h"
 #include "forge/core/hash/hasher.h"
 #include "http_body.h"
@@ -30,6 +31,16 @@ Task<Outcome> HttpServer::Impl::handle_put(Stream& stream, beast::flat_buffer& b
                                  "this cache is read-only; uploads are refused (server started "
                                  "with --read-only)\n",
                                  false);
+  }
+  // Turborepo's signature (remoteCache.signature): kept beside the artifact, sent back on GET.
+  const std::string_view artifact_tag =
+      route.kind == RouteKind::turbo_artifact ? view(message["x-artifact-tag"]) : "";
+  if (!artifact_tag.empty() && !is_valid_artifact_tag(artifact_tag)) {
+    co_return co_await send_text(
+        stream, request, http::status::bad_request,
+        fmt::format("x-artifact-tag must be 1 to {} printable ASCII characters\n",
+                    k_max_artifact_tag),
+        false);
   }
   const bool validated_ac = route.kind == RouteKind::ac && !options.ac_uses_raw;
   // An opaque value filed under route.key in the raw keyspace: raw entries, Turborepo
@@ -186,6 +197,13 @@ Task<Outcome> HttpServer::Impl::handle_put(Stream& stream, beast::flat_buffer& b
   Result<void> indexed = ok();
   if (committed && raw_value) {
     indexed = cache->put_digest(cache::Keyspace::raw, route.key, *committed);
+  }
+  // The tag after the artifact: a reader between the two sees no tag or the previous one,
+  // which Turborepo rejects as unverified (a miss), never a wrong hit.
+  if (committed && indexed && !artifact_tag.empty()) {
+    if (auto tagged = cache->put(cache::Keyspace::raw, route.tag_key, artifact_tag); !tagged) {
+      indexed = fail(std::move(tagged).error());
+    }
   }
   const Error* failure = !committed ? &committed.error() : !indexed ? &indexed.error() : nullptr;
   auto sent = failure != nullptr

@@ -40,15 +40,16 @@ std::string error_body(const Error& error) {
   return body + "\n";
 }
 
-std::size_t format_blob_head(std::array<char, 160>& out, unsigned version, std::uint64_t size,
-                             bool keep_alive) {
+std::size_t format_blob_head(BlobHead& out, unsigned version, std::uint64_t size, bool keep_alive,
+                             std::string_view extra_headers) {
+  if (extra_headers.size() > k_max_extra_headers) extra_headers = {};
   const std::string_view connection = version >= 11
                                           ? (keep_alive ? "" : "Connection: close\r\n")
                                           : (keep_alive ? "Connection: keep-alive\r\n" : "");
   const auto result = fmt::format_to_n(out.data(), out.size(),
                                        "HTTP/{}.{} 200 OK\r\nServer: forge\r\nContent-Type: "
-                                       "application/octet-stream\r\nContent-Length: {}\r\n{}\r\n",
-                                       version / 10, version % 10, size, connection);
+                                       "application/octet-stream\r\nContent-Length: {}\r\n{}{}\r\n",
+                                       version / 10, version % 10, size, connection, extra_headers);
   return result.size;
 }
 

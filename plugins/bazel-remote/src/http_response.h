@@ -22,8 +22,12 @@ namespace forge::bazel_remote {
 
 // The head of a 200 blob response. Its fields are fixed, so it is formatted directly instead
 // of through Beast's field container (an allocation per field, on the hottest path).
-std::size_t format_blob_head(std::array<char, 160>& out, unsigned version, std::uint64_t size,
-                             bool keep_alive);
+// `extra_headers`: complete "Name: value\r\n" lines to add (at most k_max_extra_headers bytes;
+// longer ones are left out, so the caller bounds what it passes).
+inline constexpr std::size_t k_max_extra_headers = 320;
+using BlobHead = std::array<char, 160 + k_max_extra_headers>;
+std::size_t format_blob_head(BlobHead& out, unsigned version, std::uint64_t size, bool keep_alive,
+                             std::string_view extra_headers = {});
 
 template <typename Stream, typename Body>
 Task<beast::error_code> write_message(Stream& stream, http::response<Body>& response) {

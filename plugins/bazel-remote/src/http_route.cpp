@@ -51,6 +51,7 @@ Route turbo_route(std::string_view rest, std::string_view query) {
     team = "slug:" + std::string(slug);
   }
   route.key = turbo_key(team, rest);
+  route.tag_key = turbo_tag_key(team, rest);
   return route;
 }
 

@@ -58,6 +58,8 @@ struct Route {
   std::string_view endpoint = "other";  // metric label
   // ac (when `hash` is a SHA-256), raw and turbo_artifact: the key in the ActionCache.
   std::string key;
+  // turbo_artifact: the raw key of the artifact's signature tag (x-artifact-tag).
+  std::string tag_key;
 };
 
 Route parse_route(std::string_view target, const RouteOptions& options = {});

@@ -67,6 +67,9 @@ class ActionCache {
   // lookup + read the value into memory (values are small; stream big ones with
   // lookup + CasStore::open_blob).
   Result<std::optional<std::string>> get(Keyspace keyspace, std::string_view key) const;
+  // get, not counted as a hit or a miss: for data that rides along with an entry already
+  // counted (the signature tag of a Turborepo artifact). Asks the upstream tier like get.
+  Result<std::optional<std::string>> get_uncounted(Keyspace keyspace, std::string_view key) const;
   // Stores value in the CAS, then points key at it. In ac, the value must decode as an
   // ActionResult (Validation error otherwise); referenced blobs may arrive later.
   Result<BlobDigest> put(Keyspace keyspace, std::string_view key, std::string_view value);
@@ -77,6 +80,8 @@ class ActionCache {
   const ActionCacheOptions& options() const { return m_options; }
 
  private:
+  Result<std::optional<BlobDigest>> lookup(Keyspace keyspace, std::string_view key,
+                                           bool counted) const;
   // A local miss asks the CAS's upstream tier (if any) for the entry and stores it here;
   // the caller validates it as usual. nullopt when no tier has it.
   Result<std::optional<BlobDigest>> adopt_from_upstream(Keyspace keyspace,
