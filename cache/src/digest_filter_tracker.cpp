@@ -48,7 +48,13 @@ void DigestFilterTracker::note_added(const Key& key, std::uint64_t generation_be
     if (m_trusted && m_tip == generation_before) {
       m_tip = generation_before + 1;
     } else {
+      // Another writer's blobs came between: only a rebuild makes it trusted again, and a
+      // store that only puts (no find_missing to ask for one) would otherwise never get it.
       m_trusted = false;
+      if (m_enabled) {
+        m_rebuild_requested = true;
+        m_wake.notify_all();
+      }
     }
     if (m_filter->added() > 2 * m_filter->capacity()) {
       m_rebuild_requested = true;  // grown past its size: false positives climb
@@ -99,6 +105,10 @@ Result<void> DigestFilterTracker::rebuild() {
         m_trusted = true;
         m_base = base;
         m_tip = m_rebuild_tip;
+      } else if (m_enabled) {
+        // Another writer's put broke the chain during the rebuild: go again (the loop keeps
+        // the rebuild interval), or the filter stays untrusted until something asks.
+        m_rebuild_requested = true;
       }
     }
     m_rebuilding = false;

@@ -335,6 +335,21 @@ TEST(CasStoreTest, DigestFilterStepsAsideForAnotherWritersBlobsUntilRebuilt) {
   EXPECT_FALSE(store->digest_filter_stats().trusted);
 }
 
+// Regression: a put that found another writer's blobs before it made the filter untrusted
+// and nothing asked for a rebuild, so a store that only put stayed untrusted for good (the
+// property above waited 60 s for it, under ASan in CI).
+TEST(CasStoreTest, ABrokenChainIsRebuiltWithoutAFindMissingAskingForIt) {
+  test::TempDir dir;
+  auto store = open_filtered(dir);
+  auto other = open_filtered(dir);
+  ASSERT_TRUE(wait_until_trusted(*store));
+  other->put(bytes(std::string("theirs"))).value();
+  store->put(bytes(std::string("mine"))).value();  // finds the chain broken
+  EXPECT_TRUE(wait_until_trusted(*store)) << "no rebuild after the chain broke";
+  const std::vector<BlobDigest> query{digest_of("mine"), digest_of("theirs"), digest_of("none")};
+  EXPECT_EQ(store->find_missing(query).value(), std::vector<BlobDigest>{digest_of("none")});
+}
+
 TEST(CasStoreTest, FindMissingOnALargeQueryKeepsOrderAndFindsExactlyTheAbsent) {
   test::TempDir dir;
   auto store = open_store(dir);

@@ -39,13 +39,14 @@ TEST(WireTest, TruncatedInputIsAValidationError) {
 }
 
 TEST(WireTest, ErrorsNameTheMessageAndCarryTheCallersSuggestion) {
-  WireReader plain(std::string("\x0b"), "Directory");
+  const std::string bytes("\x0b");       // a tag of wire type 3, which is not supported
+  WireReader plain(bytes, "Directory");  // views the bytes: they must outlive it
   auto field = plain.next();
   ASSERT_FALSE(field);
   EXPECT_NE(field.error().message().find("malformed Directory"), std::string::npos);
   EXPECT_NE(field.error().to_string().find("v2.Directory; check the digest"), std::string::npos);
 
-  WireReader custom(std::string("\x0b"), "ActionResult", "use the raw keyspace");
+  WireReader custom(bytes, "ActionResult", "use the raw keyspace");
   field = custom.next();
   ASSERT_FALSE(field);
   EXPECT_NE(field.error().message().find("malformed ActionResult"), std::string::npos);
