@@ -113,10 +113,16 @@ Result<void> check_data_file(const std::filesystem::path& dir) {
     return fail(damaged(file, "the two meta pages disagree on the page size"));
   }
   // Every page the B-trees can reach must be in the file, or reading it faults (SIGBUS).
-  if (meta.last_page >= size / page_size) {
+  // The size is taken again after the meta pages were read: another process may commit in
+  // between, and its newer meta page names pages the first size did not have yet (the file
+  // only grows), which is not damage.
+  if (::fstat(fd.get(), &status) != 0)
+    return fail(Error::from_errno(errno, "fstat", file.string()));
+  const auto size_after = static_cast<std::uint64_t>(status.st_size);
+  if (meta.last_page >= size_after / page_size) {
     return fail(damaged(file, fmt::format("it is truncated: {} bytes, but its last page is {} "
                                           "(of {} bytes)",
-                                          size, meta.last_page, page_size)));
+                                          size_after, meta.last_page, page_size)));
   }
   for (const std::uint64_t root : meta.roots) {
     if (root != k_invalid_page && (root < 2 || root > meta.last_page)) {
