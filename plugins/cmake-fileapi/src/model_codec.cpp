@@ -1,5 +1,6 @@
 #include "forge/cmake/model_codec.h"
 
+#include "forge/core/store/byte_reader.h"
 #include "forge/core/store/encoding.h"
 
 namespace forge::cmake {
@@ -31,23 +32,17 @@ class Writer {
   std::string m_out;
 };
 
-// Reads fields back; the first short read sets failed() and every later read yields zero.
+// Reads fields back in the Writer's shapes over a bounds-checked store::ByteReader: the first
+// short read sets failed() and every later read yields zero.
 class Reader {
  public:
-  explicit Reader(std::string_view bytes) : m_bytes(bytes) {}
-  bool failed() const { return m_failed; }
-  bool at_end() const { return m_offset == m_bytes.size(); }
+  explicit Reader(std::string_view bytes) : m_in(bytes) {}
+  bool failed() const { return !m_in.ok(); }
+  bool at_end() const { return m_in.at_end(); }
 
-  bool u8() { return have(1) && m_bytes[m_offset++] != '\0'; }
-  std::uint32_t u32() { return have(4) ? store::get_le<std::uint32_t>(m_bytes, m_offset) : 0; }
-  std::uint64_t u64() { return have(8) ? store::get_le<std::uint64_t>(m_bytes, m_offset) : 0; }
-  std::string str() {
-    const std::uint32_t length = u32();
-    if (!have(length)) return {};
-    std::string out(m_bytes.substr(m_offset, length));
-    m_offset += length;
-    return out;
-  }
+  bool u8() { return m_in.number<std::uint8_t>() != 0; }
+  std::uint64_t u64() { return m_in.number<std::uint64_t>(); }
+  std::string str() { return std::string(m_in.str32()); }
   std::vector<std::string> strs() {
     std::vector<std::string> out(count());
     for (auto& value : out) value = str();
@@ -57,22 +52,11 @@ class Reader {
     if (!u8()) return std::nullopt;
     return static_cast<std::size_t>(u64());
   }
-  // An element count, bounded by the bytes left (every element takes at least one byte),
-  // so a corrupt count cannot make the decoder allocate without bound.
-  std::size_t count() {
-    const std::uint32_t n = u32();
-    return have(n) ? n : 0;
-  }
+  // An element count; every element takes at least one byte (store::ByteReader::count).
+  std::size_t count() { return m_in.count(); }
 
  private:
-  bool have(std::size_t n) {
-    if (!m_failed && m_bytes.size() - m_offset >= n) return true;
-    m_failed = true;
-    return false;
-  }
-  std::string_view m_bytes;
-  std::size_t m_offset = 0;
-  bool m_failed = false;
+  store::ByteReader m_in;
 };
 
 void write_target(Writer& out, const Target& target) {

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "forge/cmake/model_codec.h"
+#include "forge/core/store/byte_reader.h"
 #include "forge/core/store/encoding.h"
 
 namespace forge::cmake {
@@ -38,57 +39,25 @@ void put_dirs(std::string& out, const DirTargets& dirs) {
   }
 }
 
-// Reads fields in order; the first short read or out-of-range target makes ok() false.
-class Reader {
- public:
-  Reader(std::string_view bytes, std::size_t offset) : m_bytes(bytes), m_offset(offset) {}
-  bool ok() const { return m_ok; }
-  bool at_end() const { return m_offset == m_bytes.size(); }
-  std::size_t offset() const { return m_offset; }
-  void skip(std::size_t n) {
-    if (have(n)) m_offset += n;
+// A target list; an index at or past `limit` makes the reader fail.
+std::vector<std::uint32_t> read_targets(store::ByteReader& in, std::size_t limit) {
+  std::vector<std::uint32_t> out(in.count(4));
+  for (auto& t : out) {
+    t = in.number<std::uint32_t>();
+    if (t >= limit) in.fail();
   }
-  std::uint32_t u32() { return have(4) ? store::get_le<std::uint32_t>(m_bytes, m_offset) : 0; }
-  // A count of elements of at least `size` bytes each, bounded by the bytes left.
-  std::size_t count(std::size_t size) {
-    const std::uint32_t n = u32();
-    return have(std::size_t{n} * size) ? n : 0;
-  }
-  std::string str() {
-    const std::uint32_t length = u32();
-    if (!have(length)) return {};
-    std::string out(m_bytes.substr(m_offset, length));
-    m_offset += length;
-    return out;
-  }
-  std::vector<std::uint32_t> targets(std::size_t limit) {
-    std::vector<std::uint32_t> out(count(4));
-    for (auto& t : out) {
-      t = u32();
-      if (t >= limit) m_ok = false;
-    }
-    return out;
-  }
-  DirTargets dirs(std::size_t limit) {
-    DirTargets out;
-    const std::size_t n = count(8);
-    for (std::size_t i = 0; i < n && m_ok; ++i) {
-      std::string dir = str();
-      out[std::move(dir)] = targets(limit);
-    }
-    return out;
-  }
+  return out;
+}
 
- private:
-  bool have(std::size_t n) {
-    if (m_ok && m_bytes.size() - m_offset >= n) return true;
-    m_ok = false;
-    return false;
+DirTargets read_dirs(store::ByteReader& in, std::size_t limit) {
+  DirTargets out;
+  const std::size_t n = in.count(8);
+  for (std::size_t i = 0; i < n && in.ok(); ++i) {
+    std::string dir(in.str32());
+    out[std::move(dir)] = read_targets(in, limit);
   }
-  std::string_view m_bytes;
-  std::size_t m_offset;
-  bool m_ok = true;
-};
+  return out;
+}
 
 Error undecodable(std::string_view what) {
   return Error(ErrorCategory::validation,
@@ -179,9 +148,11 @@ std::string encode_query_index(const QueryIndex& index) {
 }
 
 Result<QueryIndex> decode_query_index(std::string_view bytes) {
-  Reader in(bytes, 0);
-  if (in.u32() != k_query_index_version) return fail(undecodable("query index"));
-  const std::uint32_t slim_size = in.u32();
+  store::ByteReader in(bytes);
+  if (in.number<std::uint32_t>() != k_query_index_version) {
+    return fail(undecodable("query index"));
+  }
+  const auto slim_size = in.number<std::uint32_t>();
   const std::size_t slim_at = in.offset();
   in.skip(slim_size);
   if (!in.ok()) return fail(undecodable("query index"));
@@ -189,9 +160,9 @@ Result<QueryIndex> decode_query_index(std::string_view bytes) {
   FORGE_TRY(index.slim, decode_model(bytes.substr(slim_at, slim_size)));
   const std::size_t n = index.slim.targets.size();
   index.consumers.resize(in.count(4));
-  for (auto& consumers : index.consumers) consumers = in.targets(n);
-  index.include_dirs = in.dirs(n);
-  index.source_dirs = in.dirs(n);
+  for (auto& consumers : index.consumers) consumers = read_targets(in, n);
+  index.include_dirs = read_dirs(in, n);
+  index.source_dirs = read_dirs(in, n);
   if (!in.ok() || !in.at_end() || index.consumers.size() != n) {
     return fail(undecodable("query index"));
   }
@@ -207,10 +178,10 @@ std::string encode_file_use(const FileUse& use) {
 
 Result<FileUse> decode_file_use(std::string_view bytes, std::size_t targets) {
   if (bytes.empty()) return fail(undecodable("file entry"));
-  Reader in(bytes, 1);
+  store::ByteReader in(bytes, 1);
   FileUse use;
   use.compiled = bytes[0] != '\0';
-  use.targets = in.targets(targets);
+  use.targets = read_targets(in, targets);
   if (!in.ok() || !in.at_end()) return fail(undecodable("file entry"));
   return use;
 }

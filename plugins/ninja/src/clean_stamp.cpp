@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "forge/core/store/byte_reader.h"
 #include "forge/core/store/encoding.h"
 #include "forge/core/support/clock.h"
 #include "forge/core/support/unique_fd.h"
@@ -48,36 +49,13 @@ void put_path(std::string& out, std::string_view path) {
   out.push_back('\0');
 }
 
-// Reads the stamp's fields in order; the first short read makes ok() false.
-class Reader {
- public:
-  explicit Reader(std::string_view bytes) : m_bytes(bytes) {}
-  bool ok() const { return m_ok; }
-  bool at_end() const { return m_offset == m_bytes.size(); }
-  template <typename T>
-  T number() {
-    if (!have(sizeof(T))) return T{};
-    return store::get_le<T>(m_bytes, m_offset);
-  }
-  // A NUL-terminated path inside the buffer.
-  const char* path() {
-    const auto length = number<std::uint32_t>();
-    if (!have(std::size_t{length} + 1) || m_bytes[m_offset + length] != '\0') return nullptr;
-    const char* out = m_bytes.data() + m_offset;
-    m_offset += std::size_t{length} + 1;
-    return out;
-  }
-
- private:
-  bool have(std::size_t n) {
-    if (m_ok && m_bytes.size() - m_offset >= n) return true;
-    m_ok = false;
-    return false;
-  }
-  std::string_view m_bytes;
-  std::size_t m_offset = 0;
-  bool m_ok = true;
-};
+// A NUL-terminated path inside the stamp (put_path's shape); nullptr when it is not one.
+const char* read_path(store::ByteReader& in) {
+  const auto length = in.number<std::uint32_t>();
+  const std::string_view with_nul = in.bytes(std::size_t{length} + 1);
+  if (with_nul.size() != std::size_t{length} + 1 || with_nul.back() != '\0') return nullptr;
+  return with_nul.data();
+}
 
 std::optional<std::string> read_all(const std::filesystem::path& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -213,13 +191,13 @@ std::optional<std::size_t> clean_stamp_edges(const std::filesystem::path& dir) {
   if (!bytes) return std::nullopt;
   UniqueFd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dir_fd) return std::nullopt;
-  Reader in(*bytes);
+  store::ByteReader in(*bytes);
   if (in.number<std::uint32_t>() != k_clean_stamp_version) return std::nullopt;
   in.number<std::int64_t>();  // taken_ns: for diagnostics
   const auto edges = in.number<std::uint64_t>();
   const auto identities = in.number<std::uint32_t>();
   for (std::uint32_t i = 0; i < identities && in.ok(); ++i) {
-    const char* path = in.path();
+    const char* path = read_path(in);
     Identity stamped;
     stamped.exists = in.number<std::uint8_t>() != 0;
     stamped.size = in.number<std::uint64_t>();
@@ -234,7 +212,7 @@ std::optional<std::size_t> clean_stamp_edges(const std::filesystem::path& dir) {
   std::vector<PathMtime> paths;
   paths.reserve(count);
   for (std::uint32_t i = 0; i < count; ++i) {
-    const char* path = in.path();
+    const char* path = read_path(in);
     const auto mtime = in.number<std::int64_t>();
     if (path == nullptr || !in.ok()) return std::nullopt;
     paths.push_back({path, mtime});
