@@ -9,8 +9,10 @@
 #include "forge/agent/agent.h"
 #include "forge/agent/reload_signal.h"
 #include "forge/agent/sd_notify.h"
+#include "forge/cmake/affected_request.h"
 #include "forge/core/support/lifecycle.h"
 #include "forge/core/support/log.h"
+#include "forge/ninja/settle_request.h"
 #include "serve_binary.h"
 
 namespace forge::cli {
@@ -21,9 +23,9 @@ constexpr std::string_view k_usage =
     "Runs the build-machine agent until SIGTERM or SIGINT (exit 0 only after a clean stop):\n"
     "watches the config's \"workspaces\" (as `forge watch --update-index`), keeps content\n"
     "hashes warm and answers newline-delimited JSON requests (since, hash, find_missing,\n"
-    "get, put, status) on a Unix socket, by default $XDG_RUNTIME_DIR/forge/agent.sock, only\n"
-    "from processes of its own uid. SIGHUP re-reads FILE (workspaces added or removed).\n"
-    "Tells systemd when it is ready (Type=notify). FILE:\n"
+    "get, put, status, cmake.affected, ninja.settle) on a Unix socket, by default\n"
+    "$XDG_RUNTIME_DIR/forge/agent.sock, only from processes of its own uid. SIGHUP re-reads\n"
+    "FILE (workspaces added or removed). Tells systemd when it is ready (Type=notify). FILE:\n"
     "  {\"version\": 1, \"workspaces\": [\"/src/a\"], \"socket\": PATH, \"store_dir\": DIR,\n"
     "   \"max_connections\": 64, \"serve\": [\"--http-port\", \"8080\"]}\n"
     "With \"serve\", it also runs `forge serve --dir STORE_DIR FLAGS...` (HTTP and gRPC cache)\n"
@@ -69,7 +71,9 @@ int run(std::vector<std::string> tokens) {
   if (auto installed = agent::install_reload_handler(); !installed) {
     return fail_with(installed.error(), k_exit_failure);
   }
-  auto started = agent::Agent::start(*config, effective_config().config.io, serve_binary_path());
+  auto started = agent::Agent::start(*config, effective_config().config.io, serve_binary_path(),
+                                     {{"cmake.affected", &cmake::answer_affected_request},
+                                      {"ninja.settle", &ninja::answer_settle_request}});
   if (!started) return fail_with(started.error(), k_exit_failure);
   auto& running = **started;
   lifecycle.add_hook("stop agent", [&] { return running.stop(); });

@@ -38,19 +38,30 @@ Result<std::string> absolute_path_param(const nlohmann::json& params, std::strin
 }  // namespace
 
 Agent::Agent(AgentConfig config, support::IoConfig io_config,
-             std::shared_ptr<cache::CasStore> store, std::unique_ptr<io::PlatformIO> io)
+             std::shared_ptr<cache::CasStore> store, std::unique_ptr<io::PlatformIO> io,
+             Methods methods)
     : m_config(std::move(config)),
       m_io_config(std::move(io_config)),
       m_store(std::move(store)),
-      m_hashes(std::move(io)) {}
+      m_hashes(std::move(io)),
+      m_methods(std::move(methods)) {}
 
 Result<std::unique_ptr<Agent>> Agent::start(AgentConfig config, const support::IoConfig& io_config,
-                                            const std::filesystem::path& serve_binary) {
+                                            const std::filesystem::path& serve_binary,
+                                            Methods methods) {
+  for (const auto& [name, method] : methods) {
+    if (!is_known_method(name) || !method) {
+      return fail(Error(ErrorCategory::configuration,
+                        fmt::format("'{}' is not an agent protocol method", name))
+                      .with_suggestion("add it to the protocol (protocol.h) first"));
+    }
+  }
   cache::StoreOptions store_options;
   store_options.dir = config.store_dir;
   FORGE_TRY(auto store, cache::CasStore::open(store_options));
   FORGE_TRY(auto io, io::create_platform_io(io_config));
-  std::unique_ptr<Agent> agent(new Agent(config, io_config, std::move(store), std::move(io)));
+  std::unique_ptr<Agent> agent(
+      new Agent(config, io_config, std::move(store), std::move(io), std::move(methods)));
   FORGE_TRY_VOID(agent->reload(config));
   FORGE_TRY_VOID(agent->m_server.bind(config.socket, config.max_connections));
   if (config.serve_args) {
@@ -123,6 +134,14 @@ Result<nlohmann::json> Agent::handle(const Request& request) {
   if (request.method == "find_missing") return find_missing(request.params);
   if (request.method == "get") return get(request.params);
   if (request.method == "put") return put(request.params);
+  if (const auto method = m_methods.find(request.method); method != m_methods.end()) {
+    return method->second(request.params);
+  }
+  if (is_known_method(request.method)) {
+    return fail(Error(ErrorCategory::configuration,
+                      fmt::format("{}: this agent was started without it", request.method))
+                    .with_suggestion("run the agent of a `forge` built with its plugin"));
+  }
   return fail(bad_params(request.method, "unknown method"));
 }
 

@@ -7,14 +7,16 @@
 namespace forge::agent {
 namespace {
 
-constexpr std::array<std::string_view, 6> k_methods{"since", "hash", "find_missing",
-                                                    "get",   "put",  "status"};
+constexpr std::array<std::string_view, 8> k_methods{
+    "since", "hash",   "find_missing",   "get",
+    "put",   "status", "cmake.affected", "ninja.settle"};  // version 2
 
 Error protocol_error(std::string message) {
   return Error(ErrorCategory::validation, std::move(message))
       .with_suggestion(fmt::format(
           "send one JSON object per line: {{\"v\": {}, \"id\": 1, \"method\": \"status\", "
-          "\"params\": {{}}}} (methods: since, hash, find_missing, get, put, status)",
+          "\"params\": {{}}}} (methods: since, hash, find_missing, get, put, status, "
+          "cmake.affected, ninja.settle)",
           k_protocol_version));
 }
 
@@ -45,10 +47,10 @@ Result<Request> parse_request(std::string_view line, nlohmann::json* id) {
   if (id != nullptr) *id = request.id;
   const auto version = parsed.find("v");
   if (version == parsed.end() || !version->is_number_integer() ||
-      version->get<int>() != k_protocol_version) {
-    return fail(
-        protocol_error(fmt::format("request has no \"v\": {} (this agent speaks version {})",
-                                   k_protocol_version, k_protocol_version)));
+      version->get<int>() < k_oldest_protocol_version || version->get<int>() > k_protocol_version) {
+    return fail(protocol_error(
+        fmt::format("request has no \"v\" between {} and {} (this agent speaks version {})",
+                    k_oldest_protocol_version, k_protocol_version, k_protocol_version)));
   }
   const auto method = parsed.find("method");
   if (method == parsed.end() || !method->is_string()) {

@@ -17,11 +17,23 @@ TEST(ProtocolTest, WellFormedRequestIsParsedWithItsIdAndParams) {
   EXPECT_TRUE(no_params->id.is_null());
 }
 
+TEST(ProtocolTest, VersionTwoAddedTheBuildToolMethodsAndVersionOneRequestsStillParse) {
+  for (const char* line : {R"({"v":1,"method":"status"})", R"({"v":2,"method":"status"})",
+                           R"({"v":2,"method":"cmake.affected","params":{}})",
+                           R"({"v":2,"method":"ninja.settle","params":{}})"}) {
+    EXPECT_TRUE(parse_request(line)) << line;
+  }
+  EXPECT_EQ(k_protocol_version, 2);
+  EXPECT_TRUE(is_known_method("cmake.affected"));
+  EXPECT_TRUE(is_known_method("ninja.settle"));
+}
+
 TEST(ProtocolTest, ProtocolErrorsAreValidationErrorsThatKeepTheId) {
   for (const std::string& line :
-       {std::string("not json"), std::string("[1,2]"), std::string(R"({"v":2,"method":"status"})"),
-        std::string(R"({"method":"status"})"), std::string(R"({"v":1,"method":"format_disk"})"),
-        std::string(R"({"v":1,"method":7})"), std::string(R"({"v":1,"method":"get","params":3})"),
+       {std::string("not json"), std::string("[1,2]"), std::string(R"({"v":3,"method":"status"})"),
+        std::string(R"({"v":0,"method":"status"})"), std::string(R"({"method":"status"})"),
+        std::string(R"({"v":1,"method":"format_disk"})"), std::string(R"({"v":1,"method":7})"),
+        std::string(R"({"v":1,"method":"get","params":3})"),
         std::string(k_max_request_line + 1, ' ')}) {
     nlohmann::json id;
     auto request = parse_request(line, &id);

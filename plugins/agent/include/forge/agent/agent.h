@@ -15,11 +15,15 @@
 //   get           {"digest": "HEX/SIZE", "path": ABS} → {"size"}: written to a temp file
 //                 beside PATH and renamed onto it; a miss is a Validation error
 //   put           {"path": ABS} → {"digest": "HEX/SIZE"}: the store's atomic put_file
+//   cmake.affected, ninja.settle (version 2): served by the Methods given to start() (the
+//                 agent knows no build tool; `forge agent` passes forge_cmake's and
+//                 forge_ninja's request functions); without one, an error response
 // Threading: handle() is called from many connection threads at once; reload() and stop()
 // from the controlling thread. Workspaces are shared_ptrs: a reload that removes one does
 // not pull it from under a `since` in flight.
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -33,13 +37,20 @@
 
 namespace forge::agent {
 
+// A method served by another library: its params object → its result object. Called from
+// connection threads concurrently, so it must be thread-safe.
+using Method = std::function<Result<nlohmann::json>(const nlohmann::json& params)>;
+using Methods = std::map<std::string, Method, std::less<>>;
+
 class Agent {
  public:
   // Opens the store, starts every workspace, binds the socket, starts `forge serve` (the
-  // `serve_binary`, when the config has "serve") and starts answering.
+  // `serve_binary`, when the config has "serve") and starts answering. `methods` adds the
+  // build-tool methods (their names must be protocol methods: is_known_method).
   static Result<std::unique_ptr<Agent>> start(AgentConfig config,
                                               const support::IoConfig& io_config,
-                                              const std::filesystem::path& serve_binary);
+                                              const std::filesystem::path& serve_binary,
+                                              Methods methods = {});
   ~Agent();
   Agent(const Agent&) = delete;
   Agent& operator=(const Agent&) = delete;
@@ -55,7 +66,7 @@ class Agent {
 
  private:
   Agent(AgentConfig config, support::IoConfig io_config, std::shared_ptr<cache::CasStore> store,
-        std::unique_ptr<io::PlatformIO> io);
+        std::unique_ptr<io::PlatformIO> io, Methods methods);
   Result<nlohmann::json> status();
   nlohmann::json serve_status();
   Result<nlohmann::json> since(const nlohmann::json& params);
@@ -69,6 +80,7 @@ class Agent {
   support::IoConfig m_io_config;
   std::shared_ptr<cache::CasStore> m_store;
   HashCache m_hashes;
+  const Methods m_methods;  // fixed at start: read without a lock
   SocketServer m_server;
   std::mutex m_mutex;
   std::map<std::filesystem::path, std::shared_ptr<Workspace>> m_workspaces;  // guarded
