@@ -29,7 +29,8 @@ constexpr std::string_view k_usage =
     "  {\"version\": 1, \"workspaces\": [\"/src/a\"], \"socket\": PATH, \"store_dir\": DIR,\n"
     "   \"max_connections\": 64, \"serve\": [\"--http-port\", \"8080\"]}\n"
     "With \"serve\", it also runs `forge serve --dir STORE_DIR FLAGS...` (HTTP and gRPC cache)\n"
-    "as a child and stops it with itself.\n"
+    "as a child and stops it with itself. The global config's cache.upstream puts an\n"
+    "upstream tier behind the agent's store (put written behind, get read through).\n"
     "The protocol: README.md, \"Agent socket protocol\".";
 
 int fail_with(const Error& error, int code) {
@@ -46,6 +47,7 @@ Result<agent::AgentConfig> load(const std::optional<std::string>& file,
     config.socket = agent::default_socket_path();
   }
   if (config.store_dir.empty()) config.store_dir = effective_config().config.store_dir;
+  config.cache = effective_config().config.cache;
   if (socket) config.socket = *socket;
   return config;
 }

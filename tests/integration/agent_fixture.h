@@ -36,13 +36,14 @@ class AgentProcess {
                                        extra + ", \"workspaces\": [" + list + "]}");
   }
 
-  // Starts the agent; fails the test when it does not answer within 30 s.
-  void start() {
+  // Starts the agent (`forge [--config GLOBAL] agent --config agent.json`); fails the test
+  // when it does not answer within 30 s.
+  void start(const std::filesystem::path& global_config = {}) {
     using namespace std::chrono_literals;
-    m_process = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{forge_binary().string(), "agent", "--config",
-                                 (m_dir / "agent.json").string()},
-        m_dir / "agent.log");
+    std::vector<std::string> argv{forge_binary().string()};
+    if (!global_config.empty()) argv.insert(argv.end(), {"--config", global_config.string()});
+    argv.insert(argv.end(), {"agent", "--config", (m_dir / "agent.json").string()});
+    m_process = std::make_unique<BackgroundProcess>(argv, m_dir / "agent.log");
     for (auto deadline = std::chrono::steady_clock::now() + 30s;
          std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(50ms)) {
       if (auto client = agent::Client::connect(m_socket, 5s); client && client->result("status"))

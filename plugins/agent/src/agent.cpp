@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "forge/agent/agent_upstream.h"
 #include "forge/agent/wire_json.h"
 #include "forge/core/io/backend_selector.h"
 
@@ -59,6 +60,8 @@ Result<std::unique_ptr<Agent>> Agent::start(AgentConfig config, const support::I
   cache::StoreOptions store_options;
   store_options.dir = config.store_dir;
   FORGE_TRY(auto store, cache::CasStore::open(store_options));
+  FORGE_TRY(auto tier, open_agent_upstream(config.cache, store->options()));
+  if (tier) store->attach_upstream(std::move(tier));
   FORGE_TRY(auto io, io::create_platform_io(io_config));
   std::unique_ptr<Agent> agent(
       new Agent(config, io_config, std::move(store), std::move(io), std::move(methods)));
@@ -163,13 +166,16 @@ Result<nlohmann::json> Agent::status() {
                             {"stale", workspace->stale()}});
     }
   }
-  return nlohmann::json{{"version", k_protocol_version},
-                        {"pid", ::getpid()},
-                        {"store_dir", m_store->options().dir.string()},
-                        {"workspaces", std::move(workspaces)},
-                        {"connections", m_server.active_connections()},
-                        {"hash_cache_entries", m_hashes.size()},
-                        {"serve", serve_status()}};
+  return nlohmann::json{
+      {"version", k_protocol_version},
+      {"pid", ::getpid()},
+      {"store_dir", m_store->options().dir.string()},
+      {"workspaces", std::move(workspaces)},
+      {"connections", m_server.active_connections()},
+      {"hash_cache_entries", m_hashes.size()},
+      {"serve", serve_status()},
+      {"upstream", m_store->upstream() != nullptr ? m_store->upstream()->status_json()
+                                                  : nlohmann::json(nullptr)}};
 }
 
 nlohmann::json Agent::serve_status() {

@@ -4,7 +4,9 @@
 // protocol"):
 //   status        {} → {"version", "pid", "store_dir", "workspaces": [{"root", "watches",
 //                 "stale"}], "connections", "hash_cache_entries", "serve": null | {"pid",
-//                 "running", "exit_status"?}}
+//                 "running", "exit_status"?},
+//                 "upstream": null | the tier's status (upstream_tier.h: fetch_hits, uploads,
+//                 queue_length...)}
 //   since         {"workspace": ROOT, "cursor": C (optional)} → {"cursor", "fresh_instance",
 //                 "source": "watcher"|"scan", "changes": [{"path", "change", "type", "xxh3"?,
 //                 "sha256"?, "target"?}]}

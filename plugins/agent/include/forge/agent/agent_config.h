@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "forge/core/support/config.h"
 #include "forge/core/support/error.h"
 
 namespace forge::agent {
@@ -28,6 +29,8 @@ struct AgentConfig {
   std::size_t max_connections = 64;  // idle clients beyond this are refused, not queued
   // Present: the agent runs `forge serve --dir <store_dir> <serve_args>` beside itself.
   std::optional<std::vector<std::string>> serve_args;
+  // Not in FILE: the global config's "cache" section (its upstream tier: agent_upstream.h).
+  support::CacheConfig cache;
 };
 
 // $XDG_RUNTIME_DIR/forge/agent.sock, else /tmp/forge-<uid>/agent.sock.
