@@ -1,10 +1,11 @@
 // Bazel from Debian (bazel-bootstrap) against a real `forge serve`: a workspace with two
 // genrules and a cc_binary is built with --remote_cache over HTTP and over gRPC; after
-// `bazel clean` every action is a remote cache hit.
+// `bazel clean` every action is a remote cache hit. Also: Bazel 4.2 against a read-only cache.
 //
 // Offline: Debian's Bazel 4.2 fetches @rules_cc and @rules_java from GitHub for its builtin
 // toolchains. The workspace points both at local stub repositories that re-export the
 // native rules, so nothing is downloaded.
+#include <filesystem>
 #include <regex>
 
 #include <gtest/gtest.h>
@@ -110,6 +111,54 @@ TEST_P(BazelIntegrationTest, AfterCleanEveryActionIsARemoteCacheHit) {
     EXPECT_NE(anonymous.out.find("UNAUTHENTICATED"), std::string::npos) << anonymous.out;
   }
   EXPECT_EQ(server.stop(), 0) << server.log();
+}
+
+// Bazel before 6.0 treats a server that says update_enabled = false as fatal ("not
+// authorized to write local results", exit 34). Forge tells Bazel 4.2 (known from its
+// RequestMetadata) that updates are enabled and refuses the writes themselves: the build
+// passes, reads are hits, and nothing is written.
+TEST(BazelReadOnlyTest, Bazel42BuildsAgainstAReadOnlyGrpcCacheAndWritesNothing) {
+  if (run_shell("bazel --version").exit_code != 0) {
+    GTEST_SKIP() << "bazel is not installed (Debian package bazel-bootstrap)";
+  }
+  TempDir work;
+  write_workspace(work);
+  const std::string bazel =
+      "cd " + shell_quote((work / "ws").string()) +
+      " && bazel --batch --output_user_root=" + shell_quote((work / "bazel-root").string());
+  auto build = [&](int grpc_port) {
+    return run_shell(bazel + " build --remote_cache=grpc://127.0.0.1:" + std::to_string(grpc_port) +
+                     " //... 2>&1");
+  };
+  ServeFixture writable;
+  ASSERT_TRUE(writable.started()) << writable.log();
+  const auto populate = build(writable.grpc_port());
+  ASSERT_EQ(populate.exit_code, 0) << populate.out << writable.log();
+  ASSERT_EQ(writable.stop(), 0) << writable.log();
+
+  ServeFixture read_only({"--read-only", "--dir", writable.store().string()});
+  ASSERT_TRUE(read_only.started()) << read_only.log();
+  ASSERT_EQ(run_shell(bazel + " clean 2>&1").exit_code, 0);
+  const auto hits = build(read_only.grpc_port());
+  ASSERT_EQ(hits.exit_code, 0) << hits.out << read_only.log();
+  EXPECT_EQ(remote_cache_hits(hits.out), 4) << hits.out << read_only.log();
+
+  // A changed input: the genrule runs locally, its upload is refused, the build still passes,
+  // and the store holds exactly the files it held before.
+  auto store_files = [&] {
+    std::size_t files = 0;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(writable.store())) {
+      files += entry.is_regular_file() ? 1 : 0;
+    }
+    return files;
+  };
+  const std::size_t before = store_files();
+  work.write_file("ws/data.txt", "other data\n");
+  const auto changed = build(read_only.grpc_port());
+  ASSERT_EQ(changed.exit_code, 0) << changed.out << read_only.log();
+  EXPECT_EQ(remote_cache_hits(changed.out), 0) << changed.out;
+  EXPECT_EQ(store_files(), before) << read_only.log();
+  EXPECT_EQ(read_only.stop(), 0) << read_only.log();
 }
 
 INSTANTIATE_TEST_SUITE_P(Protocols, BazelIntegrationTest,
