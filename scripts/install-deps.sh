@@ -15,6 +15,7 @@ packages=(
   clang-format clang-tidy-16
   dpkg-dev lintian mmdebstrap
   prometheus gradle
+  g++-mingw-w64-x86-64-posix wine wine64
 )
 
 missing=()

@@ -4,6 +4,8 @@
 #   asan     Debug, ASan + UBSan: every test
 #   tsan     Debug, TSan: the unit tests only (ctest label `unit`; only their targets are built).
 #            Not in the default list yet: FORGE_PRESETS="default asan tsan" runs it.
+#   windows  mingw-w64 cross build of the ported core (docs/windows.md); tests under wine.
+#            Not in the default list: FORGE_PRESETS="default asan windows" runs it.
 # FORGE_PRESETS="default" (any subset, space separated) runs fewer presets.
 # When ccache is installed (scripts/install-deps.sh installs it) every compile goes through it,
 # with paths taken relative to the checkout, so a second run of any clone is mostly cache hits.
@@ -17,7 +19,11 @@ fi
 for preset in ${FORGE_PRESETS:-default asan}; do
   echo "=== preset: $preset ==="
   cmake --preset "$preset"
-  if [ "$preset" = tsan ]; then
+  if [ "$preset" = windows ]; then
+    # mingw-w64 cross build; the tests run under wine in a private, temporary prefix.
+    cmake --build --preset "$preset" -j "$jobs"
+    scripts/with-wine.sh ctest --preset "$preset" -j "$jobs"
+  elif [ "$preset" = tsan ]; then
     cmake --build --preset "$preset" -j "$jobs" --target forge_unit_tests
     ctest --preset "$preset" -j "$jobs" -L '^unit$'
   else

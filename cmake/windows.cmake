@@ -1,0 +1,56 @@
+# The Windows build (cmake/toolchains/mingw-w64.cmake, preset `windows`): the ported part of
+# forge_core and its tests. Included by the top-level CMakeLists.txt instead of the Linux
+# dependency set when WIN32. Third-party code comes from Debian only:
+# - fmt (header-only), spdlog (header-only), nlohmann_json, xxhash (XXH_INLINE_ALL): the
+#   headers of Debian's -dev packages, staged into the build tree one directory at a time so
+#   that no other Linux header is ever on the include path;
+# - GoogleTest: built from the sources Debian ships in /usr/src/googletest (libgtest-dev).
+# SHA-256 is Windows CNG (bcrypt), so OpenSSL is not needed.
+find_package(Threads REQUIRED)
+
+set(_forge_staged ${CMAKE_BINARY_DIR}/third_party/include)
+file(MAKE_DIRECTORY ${_forge_staged})
+foreach(item fmt spdlog nlohmann xxhash.h)
+  if(NOT EXISTS /usr/include/${item})
+    message(FATAL_ERROR "/usr/include/${item} is missing: run scripts/install-deps.sh "
+                        "(libfmt-dev libspdlog-dev nlohmann-json3-dev libxxhash-dev)")
+  endif()
+  file(CREATE_LINK /usr/include/${item} ${_forge_staged}/${item} SYMBOLIC)
+endforeach()
+add_library(forge_third_party INTERFACE)
+target_include_directories(forge_third_party SYSTEM INTERFACE ${_forge_staged})
+target_compile_definitions(forge_third_party INTERFACE FMT_HEADER_ONLY SPDLOG_FMT_EXTERNAL
+                                                       XXH_INLINE_ALL)
+add_library(fmt::fmt ALIAS forge_third_party)
+add_library(spdlog::spdlog ALIAS forge_third_party)
+add_library(nlohmann_json::nlohmann_json ALIAS forge_third_party)
+
+add_library(forge_settings INTERFACE)
+target_compile_features(forge_settings INTERFACE cxx_std_23)
+# Windows 10 APIs, wide-character Win32 calls, and no min/max macros; the POSIX names the
+# portable sources use come from one force-included header.
+target_compile_definitions(forge_settings INTERFACE _WIN32_WINNT=0x0A00 WINVER=0x0A00 UNICODE
+                                                    _UNICODE WIN32_LEAN_AND_MEAN NOMINMAX)
+target_compile_options(forge_settings INTERFACE
+  "SHELL:-include ${PROJECT_SOURCE_DIR}/core/support/include/forge/core/support/posix_compat_win32.h")
+add_library(forge_warnings INTERFACE)
+target_compile_options(forge_warnings INTERFACE -Wall -Wextra -Werror -Wno-missing-field-initializers)
+
+add_library(forge_core STATIC)
+target_link_libraries(forge_core
+  PUBLIC forge_third_party Threads::Threads forge_settings
+  PRIVATE forge_warnings bcrypt)
+foreach(part support hash)
+  add_subdirectory(core/${part})
+endforeach()
+
+if(FORGE_BUILD_TESTS)
+  enable_testing()
+  if(NOT EXISTS /usr/src/googletest/CMakeLists.txt)
+    message(FATAL_ERROR "/usr/src/googletest is missing: run scripts/install-deps.sh (libgtest-dev)")
+  endif()
+  set(INSTALL_GTEST OFF CACHE BOOL "" FORCE)
+  set(gtest_disable_pthreads ON CACHE BOOL "" FORCE)  # Win32 threads inside gtest
+  add_subdirectory(/usr/src/googletest ${CMAKE_BINARY_DIR}/googletest EXCLUDE_FROM_ALL SYSTEM)
+  add_subdirectory(tests/windows)
+endif()
