@@ -1,4 +1,6 @@
-// `forge cas upload|download`: REAPI Directory trees in the store (forge_cas_tree).
+// `forge cas upload|download|capture`: REAPI Directory trees and action results in the store
+// (forge_cas_tree).
+#include <charconv>
 #include <cstdio>
 #include <set>
 
@@ -7,6 +9,7 @@
 
 #include "args.h"
 #include "command.h"
+#include "forge/cas_tree/capture.h"
 #include "forge/cas_tree/download.h"
 #include "forge/cas_tree/upload.h"
 
@@ -15,7 +18,9 @@ namespace {
 
 constexpr std::string_view k_usage =
     "usage: forge cas upload DIR [--dir STORE] [--no-fsync]\n"
-    "       forge cas download HEX/SIZE DIR [--dir STORE] [--hardlink]\n\n"
+    "       forge cas download HEX/SIZE DIR [--dir STORE] [--hardlink]\n"
+    "       forge cas capture ACTION_HEX/SIZE [--cwd DIR] [--output-file PATH]...\n"
+    "                         [--output-directory PATH]... [--exit-code N] [--dir STORE]\n\n"
     "upload:   stores every file of DIR and one REAPI Directory message per directory\n"
     "          (sorted entries, executable bits, symlinks verbatim) and prints the root\n"
     "          Directory's digest `HEX/SIZE`, the same digest Bazel computes for that tree.\n"
@@ -26,6 +31,13 @@ constexpr std::string_view k_usage =
     "          modify. --hardlink links non-executable files to the store instead, making\n"
     "          them read-only: fastest, but never modify such a file (chmod +w, root).\n"
     "          Symlinks must be relative and stay inside DIR; others are refused.\n"
+    "capture:  what an executor does after running an action: stores the declared outputs\n"
+    "          (paths relative to --cwd, default `.`, as REAPI's output_files and\n"
+    "          output_directories; directories as REAPI Tree messages), builds the REAPI\n"
+    "          ActionResult and stores it in the action cache under the action's digest\n"
+    "          (served to Bazel by `forge serve`). Prints JSON: the ActionResult's digest,\n"
+    "          each output directory's tree and root Directory digests (`forge cas download`\n"
+    "          takes the latter), outputs declared but not produced, and counts.\n"
     "STORE defaults to the config's store_dir, else $XDG_CACHE_HOME/forge (~/.cache/forge).";
 
 int report(const Error& error, int code) {
@@ -38,14 +50,78 @@ int usage(std::string_view why) {
   return k_exit_usage;
 }
 
+int run_capture(Args& args, const std::filesystem::path& store_dir) {
+  auto cwd = args.option("cwd");
+  auto files = args.options("output-file");
+  auto directories = args.options("output-directory");
+  auto exit_code = args.option("exit-code");
+  for (const auto* error :
+       {cwd ? nullptr : &cwd.error(), files ? nullptr : &files.error(),
+        directories ? nullptr : &directories.error(), exit_code ? nullptr : &exit_code.error()}) {
+    if (error != nullptr) return report(*error, k_exit_usage);
+  }
+  if (auto done = args.finish("--dir, --cwd, --output-file, --output-directory, --exit-code");
+      !done) {
+    return report(done.error(), k_exit_usage);
+  }
+  const auto positional = args.positional();
+  if (positional.size() != 1) return usage("capture takes the action's digest HEX/SIZE");
+  auto action = cache::parse_blob_digest(positional[0]);
+  if (!action) return report(action.error(), k_exit_usage);
+  cas_tree::CaptureRequest request;
+  request.working_dir = cwd->value_or(".");
+  request.output_files = std::move(*files);
+  request.output_directories = std::move(*directories);
+  if (*exit_code) {
+    int code = 0;
+    const auto [end, ec] =
+        std::from_chars((*exit_code)->data(), (*exit_code)->data() + (*exit_code)->size(), code);
+    if (ec != std::errc() || end != (*exit_code)->data() + (*exit_code)->size()) {
+      return usage("--exit-code takes an integer");
+    }
+    request.exit_code = code;
+  }
+  cache::StoreOptions options;
+  options.dir = store_dir;
+  options.background_eviction = false;
+  auto store = cache::CasStore::open(options);
+  if (!store) return report(store.error(), k_exit_failure);
+  auto ac = cache::ActionCache::open(*store);
+  if (!ac) return report(ac.error(), k_exit_failure);
+  auto captured = cas_tree::capture_action(**ac, *action, request);
+  if (!captured) return report(captured.error(), k_exit_failure);
+  nlohmann::json directories_json = nlohmann::json::array();
+  for (const auto& directory : captured->directories) {
+    directories_json.push_back({{"path", directory.path},
+                                {"tree_digest", directory.tree.to_string()},
+                                {"root_directory_digest", directory.root_directory.to_string()}});
+  }
+  fmt::print("{}\n",
+             nlohmann::json{{"action_digest", action->to_string()},
+                            {"action_result_digest", captured->action_result_digest.to_string()},
+                            {"output_directories", std::move(directories_json)},
+                            {"missing", captured->missing},
+                            {"files", captured->stats.files},
+                            {"directories", captured->stats.directories},
+                            {"symlinks", captured->stats.symlinks},
+                            {"bytes", captured->stats.file_bytes}}
+                 .dump());
+  return k_exit_ok;
+}
+
 int run(std::vector<std::string> tokens) {
-  if (tokens.empty() || (tokens[0] != "upload" && tokens[0] != "download")) {
-    return usage("give `upload` or `download`");
+  if (tokens.empty() ||
+      (tokens[0] != "upload" && tokens[0] != "download" && tokens[0] != "capture")) {
+    return usage("give `upload`, `download` or `capture`");
   }
   const std::string action = tokens[0];
   Args args(std::vector<std::string>(tokens.begin() + 1, tokens.end()));
   auto dir = args.option("dir");
   if (!dir) return report(dir.error(), k_exit_usage);
+  if (action == "capture") {
+    return run_capture(args,
+                       *dir ? std::filesystem::path(**dir) : effective_config().config.store_dir);
+  }
   const bool no_fsync = action == "upload" && args.flag("no-fsync");
   const bool hardlink = action == "download" && args.flag("hardlink");
   if (auto done = args.finish(action == "upload" ? "--dir, --no-fsync" : "--dir, --hardlink");
@@ -90,7 +166,7 @@ int run(std::vector<std::string> tokens) {
 
 const CommandRegistration k_registration{Command{
     .name = "cas",
-    .summary = "upload a directory as a REAPI tree into the store, download one from it",
+    .summary = "REAPI trees into and out of the store; capture an action's outputs",
     .usage = k_usage,
     .run = run,
 }};

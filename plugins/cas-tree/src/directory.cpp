@@ -57,6 +57,8 @@ Result<void> check_list(const std::vector<Node>& nodes, std::set<std::string_vie
   return ok();
 }
 
+}  // namespace
+
 std::string encode_digest(const cache::BlobDigest& digest) {
   WireWriter writer;
   writer.bytes_field(k_digest_hash, digest.sha256.hex());
@@ -78,6 +80,8 @@ Result<cache::BlobDigest> decode_digest(std::string_view bytes) {
   }
   return cache::parse_blob_digest(hash, size);
 }
+
+namespace {
 
 // name, digest (DirectoryNode / FileNode), target (SymlinkNode), is_executable (FileNode).
 struct RawNode {

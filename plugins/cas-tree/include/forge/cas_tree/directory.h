@@ -51,6 +51,10 @@ struct Directory {
   bool operator==(const Directory&) const = default;
 };
 
+// A REAPI Digest message (hash = 1 as lower-case hex, size_bytes = 2, 0 omitted) and back.
+std::string encode_digest(const cache::BlobDigest& digest);
+Result<cache::BlobDigest> decode_digest(std::string_view bytes);
+
 // Sorts each list by name (the canonical order).
 void sort_entries(Directory& directory);
 // The rules above; the error names the offending entry.
