@@ -11,14 +11,15 @@
 #include "command.h"
 #include "forge/cas_tree/capture.h"
 #include "forge/cas_tree/download.h"
+#include "forge/cas_tree/remote.h"
 #include "forge/cas_tree/upload.h"
 
 namespace forge::cli {
 namespace {
 
 constexpr std::string_view k_usage =
-    "usage: forge cas upload DIR [--dir STORE] [--no-fsync]\n"
-    "       forge cas download HEX/SIZE DIR [--dir STORE] [--hardlink]\n"
+    "usage: forge cas upload DIR [--dir STORE] [--remote URL] [--no-fsync]\n"
+    "       forge cas download HEX/SIZE DIR [--dir STORE] [--remote URL] [--hardlink]\n"
     "       forge cas capture ACTION_HEX/SIZE [--cwd DIR] [--output-file PATH]...\n"
     "                         [--output-directory PATH]... [--exit-code N] [--dir STORE]\n\n"
     "upload:   stores every file of DIR and one REAPI Directory message per directory\n"
@@ -38,6 +39,11 @@ constexpr std::string_view k_usage =
     "          (served to Bazel by `forge serve`). Prints JSON: the ActionResult's digest,\n"
     "          each output directory's tree and root Directory digests (`forge cas download`\n"
     "          takes the latter), outputs declared but not produced, and counts.\n"
+    "--remote URL: upload to / download from a remote cache (http(s):// Bazel HTTP cache,\n"
+    "          s3://BUCKET, as `forge serve --upstream`) through the local store: upload\n"
+    "          stores the tree locally, then sends what the remote lacks; download fetches\n"
+    "          what the local store lacks, in parallel, verifying every blob before it is\n"
+    "          stored, then materializes from the local store (copies or --hardlink).\n"
     "STORE defaults to the config's store_dir, else $XDG_CACHE_HOME/forge (~/.cache/forge).";
 
 int report(const Error& error, int code) {
@@ -122,9 +128,12 @@ int run(std::vector<std::string> tokens) {
     return run_capture(args,
                        *dir ? std::filesystem::path(**dir) : effective_config().config.store_dir);
   }
+  auto remote_url = args.option("remote");
+  if (!remote_url) return report(remote_url.error(), k_exit_usage);
   const bool no_fsync = action == "upload" && args.flag("no-fsync");
   const bool hardlink = action == "download" && args.flag("hardlink");
-  if (auto done = args.finish(action == "upload" ? "--dir, --no-fsync" : "--dir, --hardlink");
+  if (auto done = args.finish(action == "upload" ? "--dir, --remote, --no-fsync"
+                                                 : "--dir, --remote, --hardlink");
       !done) {
     return report(done.error(), k_exit_usage);
   }
@@ -133,31 +142,65 @@ int run(std::vector<std::string> tokens) {
   if (action == "download" && positional.size() != 2) {
     return usage("download takes a root digest HEX/SIZE and a DIR");
   }
+  std::unique_ptr<cache::Upstream> remote;
+  if (*remote_url) {
+    cache::UpstreamOptions remote_options;
+    remote_options.url = **remote_url;
+    remote_options.s3_endpoint = effective_config().config.cache.s3_endpoint;
+    remote_options.s3_region = effective_config().config.cache.s3_region;
+    auto opened = cache::open_upstream(remote_options);
+    if (!opened) return report(opened.error().prefixed("--remote"), k_exit_usage);
+    remote = std::move(*opened);
+  }
 
   cache::StoreOptions options;
   options.dir = *dir ? std::filesystem::path(**dir) : effective_config().config.store_dir;
   options.background_eviction = false;
   options.fsync = !no_fsync;
+  auto store = cache::CasStore::open(options);
+  if (!store) return report(store.error(), k_exit_failure);
   if (action == "download") {
     auto root = cache::parse_blob_digest(positional[0]);
     if (!root) return report(root.error(), k_exit_usage);
-    auto store = cache::CasStore::open(options);
-    if (!store) return report(store.error(), k_exit_failure);
     cas_tree::DownloadOptions download_options;
     download_options.link = hardlink ? cas_tree::Link::hardlink : cas_tree::Link::copy;
-    auto done = cas_tree::download_tree(**store, *root, positional[1], download_options);
+    cas_tree::RemoteCounts counts;
+    Result<cas_tree::DownloadResult> done = fail(Error(ErrorCategory::unknown, "not run"));
+    if (remote) {
+      auto ac = cache::ActionCache::open(*store);
+      if (!ac) return report(ac.error(), k_exit_failure);
+      auto fetched = cas_tree::download_tree_from_remote(**ac, *remote, *root, positional[1],
+                                                         download_options);
+      if (fetched) counts = fetched->remote;
+      done = fetched ? Result<cas_tree::DownloadResult>(fetched->download)
+                     : fail(std::move(fetched).error());
+    } else {
+      done = cas_tree::download_tree(**store, *root, positional[1], download_options);
+    }
     if (!done) return report(done.error(), k_exit_failure);
-    fmt::print("{}\n", nlohmann::json{{"files", done->stats.files},
-                                      {"directories", done->stats.directories},
-                                      {"symlinks", done->stats.symlinks},
-                                      {"bytes", done->stats.file_bytes},
-                                      {"hardlinked", done->hardlinked},
-                                      {"cloned", done->cloned}}
-                           .dump());
+    nlohmann::json out{{"files", done->stats.files},       {"directories", done->stats.directories},
+                       {"symlinks", done->stats.symlinks}, {"bytes", done->stats.file_bytes},
+                       {"hardlinked", done->hardlinked},   {"cloned", done->cloned}};
+    if (remote) {
+      out["remote"] = {{"url", remote->describe()},
+                       {"blobs", counts.blobs},
+                       {"fetched", counts.moved},
+                       {"fetched_bytes", counts.bytes},
+                       {"already_local", counts.present}};
+    }
+    fmt::print("{}\n", out.dump());
     return k_exit_ok;
   }
-  auto store = cache::CasStore::open(options);
-  if (!store) return report(store.error(), k_exit_failure);
+  if (remote) {
+    auto uploaded = cas_tree::upload_tree_to_remote(**store, *remote, positional[0]);
+    if (!uploaded) return report(uploaded.error(), k_exit_failure);
+    fmt::print(stderr,
+               "forge cas: {} blobs in the tree: {} uploaded ({} bytes), {} already in {}\n",
+               uploaded->remote.blobs, uploaded->remote.moved, uploaded->remote.bytes,
+               uploaded->remote.present, remote->describe());
+    fmt::print("{}\n", uploaded->upload.root.to_string());
+    return k_exit_ok;
+  }
   auto uploaded = cas_tree::upload_tree(**store, positional[0]);
   if (!uploaded) return report(uploaded.error(), k_exit_failure);
   fmt::print("{}\n", uploaded->root.to_string());

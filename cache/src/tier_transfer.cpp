@@ -306,6 +306,18 @@ Result<TransferReport> push_to_upstream(ActionCache& actions, Upstream& upstream
   return report;
 }
 
+TransferReport push_blobs_to_upstream(CasStore& store, Upstream& upstream,
+                                      std::span<const BlobDigest> blobs,
+                                      const TransferOptions& options) {
+  TransferReport report;
+  std::vector<std::pair<std::string, BlobDigest>> items;
+  items.reserve(blobs.size());
+  for (const auto& blob : blobs) items.emplace_back(blob.sha256.hex(), blob);
+  report.blobs.checked = items.size();
+  push_batch(store, upstream, options, UpstreamSpace::cas, items, report, report.blobs);
+  return report;
+}
+
 Result<TransferReport> pull_from_upstream(ActionCache& actions, Upstream& upstream,
                                           const PullRequest& request,
                                           const TransferOptions& options) {

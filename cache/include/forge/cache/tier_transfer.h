@@ -20,6 +20,7 @@
 // CasStore and Upstream are); the calls themselves start and join their own workers.
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -78,6 +79,12 @@ struct TransferReport {
 
 Result<TransferReport> push_to_upstream(ActionCache& actions, Upstream& upstream,
                                         const TransferOptions& options = {});
+// push_to_upstream's blob pass over `blobs` only (every one must be in `store`): those the
+// upstream lacks are uploaded, checked and uploaded `parallel` at a time (forge cas upload
+// --remote pushes one tree this way).
+TransferReport push_blobs_to_upstream(CasStore& store, Upstream& upstream,
+                                      std::span<const BlobDigest> blobs,
+                                      const TransferOptions& options = {});
 Result<TransferReport> pull_from_upstream(ActionCache& actions, Upstream& upstream,
                                           const PullRequest& request,
                                           const TransferOptions& options = {});
