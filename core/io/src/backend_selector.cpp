@@ -44,23 +44,6 @@ const BackendProbe& probe_io_uring() {
   return k_probe;
 }
 
-Result<BackendChoice> parse_backend_choice(std::string_view text) {
-  if (text == "auto" || text.empty()) return BackendChoice::automatic;
-  if (text == "uring" || text == "io_uring") return BackendChoice::uring;
-  if (text == "fallback") return BackendChoice::fallback;
-  return fail(Error(ErrorCategory::configuration, fmt::format("unknown I/O backend '{}'", text))
-                  .with_suggestion("use one of: auto, uring, fallback"));
-}
-
-Result<BackendChoice> effective_backend_choice(const support::IoConfig& config) {
-  if (const char* env = std::getenv("FORGE_IO_BACKEND"); env != nullptr && *env != '\0') {
-    auto choice = parse_backend_choice(env);
-    if (!choice) return fail(std::move(choice).error().prefixed("FORGE_IO_BACKEND"));
-    return choice;
-  }
-  return parse_backend_choice(config.backend);
-}
-
 Result<std::unique_ptr<PlatformIO>> create_platform_io(
     const support::IoConfig& config, std::shared_ptr<support::ResourceManager> handles) {
   if (!handles) handles = std::make_shared<support::ResourceManager>(config.max_file_handles);

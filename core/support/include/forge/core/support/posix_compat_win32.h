@@ -39,3 +39,12 @@ inline char* strerror_r(int error_number, char* buf, size_t size) {
   return buf;
 }
 #endif
+
+// Symlinks (reparse points) in FileStat::mode, as lstat would report them.
+#include <sys/stat.h>
+#ifndef S_IFLNK
+#define S_IFLNK 0xA000
+#endif
+#ifndef S_ISLNK
+#define S_ISLNK(mode) (((mode)&S_IFMT) == S_IFLNK)
+#endif

@@ -1,0 +1,49 @@
+// The backend selector of the Windows build: IOCP is the one backend (backend_selector.cpp is
+// the Linux one). Choosing a backend that is not built here is an error naming the reason.
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "forge/core/io/backend_selector.h"
+#include "forge/core/io/iocp_io_win32.h"
+#include "forge/core/support/platform.h"
+
+namespace forge::io {
+namespace {
+
+Error not_on_windows(std::string_view backend, std::string_view why) {
+  return Error(ErrorCategory::dependency,
+               fmt::format("the {} I/O backend is not available on Windows: {}", backend, why))
+      .with_operation("io.backend")
+      .with_backend(backend)
+      .with_suggestion(
+          "use io.backend = \"auto\" (I/O completion ports) or unset FORGE_IO_BACKEND");
+}
+
+}  // namespace
+
+const BackendProbe& probe_io_uring() {
+  static const BackendProbe k_probe{
+      false, fmt::format("io_uring is Linux-only; this is Windows {}, where Forge reads through "
+                         "I/O completion ports (iocp)",
+                         support::detect_platform().kernel_release)};
+  return k_probe;
+}
+
+Result<std::unique_ptr<PlatformIO>> create_platform_io(
+    const support::IoConfig& config, std::shared_ptr<support::ResourceManager> handles) {
+  if (!handles) handles = std::make_shared<support::ResourceManager>(config.max_file_handles);
+  FORGE_TRY(const BackendChoice choice, effective_backend_choice(config));
+  switch (choice) {
+    case BackendChoice::uring: return fail(not_on_windows("io_uring", "it is a Linux kernel API"));
+    case BackendChoice::fallback:
+      return fail(not_on_windows("fallback", "the POSIX thread-pool backend is not ported yet"));
+    case BackendChoice::automatic:
+    default: {
+      auto io = create_iocp_io(config, std::move(handles));
+      if (io) spdlog::debug("io backend: iocp ({})", probe_io_uring().reason);
+      return io;
+    }
+  }
+}
+
+}  // namespace forge::io

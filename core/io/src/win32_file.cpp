@@ -1,0 +1,201 @@
+#include "win32_file.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <random>
+
+#include <fmt/format.h>
+
+namespace forge::io::detail {
+namespace {
+
+// 100 ns ticks between 1601-01-01 (FILETIME) and 1970-01-01 (Unix).
+constexpr std::int64_t k_epoch_offset_ticks = 116'444'736'000'000'000;
+
+std::int64_t ticks_to_unix_ns(std::int64_t ticks) {
+  return (ticks - k_epoch_offset_ticks) * 100;
+}
+
+std::int64_t filetime_to_unix_ns(const FILETIME& time) {
+  return ticks_to_unix_ns(static_cast<std::int64_t>(
+      (static_cast<std::uint64_t>(time.dwHighDateTime) << 32) | time.dwLowDateTime));
+}
+
+constexpr DWORD k_share_all = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
+
+Error changed_while_reading(const std::filesystem::path& path, std::string_view what) {
+  return Error(ErrorCategory::file_system,
+               fmt::format("'{}' changed while reading ({})", utf8(path), what))
+      .with_file(utf8(path))
+      .with_operation("read")
+      .with_suggestion(
+          "the file was being written during hashing: hash it again once the writer is done");
+}
+
+}  // namespace
+
+int errno_from_win32(DWORD error) {
+  switch (error) {
+    case ERROR_FILE_NOT_FOUND:
+    case ERROR_PATH_NOT_FOUND:
+    case ERROR_INVALID_DRIVE:
+    case ERROR_BAD_NETPATH:
+    case ERROR_BAD_NET_NAME: return ENOENT;
+    case ERROR_ACCESS_DENIED:
+    case ERROR_PRIVILEGE_NOT_HELD: return EACCES;
+    case ERROR_SHARING_VIOLATION:
+    case ERROR_LOCK_VIOLATION:
+    case ERROR_BUSY: return EBUSY;
+    case ERROR_TOO_MANY_OPEN_FILES: return EMFILE;
+    case ERROR_DISK_FULL:
+    case ERROR_HANDLE_DISK_FULL: return ENOSPC;
+    case ERROR_FILE_EXISTS:
+    case ERROR_ALREADY_EXISTS: return EEXIST;
+    case ERROR_DIRECTORY: return ENOTDIR;
+    case ERROR_DIR_NOT_EMPTY: return ENOTEMPTY;
+    case ERROR_FILENAME_EXCED_RANGE: return ENAMETOOLONG;
+    case ERROR_INVALID_NAME:
+    case ERROR_INVALID_PARAMETER: return EINVAL;
+    case ERROR_NOT_ENOUGH_MEMORY:
+    case ERROR_OUTOFMEMORY: return ENOMEM;
+    case ERROR_CANT_RESOLVE_FILENAME: return ELOOP;
+    case ERROR_WRITE_PROTECT: return EROFS;
+    case ERROR_NOT_SAME_DEVICE: return EXDEV;
+    case ERROR_OPERATION_ABORTED: return EINTR;
+    case ERROR_NOT_SUPPORTED: return EOPNOTSUPP;
+    default: return EIO;
+  }
+}
+
+Error win32_error(DWORD error, std::string_view operation, const std::filesystem::path& path) {
+  return Error::from_errno(errno_from_win32(error), operation, utf8(path))
+      .with_suggestion(fmt::format("Win32 error {} from {}", error, operation));
+}
+
+std::string utf8(const std::filesystem::path& path) {
+  const std::u8string text = path.generic_u8string();
+  return std::string(text.begin(), text.end());
+}
+
+std::wstring win32_path(const std::filesystem::path& path) {
+  std::wstring text = std::filesystem::path(path).make_preferred().native();
+  if (text.size() >= MAX_PATH && path.is_absolute() && !text.starts_with(L"\\\\?\\")) {
+    text = (text.starts_with(L"\\\\") ? L"\\\\?\\UNC\\" + text.substr(2) : L"\\\\?\\" + text);
+  }
+  return text;
+}
+
+Result<FileStat> stat_handle(HANDLE handle, const std::filesystem::path& path) {
+  BY_HANDLE_FILE_INFORMATION info{};
+  if (!::GetFileInformationByHandle(handle, &info)) {
+    return fail(win32_error(::GetLastError(), "fstat", path));
+  }
+  FILE_BASIC_INFO basic{};
+  const bool have_basic =
+      ::GetFileInformationByHandleEx(handle, FileBasicInfo, &basic, sizeof basic) != 0;
+  FileStat stat;
+  stat.size = (static_cast<std::uint64_t>(info.nFileSizeHigh) << 32) | info.nFileSizeLow;
+  stat.ino = (static_cast<std::uint64_t>(info.nFileIndexHigh) << 32) | info.nFileIndexLow;
+  stat.dev = info.dwVolumeSerialNumber;
+  stat.mtime_ns = filetime_to_unix_ns(info.ftLastWriteTime);
+  stat.ctime_ns = have_basic ? ticks_to_unix_ns(basic.ChangeTime.QuadPart) : stat.mtime_ns;
+  const bool read_only = (info.dwFileAttributes & FILE_ATTRIBUTE_READONLY) != 0;
+  if (info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT) {
+    stat.mode = S_IFLNK | 0777;
+  } else if (info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) {
+    stat.mode = S_IFDIR | (read_only ? 0555 : 0755);
+  } else {
+    stat.mode = S_IFREG | (read_only ? 0444 : 0644);
+  }
+  return stat;
+}
+
+Result<FileStat> lstat_path(const std::filesystem::path& path) {
+  // FILE_READ_ATTRIBUTES only: never blocked by another process's sharing mode.
+  UniqueHandle handle(::CreateFileW(
+      win32_path(path).c_str(), FILE_READ_ATTRIBUTES, k_share_all, nullptr, OPEN_EXISTING,
+      FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT, nullptr));
+  if (!handle) return fail(win32_error(::GetLastError(), "stat", path));
+  return stat_handle(handle.get(), path);
+}
+
+Error not_regular(const std::filesystem::path& path) {
+  return Error(ErrorCategory::file_system,
+               fmt::format("'{}' is a device, pipe or console, not a regular file: not read",
+                           utf8(path)))
+      .with_file(utf8(path))
+      .with_operation("read")
+      .with_suggestion("only regular files are hashed or read; exclude this path");
+}
+
+Result<OpenedFile> open_for_read(const std::filesystem::path& path, Follow follow) {
+  // BACKUP_SEMANTICS lets a directory open, so that it is reported as EISDIR like on Linux.
+  const DWORD flags = FILE_FLAG_OVERLAPPED | FILE_FLAG_SEQUENTIAL_SCAN |
+                      FILE_FLAG_BACKUP_SEMANTICS |
+                      (follow == Follow::no ? FILE_FLAG_OPEN_REPARSE_POINT : 0);
+  OpenedFile opened;
+  opened.handle.reset(::CreateFileW(win32_path(path).c_str(), GENERIC_READ, k_share_all, nullptr,
+                                    OPEN_EXISTING, flags, nullptr));
+  if (!opened.handle) return fail(win32_error(::GetLastError(), "open", path));
+  if (::GetFileType(opened.handle.get()) != FILE_TYPE_DISK) return fail(not_regular(path));
+  FORGE_TRY(opened.stat, stat_handle(opened.handle.get(), path));
+  if (S_ISDIR(opened.stat.mode)) return fail(Error::from_errno(EISDIR, "read", utf8(path)));
+  if (S_ISLNK(opened.stat.mode)) return fail(Error::from_errno(ELOOP, "open", utf8(path)));
+  return opened;
+}
+
+Result<void> check_unchanged(const std::filesystem::path& path, const FileStat& before,
+                             const FileStat& after, std::uint64_t bytes_read) {
+  if (bytes_read != before.size) {
+    return fail(changed_while_reading(
+        path, fmt::format("{} bytes at open, {} bytes read", before.size, bytes_read)));
+  }
+  if (after.size != before.size || after.mtime_ns != before.mtime_ns) {
+    return fail(changed_while_reading(path, "size or mtime changed"));
+  }
+  return ok();
+}
+
+Result<void> atomic_write(const std::filesystem::path& path, std::span<const std::byte> data,
+                          Sync sync) {
+  const std::filesystem::path dir =
+      path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+  thread_local std::mt19937_64 random{std::random_device{}()};
+  const std::filesystem::path temp =
+      dir / (L"." + path.filename().wstring() + L".forge-tmp." +
+             std::filesystem::path(fmt::format("{:016x}", random())).wstring());
+  const std::wstring temp_name = win32_path(temp);
+  UniqueHandle file(::CreateFileW(temp_name.c_str(), GENERIC_WRITE, 0, nullptr, CREATE_NEW,
+                                  FILE_ATTRIBUTE_NORMAL, nullptr));
+  if (!file) return fail(win32_error(::GetLastError(), "open", temp).with_file(utf8(path)));
+  auto cleanup = [&](Error error) {
+    file.reset();
+    ::DeleteFileW(temp_name.c_str());
+    return fail(std::move(error).with_file(utf8(path)));
+  };
+  for (std::span<const std::byte> rest = data; !rest.empty();) {
+    const auto want = static_cast<DWORD>(std::min<std::size_t>(rest.size(), 1u << 30));
+    DWORD written = 0;
+    if (!::WriteFile(file.get(), rest.data(), want, &written, nullptr)) {
+      return cleanup(win32_error(::GetLastError(), "write", path));
+    }
+    rest = rest.subspan(written);
+  }
+  if (sync == Sync::yes && !::FlushFileBuffers(file.get())) {
+    return cleanup(win32_error(::GetLastError(), "fsync", path));
+  }
+  if (const DWORD error = file.close(); error != 0) {
+    ::DeleteFileW(temp_name.c_str());
+    return fail(win32_error(error, "close", path));
+  }
+  const DWORD move_flags =
+      MOVEFILE_REPLACE_EXISTING | (sync == Sync::yes ? MOVEFILE_WRITE_THROUGH : 0);
+  if (!::MoveFileExW(temp_name.c_str(), win32_path(path).c_str(), move_flags)) {
+    const DWORD error = ::GetLastError();
+    ::DeleteFileW(temp_name.c_str());
+    return fail(win32_error(error, "rename", path));
+  }
+  return ok();
+}
+
+}  // namespace forge::io::detail
