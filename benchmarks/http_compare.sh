@@ -4,6 +4,9 @@
 #   PUT of a 1 MiB body          forge /cas/<sha> (already stored: Bazel's re-upload),
 #                                forge /ac/<key> with --ac-raw (full write path), vs nginx
 #                                WebDAV PUT
+#   GET of a 4 KiB raw entry     forge /ccache/<2>/<rest> (ccache's default subdirs layout,
+#                                the raw keyspace)    vs nginx static file at the same path
+#   PUT of a 1 MiB raw entry     forge /ccache/<2>/<rest> vs nginx WebDAV PUT
 #   forge RSS with 256 concurrent connections.
 # Each pair alternates ROUNDS times; the table shows medians and forge/nginx ratios.
 # Usage: benchmarks/http_compare.sh [build/default/cli/forge]   (env: ROUNDS=5 DURATION=5s
@@ -39,8 +42,11 @@ small_sha=$(sha256sum "$work/small" | cut -c1-64)
 big_sha=$(sha256sum "$work/big" | cut -c1-64)
 
 # --- nginx: static files + WebDAV PUT, as many workers as forge has threads ----------
-mkdir -p "$work/www/cas" "$work/www/put" "$work/nginx-tmp"
+raw_key=${small_sha:0:40}  # a ccache key: PREFIX/<first 2 chars>/<rest>
+raw_path="ccache/${raw_key:0:2}/${raw_key:2}"
+mkdir -p "$work/www/cas" "$work/www/put" "$work/nginx-tmp" "$work/www/$(dirname "$raw_path")"
 cp "$work/small" "$work/www/cas/$small_sha"
+cp "$work/small" "$work/www/$raw_path"
 cat >"$work/nginx.conf" <<CONF
 worker_processes $threads;
 pid $work/nginx.pid;
@@ -77,6 +83,8 @@ forge_port=$(python3 -c "import json;print(json.load(open('$work/forge.port'))['
 raw_port=$(python3 -c "import json;print(json.load(open('$work/raw.port'))['http'])")
 curl -sf -X PUT --data-binary @"$work/small" "http://127.0.0.1:$forge_port/cas/$small_sha" >/dev/null
 curl -sf -X PUT --data-binary @"$work/big" "http://127.0.0.1:$forge_port/cas/$big_sha" >/dev/null
+curl -sf -X PUT --data-binary @"$work/small" "http://127.0.0.1:$forge_port/$raw_path" >/dev/null
+cmp <(curl -sf "http://127.0.0.1:$forge_port/$raw_path") "$work/small"
 
 cat >"$work/put.lua" <<LUA
 local f = io.open("$work/big", "rb")
@@ -110,15 +118,20 @@ for round in $(seq "$rounds"); do
   record nginx_put "$(run_wrk "http://127.0.0.1:18080/put/blob" "$work/put.lua")"
   record forge_put_existing "$(run_wrk "http://127.0.0.1:$forge_port/cas/$big_sha" "$work/put.lua")"
   record forge_put_raw "$(run_wrk "http://127.0.0.1:$raw_port/ac/$big_sha" "$work/put.lua")"
+  record nginx_get_ccache "$(run_wrk "http://127.0.0.1:18080/$raw_path")"
+  record forge_get_ccache "$(run_wrk "http://127.0.0.1:$forge_port/$raw_path")"
+  record forge_put_ccache "$(run_wrk "http://127.0.0.1:$forge_port/ccache/pu/t-entry" "$work/put.lua")"
   echo "round $round/$rounds done" >&2
 done
 
 printf '%-22s %14s %10s %12s %12s\n' case "req/s (med)" "p99 ms" "rps/nginx" "p99/nginx"
-for name in nginx_get forge_get nginx_put forge_put_existing forge_put_raw; do
+for name in nginx_get forge_get nginx_put forge_put_existing forge_put_raw nginx_get_ccache \
+  forge_get_ccache forge_put_ccache; do
   r=$(printf '%s' "${rps[$name]}" | median)
   p=$(printf '%s' "${p99[$name]}" | median)
   base=nginx_get
   [[ $name == *put* ]] && base=nginx_put
+  [[ $name == *get_ccache ]] && base=nginx_get_ccache
   br=$(printf '%s' "${rps[$base]}" | median)
   bp=$(printf '%s' "${p99[$base]}" | median)
   printf '%-22s %14.0f %10.2f %12.2f %12.2f\n' "$name" "$r" "$p" \

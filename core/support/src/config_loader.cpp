@@ -415,7 +415,7 @@ void check_field(const FieldSpec& spec, const json& value, std::vector<ConfigIss
            (text.size() > 256 || !text.starts_with('/') || !text.ends_with('/') ||
             text.find_first_of(std::string_view("?# \t\r\n\0", 7)) != std::string_view::npos))) {
         issue(fmt::format("{} is not a path prefix", quote_json(value)),
-              "\"/\", a path of at most 256 bytes that starts and ends with '/', or \"off\"",
+              R"("/", a path of at most 256 bytes that starts and ends with '/', or "off")",
               "use \"/\" (every path), a prefix such as \"/ccache/\" (no '?', '#' or spaces), or "
               "\"off\"");
       }

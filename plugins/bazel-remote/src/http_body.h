@@ -2,16 +2,17 @@
 // Reading request bodies of the HTTP cache server: Content-Length bodies straight from the
 // socket in big chunks, chunked bodies through Beast's parser. Internal to forge_bazel_remote.
 //
-// Memory: one k_chunk_size buffer per call, whatever the body's size.
+// Memory: one k_chunk_size buffer per call (a BodyChunk, reused across calls), whatever the
+// body's size.
 // Threading: runs on the connection's thread.
 
 #include <algorithm>
 #include <cstdint>
 #include <span>
-#include <vector>
 
 #include <boost/asio/redirect_error.hpp>
 
+#include "body_chunk.h"
 #include "http_common.h"
 #include "http_response.h"
 
@@ -23,7 +24,7 @@ namespace forge::bazel_remote {
 template <typename Stream, typename Sink>
 Task<beast::error_code> read_body(Stream& stream, beast::flat_buffer& buffer, Parser& parser,
                                   Sink&& sink, bool& complete, std::uint64_t& bytes) {
-  std::vector<char> chunk(k_chunk_size);
+  BodyChunk chunk;
   beast::error_code ec;
   complete = false;
   if (!parser.chunked() && parser.content_length()) {

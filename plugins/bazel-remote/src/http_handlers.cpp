@@ -191,7 +191,9 @@ Task<Outcome> HttpServer::Impl::handle_get(Stream& stream, Connection& connectio
   std::string tag;
   if (route.kind == RouteKind::turbo_artifact) {
     auto stored = cache->get_uncounted(cache::Keyspace::raw, route.tag_key);
-    if (stored && *stored && is_valid_artifact_tag(**stored)) tag = std::move(**stored);
+    if (stored && stored->has_value() && is_valid_artifact_tag(stored->value())) {
+      tag = std::move(stored->value());
+    }
   }
   // Corrupt bytes are never served: a body held in memory is checked before it is sent, a
   // streamed one is checked in full first (the page cache serves the second read). A blob

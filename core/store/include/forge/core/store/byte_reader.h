@@ -66,7 +66,7 @@ class ByteReader {
   // A u32 element count whose elements take at least min_element_size bytes each; 0 (and a
   // failed reader) when the bytes left cannot hold that many.
   std::size_t count(std::size_t min_element_size = 1) {
-    const std::uint32_t n = number<std::uint32_t>();
+    const auto n = number<std::uint32_t>();
     return have(std::size_t{n} * min_element_size) ? n : 0;
   }
 
