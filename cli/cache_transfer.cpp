@@ -24,16 +24,18 @@ int run_cache_transfer(const std::string& action, std::vector<std::string> token
   auto s3_endpoint = args.option("s3-endpoint");
   auto s3_region = args.option("s3-region");
   auto action_keys = args.options("action");
+  auto raw_keys = args.options("raw");
   for (auto* option : {&dir, &upstream_url, &s3_endpoint, &s3_region}) {
     if (!*option) return report(action, option->error(), k_exit_usage);
   }
   if (!action_keys) return report(action, action_keys.error(), k_exit_usage);
+  if (!raw_keys) return report(action, raw_keys.error(), k_exit_usage);
   const std::string valid = action == "pull"
-                                ? "--dir, --upstream, --s3-endpoint, --s3-region, --action"
+                                ? "--dir, --upstream, --s3-endpoint, --s3-region, --action, --raw"
                                 : "--dir, --upstream, --s3-endpoint, --s3-region";
-  if (action == "push" && !action_keys->empty()) {
+  if (action == "push" && (!action_keys->empty() || !raw_keys->empty())) {
     return report(action,
-                  Error(ErrorCategory::validation, "--action is for pull")
+                  Error(ErrorCategory::validation, "--action and --raw are for pull")
                       .with_suggestion("push sends every entry; drop --action"),
                   k_exit_usage);
   }
@@ -46,11 +48,12 @@ int run_cache_transfer(const std::string& action, std::vector<std::string> token
                       .with_suggestion("push takes no arguments: it sends the whole store"),
                   k_exit_usage);
   }
-  if (action == "pull" && positional.empty() && action_keys->empty()) {
-    return report(action,
-                  Error(ErrorCategory::validation, "nothing to pull")
-                      .with_suggestion("give blob digests (HEX/SIZE) and/or --action KEY"),
-                  k_exit_usage);
+  if (action == "pull" && positional.empty() && action_keys->empty() && raw_keys->empty()) {
+    return report(
+        action,
+        Error(ErrorCategory::validation, "nothing to pull")
+            .with_suggestion("give blob digests (HEX/SIZE), --action KEY and/or --raw KEY"),
+        k_exit_usage);
   }
 
   // --upstream and --s3-* override the config's cache.* keys.
@@ -86,10 +89,11 @@ int run_cache_transfer(const std::string& action, std::vector<std::string> token
   auto actions = cache::ActionCache::open(*store);
   if (!actions) return report(action, actions.error(), k_exit_failure);
 
-  auto transferred = action == "push"
-                         ? cache::push_to_upstream(**actions, **upstream)
-                         : cache::pull_from_upstream(**actions, **upstream,
-                                                     cache::PullRequest{positional, *action_keys});
+  auto transferred =
+      action == "push"
+          ? cache::push_to_upstream(**actions, **upstream)
+          : cache::pull_from_upstream(**actions, **upstream,
+                                      cache::PullRequest{positional, *action_keys, *raw_keys});
   if (!transferred) {
     const bool bad_input = transferred.error().category() == ErrorCategory::validation;
     return report(action, transferred.error(), bad_input ? k_exit_usage : k_exit_failure);

@@ -46,6 +46,10 @@ std::string_view keyspace_name(Keyspace keyspace) {
   return keyspace == Keyspace::ac ? "ac" : "raw";
 }
 
+UpstreamSpace upstream_space(Keyspace keyspace) {
+  return keyspace == Keyspace::ac ? UpstreamSpace::ac : UpstreamSpace::raw;
+}
+
 Result<void> validate_key(std::string_view key) {
   if (key.empty() || key.size() > 256) {
     return fail(
@@ -155,7 +159,7 @@ Result<void> ActionCache::put_digest(Keyspace keyspace, std::string_view key,
       [&](store::WriteTxn& txn) { return txn.put(db(keyspace), key, entry); }));
   // Durable here; queued (or uploaded) for the upstream before the put is acknowledged.
   if (UpstreamTier* tier = m_cas->upstream()) {
-    return tier->stored(UpstreamSpace::ac, key, value);
+    return tier->stored(upstream_space(keyspace), key, value);
   }
   return ok();
 }
@@ -164,7 +168,7 @@ Result<std::optional<BlobDigest>> ActionCache::adopt_from_upstream(Keyspace keys
                                                                    std::string_view key) const {
   UpstreamTier* tier = m_cas->upstream();
   if (tier == nullptr || UpstreamTier::local_only()) return std::optional<BlobDigest>();
-  FORGE_TRY(auto fetched, tier->fetch_action(key));
+  FORGE_TRY(auto fetched, tier->fetch_action(upstream_space(keyspace), key));
   if (!fetched) return std::optional<BlobDigest>();
   // An ac value that is not an ActionResult is a miss; it is not kept.
   if (keyspace == Keyspace::ac && !referenced_digests(*fetched)) return std::optional<BlobDigest>();

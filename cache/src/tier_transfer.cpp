@@ -211,11 +211,12 @@ Result<Wanted> parse_wanted(const std::string& text) {
   return Wanted{*sha256, std::nullopt, text};
 }
 
-// One action key: its entry from the upstream, then its outputs, then the entry locally.
+// One entry: its value from the upstream, then (ac) its outputs, then the entry locally.
 void pull_action(ActionCache& actions, Upstream& upstream, const TransferOptions& options,
-                 const std::string& key, TransferReport& report) {
+                 Keyspace keyspace, const std::string& key, TransferReport& report) {
   report.actions.checked++;
-  const std::string what = "ac/" + key;
+  const UpstreamSpace space = upstream_space(keyspace);
+  const std::string what = fmt::format("{}/{}", upstream_space_name(space), key);
   std::string value;
   bool hit = false;
   auto fetched = support::retry(options.retry, [&]() -> Result<void> {
@@ -227,12 +228,17 @@ void pull_action(ActionCache& actions, Upstream& upstream, const TransferOptions
       value.append(reinterpret_cast<const char*>(data.data()), data.size());
       return ok();
     };
-    FORGE_TRY(hit, upstream.get(UpstreamSpace::ac, key, sink));
+    FORGE_TRY(hit, upstream.get(space, key, sink));
     return ok();
   });
   if (!fetched) return add(report, report.actions, failed(what, fetched.error()));
   if (!hit)
     return add(report, report.actions, {Outcome::missing, 0, what + ": not in the upstream"});
+  if (keyspace == Keyspace::raw) {  // opaque: nothing to validate or pull with it
+    auto stored = actions.put(Keyspace::raw, key, value);
+    if (!stored) return add(report, report.actions, failed(what, stored.error()));
+    return add(report, report.actions, {Outcome::copied, value.size(), {}});
+  }
   auto outputs = referenced_digests(value);
   if (!outputs) return add(report, report.actions, failed(what, outputs.error()));
   bool complete = pull_blobs(actions.cas(), upstream, options, wanted_of(*outputs), report);
@@ -285,8 +291,9 @@ Result<TransferReport> push_to_upstream(ActionCache& actions, Upstream& upstream
   push_batch(store, upstream, options, UpstreamSpace::cas, items, report, report.blobs);
 
   // Action entries after every blob: the upstream never holds a result before its outputs.
-  items.clear();
+  // Each keyspace goes to its own upstream space (upstream.h).
   for (const Keyspace keyspace : {Keyspace::ac, Keyspace::raw}) {
+    items.clear();
     FORGE_TRY(auto keys,
               read_index<std::string>(store, keyspace_name(keyspace), [](store::KeyValue entry) {
                 return std::optional<std::string>(entry.first);
@@ -301,8 +308,8 @@ Result<TransferReport> push_to_upstream(ActionCache& actions, Upstream& upstream
         report.actions.skipped++;
       }
     }
+    push_batch(store, upstream, options, upstream_space(keyspace), items, report, report.actions);
   }
-  push_batch(store, upstream, options, UpstreamSpace::ac, items, report, report.actions);
   return report;
 }
 
@@ -327,9 +334,15 @@ Result<TransferReport> pull_from_upstream(ActionCache& actions, Upstream& upstre
     wanted.push_back(std::move(item));
   }
   for (const auto& key : request.actions) FORGE_TRY_VOID(validate_key(key));
+  for (const auto& key : request.raw) FORGE_TRY_VOID(validate_key(key));
   TransferReport report;
   pull_blobs(actions.cas(), upstream, options, wanted, report);
-  for (const auto& key : request.actions) pull_action(actions, upstream, options, key, report);
+  for (const auto& key : request.actions) {
+    pull_action(actions, upstream, options, Keyspace::ac, key, report);
+  }
+  for (const auto& key : request.raw) {
+    pull_action(actions, upstream, options, Keyspace::raw, key, report);
+  }
   return report;
 }
 

@@ -39,7 +39,10 @@ std::string raw_sha(const hash::Digest& digest) {
 
 std::string encode(const QueueEntry& entry) {
   std::string out;
-  out.push_back(static_cast<char>(k_upload_queue_version));
+  // Version 1 for the spaces it knew, so a Forge that predates the raw space still drains
+  // a queue holding only cas and ac entries.
+  out.push_back(static_cast<char>(entry.space == UpstreamSpace::raw ? k_upload_queue_version
+                                                                    : std::uint8_t{1}));
   out.push_back(static_cast<char>(entry.space));
   put_le<std::int64_t>(out, entry.enqueued_ns);
   put_le<std::uint32_t>(out, entry.attempts);
@@ -50,8 +53,12 @@ std::string encode(const QueueEntry& entry) {
 }
 
 Result<QueueEntry> decode(std::string_view seq, std::string_view value) {
-  if (value.size() < k_queue_record_header ||
-      static_cast<std::uint8_t>(value[0]) != k_upload_queue_version || value[1] > 1) {
+  const auto version = static_cast<std::uint8_t>(value.empty() ? 0 : value[0]);
+  const auto space = static_cast<std::uint8_t>(value.size() < 2 ? 0xff : value[1]);
+  // Version 1 knows spaces 0 (cas) and 1 (ac); version 2 adds 2 (raw).
+  const std::uint8_t max_space = version == 1 ? 1 : 2;
+  if (value.size() < k_queue_record_header || version < 1 || version > k_upload_queue_version ||
+      space > max_space) {
     return fail(
         Error(ErrorCategory::validation,
               fmt::format("upload queue record of {} bytes has an unknown format", value.size()))
@@ -60,7 +67,7 @@ Result<QueueEntry> decode(std::string_view seq, std::string_view value) {
   }
   QueueEntry entry;
   entry.seq = get_be64(seq);
-  entry.space = static_cast<UpstreamSpace>(value[1]);
+  entry.space = static_cast<UpstreamSpace>(space);
   entry.enqueued_ns = le_at<std::int64_t>(value, 2);
   entry.attempts = le_at<std::uint32_t>(value, 10);
   const auto* raw = reinterpret_cast<const std::uint8_t*>(value.data() + 14);

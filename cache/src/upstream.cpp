@@ -20,7 +20,12 @@ Error bad_url(std::string_view url, std::string_view why) {
 }  // namespace
 
 std::string_view upstream_space_name(UpstreamSpace space) {
-  return space == UpstreamSpace::cas ? "cas" : "ac";
+  switch (space) {
+    case UpstreamSpace::cas: return "cas";
+    case UpstreamSpace::ac: return "ac";
+    case UpstreamSpace::raw: return "raw";
+    default: return "unknown";
+  }
 }
 
 Result<ParsedUrl> parse_upstream_url(std::string_view url) {

@@ -200,7 +200,8 @@ Result<bool> UpstreamTier::fetch_blob_once(const hash::Digest& sha256,
   return found;
 }
 
-Result<std::optional<std::string>> UpstreamTier::fetch_action(std::string_view key) {
+Result<std::optional<std::string>> UpstreamTier::fetch_action(UpstreamSpace space,
+                                                              std::string_view key) {
   if (local_only()) return std::nullopt;
   std::string value;
   bool found = false;
@@ -217,7 +218,7 @@ Result<std::optional<std::string>> UpstreamTier::fetch_action(std::string_view k
       value.append(reinterpret_cast<const char*>(data.data()), data.size());
       return ok();
     };
-    FORGE_TRY(found, m_upstream->get(UpstreamSpace::ac, key, sink));
+    FORGE_TRY(found, m_upstream->get(space, key, sink));
     return ok();
   });
   if (!outcome) {

@@ -98,6 +98,29 @@ TEST(TierTransferTest, PullStoresVerifiedBlobsAndReportsMissingOnes) {
   EXPECT_EQ(refused.error().category(), ErrorCategory::validation);
 }
 
+// Regression: raw entries were pushed as ac/<key>, which Forge's /ac/ route refuses.
+TEST(TierTransferTest, RawEntriesArePushedToTheRawSpaceAndPulledIntoAnotherStore) {
+  test::TempDir upstream_dir;
+  test::ForgeUpstreamServer server(upstream_dir / "store");
+  auto upstream = upstream_at(server.url());
+  const std::string key = "r." + digest_of("/ccache/ab/cdef").sha256.hex();
+  Local writer;
+  ASSERT_TRUE(writer.actions->put(Keyspace::raw, key, "a ccache entry"));
+  auto pushed = push_to_upstream(*writer.actions, *upstream, quick(3));
+  ASSERT_TRUE(pushed) << pushed.error().to_string();
+  EXPECT_TRUE(pushed->complete()) << pushed->to_json().dump();
+  EXPECT_EQ(pushed->actions.copied, 1u);
+
+  Local reader;
+  const PullRequest request{.raw = {key, "r.absent"}};
+  auto pulled = pull_from_upstream(*reader.actions, *upstream, request, quick(2));
+  ASSERT_TRUE(pulled) << pulled.error().to_string();
+  EXPECT_EQ(pulled->actions.copied, 1u) << pulled->to_json().dump();
+  EXPECT_EQ(pulled->actions.missing, 1u);
+  EXPECT_EQ(reader.actions->get(Keyspace::raw, key).value(), "a ccache entry");
+  EXPECT_EQ(reader.actions->get(Keyspace::ac, key).value(), std::nullopt);
+}
+
 TEST(TierTransferTest, AnUnreachableUpstreamIsReportedNotThrownOrHung) {
   std::string url;
   {

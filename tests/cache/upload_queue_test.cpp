@@ -73,6 +73,23 @@ TEST_F(UploadQueueTest, EntriesSurviveReopening) {
   EXPECT_EQ(queue->stats().value().oldest_enqueued_ns, entries[0].enqueued_ns);
 }
 
+TEST_F(UploadQueueTest, RawAndAcEntriesOfOneKeyAreTwoEntriesThatKeepTheirSpace) {
+  const auto v = digest_of("value");
+  {
+    auto queue = open();
+    ASSERT_EQ(queue->push(UpstreamSpace::ac, "r.key", v).value(), Pushed::added);
+    ASSERT_EQ(queue->push(UpstreamSpace::raw, "r.key", v).value(), Pushed::added);
+    EXPECT_EQ(queue->push(UpstreamSpace::raw, "r.key", v).value(), Pushed::already_queued);
+  }
+  auto queue = open();
+  auto entries = queue->peek(10).value();
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(entries[0].space, UpstreamSpace::ac);
+  EXPECT_EQ(entries[1].space, UpstreamSpace::raw);
+  EXPECT_EQ(entries[1].key, "r.key");
+  EXPECT_EQ(entries[1].value, v);
+}
+
 TEST_F(UploadQueueTest, NeedsBlobUntilEveryEntryNamingItIsRemoved) {
   auto queue = open();
   const auto v = digest_of("value");

@@ -200,6 +200,37 @@ TEST_F(UpstreamTierTest, AnActionResultWaitsForTheOutputsQueuedBeforeIt) {
   EXPECT_EQ(order[1], "PUT /ac/key");
 }
 
+// Regression: raw entries went up as ac/<key>, which Forge's /ac/ route refuses (400).
+TEST_F(UpstreamTierTest, ARawEntryTravelsInTheRawSpaceOfAForgeUpstream) {
+  test::ForgeUpstreamServer server(m_dir / "upstream");
+  auto t = tier(server.url(), 0, UpstreamWrite::through);
+  const std::string key = "r." + digest_of("/ccache/ab/cdef").sha256.hex();
+  const auto value = put_local("a ccache entry");
+  auto stored = t->stored(UpstreamSpace::raw, key, value);
+  ASSERT_TRUE(stored) << stored.error().to_string();
+  EXPECT_EQ(t->fetch_action(UpstreamSpace::raw, key).value(), "a ccache entry");
+  EXPECT_EQ(t->fetch_action(UpstreamSpace::ac, key).value(), std::nullopt);
+  EXPECT_EQ(t->fetch_action(UpstreamSpace::raw, "r.absent").value(), std::nullopt);
+  EXPECT_EQ(t->stats().upload_errors, 0u);
+}
+
+TEST_F(UpstreamTierTest, RawEntriesAreQueuedAndUploadedUnderRaw) {
+  std::vector<std::string> order;
+  std::mutex mutex;
+  test::CannedHttpServer canned([&](const std::string& head) -> std::optional<std::string> {
+    std::lock_guard lock(mutex);
+    order.push_back(head.substr(0, head.find(' ', 4)));
+    return test::canned_response(200, "");
+  });
+  auto t = tier(canned.url());
+  const auto value = put_local("a gradle entry");
+  ASSERT_TRUE(t->stored(UpstreamSpace::raw, "r.key", value));
+  EXPECT_TRUE(t->needs_blob(value.sha256));
+  EXPECT_TRUE(drain_all());
+  ASSERT_EQ(order.size(), 1u);
+  EXPECT_EQ(order[0], "PUT /raw/r.key");
+}
+
 TEST_F(UpstreamTierTest, AnOutageKeepsTheQueueAndItDrainsWhenTheUpstreamReturns) {
   auto server = std::make_unique<test::ForgeUpstreamServer>(m_dir / "upstream");
   const auto port = server->port();

@@ -99,6 +99,52 @@ TEST(UpstreamServeTest, WritesQueuedDuringAnOutageAndAKillReachTheUpstreamAfterA
   for (const auto& [sha, content] : written) EXPECT_EQ(get(upstream, sha).out, content + "200");
 }
 
+std::uint64_t upload_errors(ServeFixture& server) {
+  const auto status = run_shell("curl -s " + server.url() + "/status");
+  auto json = nlohmann::json::parse(status.out, nullptr, false);
+  if (json.is_discarded() || !json.contains("upstream")) return ~0ull;
+  return json["upstream"]["upload_errors"].get<std::uint64_t>();
+}
+
+// Regression: raw entries (ccache's subdirs/flat layouts, Gradle, Turborepo) used to travel
+// to an http:// upstream as ac/<raw key>, which Forge's /ac/ route refuses with a 400: the
+// client's PUT failed with write-through, and the upload was dropped with write-behind.
+class RawUpstreamTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(RawUpstreamTest, RawEntriesReachAForgeUpstreamAndAnEmptyServerReadsThemBack) {
+  ServeFixture upstream({"--no-grpc"});
+  ASSERT_TRUE(upstream.started()) << upstream.log();
+  ServeFixture a({"--no-grpc", "--upstream", upstream.url(), "--upstream-write", GetParam()});
+  ASSERT_TRUE(a.started()) << a.log();
+  const std::vector<std::pair<std::string, std::string>> entries{
+      {"/ccache/3f/5b0c1e9a7d2c4e6f8a0b1c2d3e4f5a6b7c8d9e", "a ccache result (subdirs layout)"},
+      {"/ccache/5b0c1e9a7d2c4e6f8a0b1c2d3e4f5a6b7c8d9e3f", "a ccache result (flat layout)"},
+      {"/gradle/9a7d2c4e6f8a0b1c", "a gradle task output"}};
+  for (const auto& [path, content] : entries) {
+    const auto put = run_shell(
+        "printf %s " + shell_quote(content) +
+        " | curl -s -o /dev/null -w '%{http_code}' -X PUT --data-binary @- " + a.url() + path);
+    EXPECT_EQ(put.out, "200") << path << "\n" << a.log();
+  }
+  ASSERT_TRUE(wait_for_empty_queue(a)) << a.log();
+  EXPECT_EQ(upload_errors(a), 0u) << a.log();
+
+  ServeFixture b({"--no-grpc", "--upstream", upstream.url()});
+  ASSERT_TRUE(b.started()) << b.log();
+  for (const auto& [path, content] : entries) {
+    EXPECT_EQ(curl("-o - " + b.url() + path).out, content + "200") << path << "\n" << b.log();
+  }
+  const auto absent = curl("-o /dev/null " + b.url() + "/ccache/00/nowhere").out;
+  EXPECT_EQ(absent, "404");
+  upstream.stop();
+  for (const auto& [path, content] : entries) {  // stored locally by the read-through
+    EXPECT_EQ(curl("-o - " + b.url() + path).out, content + "200") << path;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(WriteModes, RawUpstreamTest, ::testing::Values("through", "behind"),
+                         [](const auto& info) { return info.param; });
+
 TEST(UpstreamServeTest, BadUpstreamFlagsAreUsageErrors) {
   TempDir dir;
   const std::string serve = forge_binary().string() + " serve --no-grpc --http-port 0 --dir " +

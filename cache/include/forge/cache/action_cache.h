@@ -17,8 +17,8 @@
 //   u8 version (k_ac_entry_version) | 32 B sha256 | u64 LE size | i64 LE updated_ns
 // With an upstream tier behind the CAS (CasStore::attach_upstream), a key missing here is
 // asked of the upstream (its entry is stored here, then validated like a local one: every
-// referenced blob must be in some tier) and every put is handed to the upstream (both
-// keyspaces travel as the upstream's `ac`). See upstream_tier.h.
+// referenced blob must be in some tier) and every put is handed to the upstream (`ac` to the
+// upstream's ac space, `raw` to its raw space: upstream.h). See upstream_tier.h.
 // Thread-safe, like CasStore.
 
 #include <cstdint>
@@ -33,7 +33,11 @@
 namespace forge::cache {
 
 enum class Keyspace : std::uint8_t { ac, raw };
+// Declared in upstream.h.
+enum class UpstreamSpace : std::uint8_t;
 std::string_view keyspace_name(Keyspace keyspace);  // "ac" / "raw"
+// Where a keyspace's entries live in an upstream: ac -> UpstreamSpace::ac, raw -> raw.
+UpstreamSpace upstream_space(Keyspace keyspace);
 
 inline constexpr std::uint8_t k_ac_entry_version = 1;
 inline constexpr std::size_t k_ac_entry_size = 1 + 32 + 8 + 8;

@@ -4,15 +4,17 @@
 // (open the store without one: these functions read and write the local tier only).
 //
 // push_to_upstream(): every blob indexed in the local store that the upstream lacks, then
-//   every action-cache entry (ac entries that validate locally, and raw entries) the
-//   upstream lacks, so the upstream never holds an action result before its outputs.
+//   every action-cache entry (ac entries that validate locally, and raw entries, each to
+//   its own upstream space) the upstream lacks, so the upstream never holds an action
+//   result before its outputs.
 //   Existence is checked in batches of TransferOptions::batch digests, `parallel` HEADs at
 //   a time; each missing blob is uploaded from its file (pread, never read whole).
 // pull_from_upstream(): each requested blob the local store lacks, streamed into a
 //   BlobWriter: its SHA-256 (and size, when given) is checked before anything is indexed,
 //   so a corrupt or truncated answer is never visible locally. An action key pulls the
 //   entry's outputs (files, stdout/stderr, output directory trees and their files) and
-//   then the entry itself; a malformed or incomplete entry is not stored.
+//   then the entry itself; a malformed or incomplete entry is not stored. A raw key pulls
+//   the opaque value of that raw entry (counted with the actions).
 // Every upstream request runs under TransferOptions::retry (Property 10: retryable errors
 // only). A failure is counted and the transfer goes on; the report says what failed.
 // Errors: Result only for the local store failing (unreadable index); everything about the
@@ -49,6 +51,8 @@ struct PullRequest {
   std::vector<std::string> blobs;
   // Action-cache keys (64 hex digits for Bazel's; any valid key).
   std::vector<std::string> actions;
+  // Raw-keyspace keys (as `forge serve` files them: "r.<sha256 of the path>", ...).
+  std::vector<std::string> raw;
 };
 
 // Counts of one direction. "present": already at the destination; "missing": asked for but

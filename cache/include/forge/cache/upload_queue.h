@@ -3,15 +3,16 @@
 // environment (by default <store>/upstream-queue/).
 //
 // Every entry names one thing to upload: a CAS blob (space cas, key = its 64-hex SHA-256)
-// or an action-cache entry (space ac, key = the action key) together with the CAS blob
-// holding its value. push() commits (and, with fsync, syncs) before it returns, so an entry
+// or an action-cache entry (space ac or raw, key = the entry's key) together with the CAS
+// blob holding its value. push() commits (and, with fsync, syncs) before it returns, so an entry
 // survives a crash from the moment push() succeeds; it leaves the queue only by remove().
 // Entries come out oldest first (FIFO), so outputs reach the upstream before the action
 // results that name them.
 //
-// Databases (format version k_upload_queue_version):
-//   "queue"  be64 seq -> u8 version | u8 space | i64 LE enqueued_ns | u32 LE attempts |
-//                        32 B value sha256 | u64 LE value size | key bytes
+// Databases (format version k_upload_queue_version = 2; version 1, which had no raw space,
+// is read, and still written for cas and ac records so an older Forge can drain them):
+//   "queue"  be64 seq -> u8 version | u8 space (0 cas, 1 ac, 2 raw) | i64 LE enqueued_ns |
+//                        u32 LE attempts | 32 B value sha256 | u64 LE value size | key bytes
 //   "keys"   u8 space | key -> be64 seq                  (one entry per key)
 //   "blobs"  32 B sha256 -> u32 LE count                 (blobs entries still need; the
 //                                                         local tier never evicts them)
@@ -33,7 +34,7 @@
 
 namespace forge::cache {
 
-inline constexpr std::uint8_t k_upload_queue_version = 1;
+inline constexpr std::uint8_t k_upload_queue_version = 2;
 inline constexpr std::size_t k_queue_record_header = 1 + 1 + 8 + 4 + 32 + 8;
 static_assert(k_queue_record_header == 54, "queue record changed: bump k_upload_queue_version");
 

@@ -2,10 +2,10 @@
 // Upstream: one remote tier behind the local store — another cache server or object
 // storage — spoken to one request at a time. One file per kind:
 //   upstream_http.cpp  http:// https://  the Bazel HTTP cache protocol (another Forge,
-//                      bazel-remote, nginx WebDAV): GET/HEAD/PUT <base>/cas/<sha256> and
-//                      <base>/ac/<key>; basic auth
+//                      bazel-remote, nginx WebDAV): GET/HEAD/PUT <base>/cas/<sha256>,
+//                      <base>/ac/<key> and <base>/raw/<key>; basic auth
 //   upstream_s3.cpp    s3://BUCKET/PREFIX  the S3 API (path-style), AWS Signature V4; keys
-//                      PREFIX/cas/<sha256>, PREFIX/ac/<key>
+//                      PREFIX/cas/<sha256>, PREFIX/ac/<key>, PREFIX/raw/<key>
 // Retries, the circuit breaker, verification and queueing live in UpstreamTier
 // (upstream_tier.h); an Upstream makes exactly one attempt per call, bounded by
 // UpstreamOptions::request_timeout.
@@ -31,10 +31,13 @@
 
 namespace forge::cache {
 
-// The two namespaces of every upstream protocol. The action cache's `raw` keyspace (ccache
-// values) travels as `ac` too: the Bazel HTTP protocol has no third one.
-enum class UpstreamSpace : std::uint8_t { cas = 0, ac = 1 };
-std::string_view upstream_space_name(UpstreamSpace space);  // "cas" / "ac"
+// The namespaces of an upstream. `raw` holds the action cache's raw keyspace (ccache, Gradle
+// and Turborepo entries: opaque values under keys such as "r.<sha256 of the path>"), apart
+// from `ac`, whose keys an upstream may require to be action digests (Forge's and
+// bazel-remote's /ac/ refuse anything else) and whose values are ActionResults. The path or
+// object name of each space is the kind's business; docs/FORMATS.md lists them.
+enum class UpstreamSpace : std::uint8_t { cas = 0, ac = 1, raw = 2 };
+std::string_view upstream_space_name(UpstreamSpace space);  // "cas" / "ac" / "raw"
 
 // Receives a downloaded body in order, piece by piece; an error aborts the transfer.
 using BodySink = std::function<Result<void>(std::span<const std::byte>)>;

@@ -106,9 +106,9 @@ class UpstreamTier {
 
   // Read-through of a CAS blob the local store lacks: true once it is stored locally.
   Result<bool> fetch_blob(const hash::Digest& sha256, std::optional<std::uint64_t> size = {});
-  // An action-cache value from the upstream (not stored: the caller validates and stores
-  // it); nullopt on a miss or an unavailable upstream.
-  Result<std::optional<std::string>> fetch_action(std::string_view key);
+  // An action-cache value (space ac or raw) from the upstream (not stored: the caller
+  // validates and stores it); nullopt on a miss or an unavailable upstream.
+  Result<std::optional<std::string>> fetch_action(UpstreamSpace space, std::string_view key);
   // For each digest, whether the upstream holds it (HEAD; false while the breaker is open
   // or within negative_cache_ttl of an "absent" answer).
   std::vector<bool> present_upstream(std::span<const BlobDigest> digests);
