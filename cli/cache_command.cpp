@@ -21,24 +21,25 @@ constexpr std::string_view k_usage =
     "usage: forge cache put FILE... [--dir STORE]\n"
     "       forge cache get HEX/SIZE [-o FILE | --output FILE] [--dir STORE]\n"
     "       forge cache stat [--dir STORE]\n"
-    "       forge cache gc --max-size SIZE [--dir STORE]\n"
+    "       forge cache gc [--max-size SIZE] [--dir STORE]\n"
     "       forge cache verify [--dir STORE]\n"
     "       forge cache push [--upstream URL] [--s3-endpoint URL] [--s3-region R] [--dir STORE]\n"
-    "       forge cache pull DIGEST... [--action KEY]... [--upstream URL] [--s3-endpoint URL]\n"
-    "                        [--s3-region R] [--dir STORE]\n\n"
+    "       forge cache pull DIGEST... [--action KEY]... [--raw KEY]... [--upstream URL]\n"
+    "                        [--s3-endpoint URL] [--s3-region R] [--dir STORE]\n\n"
     "put:    stores each FILE (streamed, hashed, fsync'ed, renamed into place) and prints\n"
     "        `HEX/SIZE  FILE`.\n"
     "get:    writes the blob to stdout or FILE; exit 1 when it is not in the store or its\n"
     "        content on disk is corrupt (nothing is written; the blob is quarantined).\n"
     "stat:   entries and bytes as JSON.\n"
     "gc:     removes least recently used blobs until the store holds at most SIZE bytes\n"
-    "        (e.g. 10G); prints what it removed as JSON.\n"
+    "        (e.g. 10G; default: the config's cache.max_size); prints what it removed as JSON.\n"
     "verify: re-hashes every blob, quarantines corrupt ones, indexes orphans, drops\n"
     "        entries whose file is gone, recomputes totals; prints the report as JSON.\n"
     "push:   uploads every blob and action-cache entry of the store that the upstream lacks\n"
     "        (existence checked in batches; entries after their outputs).\n"
-    "pull:   downloads each DIGEST (HEX/SIZE or HEX) and each --action KEY with its outputs\n"
-    "        into the store; every blob's digest is checked before it becomes visible.\n"
+    "pull:   downloads each DIGEST (HEX/SIZE or HEX), each --action KEY with its outputs and\n"
+    "        each raw entry --raw KEY into the store; every blob's digest is checked before\n"
+    "        it becomes visible.\n"
     "        push/pull print counts and bytes as JSON; exit 1 unless everything arrived.\n"
     "        URL: --upstream, else the config's cache.upstream (and cache.s3_*).\n"
     "STORE defaults to the config's store_dir, else $XDG_CACHE_HOME/forge (~/.cache/forge).";
@@ -78,13 +79,21 @@ int run(std::vector<std::string> tokens) {
   options.background_eviction = false;
   std::optional<std::uint64_t> target_bytes;
   if (action == "gc") {
-    if (!*max_size) {
-      fmt::print(stderr, "forge cache gc: give --max-size SIZE (e.g. 10G)\n\n{}\n", k_usage);
+    // --max-size, else the config's cache.max_size (what `forge serve` keeps the store to).
+    if (*max_size) {
+      auto parsed = parse_byte_size(**max_size, "--max-size");
+      if (!parsed) return report(parsed.error(), k_exit_usage);
+      target_bytes = *parsed;
+    } else {
+      target_bytes = effective_config().config.cache.max_size;
+    }
+    if (!target_bytes) {
+      fmt::print(stderr,
+                 "forge cache gc: give --max-size SIZE (e.g. 10G) or set cache.max_size in the "
+                 "config\n\n{}\n",
+                 k_usage);
       return k_exit_usage;
     }
-    auto parsed = parse_byte_size(**max_size, "--max-size");
-    if (!parsed) return report(parsed.error(), k_exit_usage);
-    target_bytes = *parsed;
   }
   auto store = cache::CasStore::open(options);
   if (!store) return report(store.error(), k_exit_failure);

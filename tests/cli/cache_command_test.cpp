@@ -133,11 +133,35 @@ TEST(CacheCommandTest, GcTrimsToMaxSizeAndVerifyRepairs) {
   EXPECT_EQ(test::run_shell(forge + " cache verify" + store).exit_code, 0) << "repaired";
 }
 
+// Issue 13: gc used to ignore cache.max_size and insist on --max-size.
+TEST(CacheCommandTest, GcTakesMaxSizeFromTheConfigAndTheFlagOverridesIt) {
+  test::TempDir dir;
+  const auto config = dir.write_file("forge.json", R"({"cache": {"max_size": "3K"}})");
+  const std::string forge =
+      shell_quote(test::forge_binary().string()) + " --config " + shell_quote(config.string());
+  const std::string store = " --dir " + shell_quote((dir / "store").string());
+  for (int i = 0; i < 4; ++i) {
+    const auto file = dir.write_file("f" + std::to_string(i), std::string(1000, 'a' + i));
+    ASSERT_EQ(test::run_shell(forge + " cache put " + shell_quote(file.string()) + store).exit_code,
+              0);
+  }
+  const auto from_config = test::run_shell(forge + " cache gc" + store);
+  ASSERT_EQ(from_config.exit_code, 0) << from_config.err;
+  EXPECT_EQ(nlohmann::json::parse(from_config.out)["evicted"], 1);
+  EXPECT_EQ(nlohmann::json::parse(from_config.out)["bytes"], 3000);
+  const auto flag = test::run_shell(forge + " cache gc --max-size 1K" + store);
+  ASSERT_EQ(flag.exit_code, 0) << flag.err;
+  EXPECT_EQ(nlohmann::json::parse(flag.out)["evicted"], 2);
+  EXPECT_EQ(nlohmann::json::parse(flag.out)["bytes"], 1000);
+}
+
 TEST(CacheCommandTest, GcNeedsAValidMaxSize) {
   test::TempDir dir;
   const std::string forge = shell_quote(test::forge_binary().string());
   const std::string store = " --dir " + shell_quote((dir / "store").string());
-  const auto missing = test::run_shell(forge + " cache gc" + store);
+  const auto empty_config = dir.write_file("forge.json", "{}");
+  const auto missing = test::run_shell(forge + " --config " + shell_quote(empty_config.string()) +
+                                       " cache gc" + store);
   EXPECT_EQ(missing.exit_code, 2);
   EXPECT_NE(missing.err.find("--max-size"), std::string::npos);
   const auto junk = test::run_shell(forge + " cache gc --max-size lots" + store);
