@@ -2,13 +2,22 @@
 #include "forge/core/store/lmdb_check.h"
 
 #include <lmdb.h>
+#ifdef __linux__
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#endif
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
+#include <cstdio>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <system_error>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -352,6 +361,64 @@ Result<void> Environment::write(const std::function<Result<void>(WriteTxn&)>& fn
     FORGE_TRY_VOID(grow_map());
   }
   return fail(lmdb_error(MDB_MAP_FULL, "lmdb.write", m_dir.string()));
+}
+
+#ifdef __linux__
+namespace {
+
+// The address and length of this process's mapping of the file (dev, ino), from
+// /proc/self/maps: LMDB does not say where it mapped data.mdb (mdb_env_info's me_mapaddr is
+// only set for MDB_FIXEDMAP), and the map moves when it grows.
+std::optional<std::pair<void*, std::size_t>> find_mapping(dev_t dev, ino_t ino) {
+  std::FILE* maps = std::fopen("/proc/self/maps", "re");
+  if (maps == nullptr) return std::nullopt;
+  std::optional<std::pair<void*, std::size_t>> found;
+  char line[4096];
+  while (!found && std::fgets(line, sizeof line, maps) != nullptr) {
+    unsigned long start = 0, end = 0, offset = 0, inode = 0;
+    unsigned major_id = 0, minor_id = 0;
+    char perms[8] = {};
+    if (std::sscanf(line, "%lx-%lx %7s %lx %x:%x %lu", &start, &end, perms, &offset, &major_id,
+                    &minor_id, &inode) == 7 &&
+        inode == ino && offset == 0 && makedev(major_id, minor_id) == dev) {
+      found = std::pair{reinterpret_cast<void*>(start), static_cast<std::size_t>(end - start)};
+    }
+  }
+  std::fclose(maps);
+  return found;
+}
+
+}  // namespace
+#endif
+
+Result<void> Environment::release_resident_pages() const {
+#ifdef __linux__
+  MDB_envinfo info{};
+  MDB_stat stat{};
+  mdb_filehandle_t fd{};
+  if (const int rc = mdb_env_info(m_env, &info); rc != 0) {
+    return fail(lmdb_error(rc, "lmdb.release_pages", m_dir.string()));
+  }
+  if (const int rc = mdb_env_stat(m_env, &stat); rc != 0) {
+    return fail(lmdb_error(rc, "lmdb.release_pages", m_dir.string()));
+  }
+  if (const int rc = mdb_env_get_fd(m_env, &fd); rc != 0) {
+    return fail(lmdb_error(rc, "lmdb.release_pages", m_dir.string()));
+  }
+  struct stat file {};
+  if (::fstat(fd, &file) != 0) {
+    return fail(Error::from_errno(errno, "lmdb.release_pages", m_dir.string()));
+  }
+  const auto mapping = find_mapping(file.st_dev, file.st_ino);
+  if (!mapping) return ok();  // not mapped (yet): nothing is resident
+  // Only pages up to the last one in use can be resident.
+  const std::size_t used = std::min<std::size_t>(
+      mapping->second, (static_cast<std::size_t>(info.me_last_pgno) + 1) * stat.ms_psize);
+  if (::madvise(mapping->first, used, MADV_DONTNEED) != 0) {
+    return fail(Error::from_errno(errno, "lmdb.release_pages", m_dir.string()));
+  }
+#endif  // elsewhere the OS trims a process's working set itself; there is nothing to ask for
+  return ok();
 }
 
 Result<void> Environment::sync_to_disk() {

@@ -80,6 +80,9 @@ Result<void> IndexKeeper::start() {
   FORGE_TRY(auto scanned, m_scanner.scan({}));
   (void)scanned;
   m_stale = false;
+  // The start-up scan read every record; from here on a batch touches a few pages. Only
+  // resident memory is at stake, so a failure to release is not an error of the keeper.
+  (void)m_index.env().release_resident_pages();
   return claim();
 }
 
@@ -99,6 +102,7 @@ Result<void> IndexKeeper::apply(const std::vector<WatchEvent>& events, const std
   Result<scan::ChangeSet> updated = scan::ChangeSet{};
   if (rescan) {
     updated = m_scanner.scan({});
+    if (updated) (void)m_index.env().release_resident_pages();  // as after start()
   } else if (!paths.empty()) {
     updated = m_scanner.scan_paths(paths, {});
   }

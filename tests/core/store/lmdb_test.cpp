@@ -4,7 +4,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -38,6 +41,53 @@ TEST(LmdbTest, PutThenGetInLaterTransactionReturnsValue) {
   auto missing = txn->get(*db, "absent");
   ASSERT_TRUE(missing);
   EXPECT_FALSE(missing->has_value());
+}
+
+// kB of the data.mdb mapping resident in this process (/proc/self/smaps).
+std::size_t resident_map_kb(const std::filesystem::path& data_file) {
+  std::ifstream smaps("/proc/self/smaps");
+  std::string line;
+  bool in_map = false;
+  std::size_t kb = 0;
+  while (std::getline(smaps, line)) {
+    if (!line.empty() && std::isxdigit(static_cast<unsigned char>(line[0])) &&
+        line.find('-') != std::string::npos && line.find(' ') > line.find('-')) {
+      in_map = line.ends_with(data_file.string());
+    } else if (in_map && line.starts_with("Rss:")) {
+      kb += std::stoul(line.substr(4));
+    }
+  }
+  return kb;
+}
+
+TEST(LmdbTest, ReleasingResidentPagesUnmapsThemAndKeepsEveryValue) {
+  test::TempDir dir;
+  auto env = Environment::open(options_for(dir));
+  ASSERT_TRUE(env) << env.error().to_string();
+  auto db = env->open_database("files");
+  ASSERT_TRUE(db);
+  const std::string value(1000, 'v');
+  ASSERT_TRUE(env->write([&](WriteTxn& txn) -> Result<void> {
+    for (int i = 0; i < 8000; ++i) FORGE_TRY_VOID(txn.put(*db, std::to_string(i), value));
+    return ok();
+  }));
+  auto read_all = [&] {
+    auto txn = env->begin_read();
+    EXPECT_TRUE(txn);
+    std::size_t found = 0;
+    for (int i = 0; i < 8000; ++i) {
+      auto got = txn->get(*db, std::to_string(i));
+      found += got && got->has_value() && **got == value ? 1 : 0;
+    }
+    return found;
+  };
+  ASSERT_EQ(read_all(), 8000u);  // every page touched: ~8 MB resident
+  const auto data_file = std::filesystem::canonical(dir / "env" / "data.mdb");
+  const std::size_t before = resident_map_kb(data_file);
+  EXPECT_GT(before, 4000u);
+  ASSERT_TRUE(env->release_resident_pages());
+  EXPECT_LT(resident_map_kb(data_file), before / 10);
+  EXPECT_EQ(read_all(), 8000u);  // faulted back in, unchanged
 }
 
 TEST(LmdbTest, UncommittedWriteIsInvisible) {

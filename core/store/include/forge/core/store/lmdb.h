@@ -132,6 +132,12 @@ class Environment {
   // the map is doubled and fn runs again from scratch, so fn must be idempotent.
   Result<void> write(const std::function<Result<void>(WriteTxn&)>& fn);
   Result<void> sync_to_disk();
+  // Unmaps this process's view of the environment's pages (madvise MADV_DONTNEED on LMDB's
+  // read-only map). The data stays in the file and the page cache, and the next read faults
+  // the page back in, so nothing changes but resident memory: for long-running processes
+  // that read the whole index once (a watcher's start-up scan) and then only a few pages.
+  // Thread-safe, also during reads (pointers into the map stay valid).
+  Result<void> release_resident_pages() const;
   std::size_t map_size() const;
   // Reader slots freed by mdb_reader_check at open (when another process had the
   // environment open; the first opener resets the whole reader table instead).
