@@ -14,6 +14,7 @@
 #include "forge/bazel_remote/grpc_server.h"
 #include "forge/bazel_remote/http_server.h"
 #include "forge/cache/action_cache.h"
+#include "forge/cache/store_tier.h"
 #include "forge/cache/upstream_tier.h"
 #include "forge/core/support/config_loader.h"
 #include "forge/core/support/lifecycle.h"
@@ -63,25 +64,6 @@ Result<void> write_port_file(const std::filesystem::path& path, const std::strin
   std::filesystem::rename(temp, path, ec);
   if (ec) return failed(ec.value(), "rename");
   return ok();
-}
-
-// The tier behind the store: the upstream for `url`, its queue in STORE/upstream-queue.
-Result<std::shared_ptr<cache::UpstreamTier>> open_upstream_tier(
-    const std::string& url, const std::optional<std::string>& write,
-    const std::optional<std::string>& s3_endpoint, const std::optional<std::string>& s3_region,
-    const cache::StoreOptions& store_options) {
-  cache::UpstreamOptions upstream_options;
-  upstream_options.url = url;
-  if (s3_endpoint) upstream_options.s3_endpoint = *s3_endpoint;
-  if (s3_region) upstream_options.s3_region = *s3_region;
-  FORGE_TRY(auto upstream, cache::open_upstream(upstream_options));
-  cache::TierOptions tier_options;
-  if (write) {
-    FORGE_TRY(tier_options.write, cache::parse_upstream_write(*write));
-  }
-  tier_options.queue.dir = store_options.dir / "upstream-queue";
-  tier_options.queue.fsync = store_options.fsync;
-  return cache::UpstreamTier::open(tier_options, std::move(upstream));
 }
 
 int run(std::vector<std::string> arguments) {
@@ -205,8 +187,11 @@ int run(std::vector<std::string> arguments) {
   auto store = cache::CasStore::open(store_options);
   if (!store) return report(store.error(), k_exit_failure);
   if (*upstream_url) {
-    auto tier = open_upstream_tier(**upstream_url, *upstream_write, *s3_endpoint, *s3_region,
-                                   store_options);
+    auto tier = cache::open_store_tier({.url = **upstream_url,
+                                        .write = upstream_write->value_or(""),
+                                        .s3_endpoint = s3_endpoint->value_or(""),
+                                        .s3_region = s3_region->value_or("")},
+                                       store_options.dir, store_options.fsync);
     if (!tier) {
       Error error = tier.error();
       if (upstream_from_file) error.prefixed("config key cache.upstream");

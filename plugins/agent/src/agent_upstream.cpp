@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "forge/cache/store_tier.h"
+
 namespace forge::agent {
 
 Result<std::shared_ptr<cache::UpstreamTier>> open_agent_upstream(
@@ -14,19 +16,17 @@ Result<std::shared_ptr<cache::UpstreamTier>> open_agent_upstream(
     }
     return std::shared_ptr<cache::UpstreamTier>();
   }
-  cache::UpstreamOptions upstream_options;
-  upstream_options.url = config.upstream;
-  upstream_options.s3_endpoint = config.s3_endpoint;
-  upstream_options.s3_region = config.s3_region;
-  auto upstream = cache::open_upstream(upstream_options);
-  if (!upstream) return fail(std::move(upstream).error().prefixed("config key cache.upstream"));
-  cache::TierOptions tier_options;
-  auto write = cache::parse_upstream_write(config.upstream_write);
-  if (!write) return fail(std::move(write).error().prefixed("config key cache.upstream_write"));
-  tier_options.write = *write;
-  tier_options.queue.dir = store_options.dir / "upstream-queue";
-  tier_options.queue.fsync = store_options.fsync;
-  return cache::UpstreamTier::open(tier_options, std::move(*upstream));
+  // The write mode first, so its error names its own key.
+  if (auto write = cache::parse_upstream_write(config.upstream_write); !write) {
+    return fail(std::move(write).error().prefixed("config key cache.upstream_write"));
+  }
+  auto tier = cache::open_store_tier({.url = config.upstream,
+                                      .write = config.upstream_write,
+                                      .s3_endpoint = config.s3_endpoint,
+                                      .s3_region = config.s3_region},
+                                     store_options.dir, store_options.fsync);
+  if (!tier) return fail(std::move(tier).error().prefixed("config key cache.upstream"));
+  return tier;
 }
 
 }  // namespace forge::agent
