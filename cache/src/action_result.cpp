@@ -2,26 +2,13 @@
 // protobuf wire-format reader (wire.h): the action cache validates hits without a protobuf
 // library.
 #include "forge/cache/action_cache.h"
+#include "forge/cache/reapi_fields.h"
 #include "forge/cache/wire.h"
 
 namespace forge::cache {
 namespace {
 
-// REAPI v2 field numbers (build/bazel/remote/execution/v2/remote_execution.proto):
-constexpr std::uint32_t k_action_result_output_files = 2;
-constexpr std::uint32_t k_action_result_output_directories = 3;
-constexpr std::uint32_t k_action_result_stdout_digest = 6;
-constexpr std::uint32_t k_action_result_stderr_digest = 8;
-constexpr std::uint32_t k_output_file_digest = 2;
-constexpr std::uint32_t k_output_directory_tree_digest = 3;
-constexpr std::uint32_t k_digest_hash = 1;
-constexpr std::uint32_t k_digest_size_bytes = 2;
-// Tree { Directory root = 1; repeated Directory children = 2; }
-// Directory { repeated FileNode files = 1; ... }   FileNode { name = 1; Digest digest = 2; }
-constexpr std::uint32_t k_tree_root = 1;
-constexpr std::uint32_t k_tree_children = 2;
-constexpr std::uint32_t k_directory_files = 1;
-constexpr std::uint32_t k_file_node_digest = 2;
+using namespace reapi;  // field numbers
 
 constexpr std::string_view k_action_result_suggestion =
     "send a serialized build.bazel.remote.execution.v2.ActionResult, or use the unvalidated raw "
@@ -114,7 +101,7 @@ Result<std::vector<BlobDigest>> tree_file_digests(std::string_view tree) {
     while (!directory.done()) {
       FORGE_TRY(WireField entry, directory.next());
       if (entry.type != WireType::length_delimited || entry.number != k_directory_files) continue;
-      FORGE_TRY(auto file, nested_digest(entry.bytes, k_file_node_digest));
+      FORGE_TRY(auto file, nested_digest(entry.bytes, k_node_digest));
       if (!file) return fail(directory.malformed("a FileNode without a digest"));
       files.push_back(*file);
     }

@@ -10,25 +10,14 @@
 
 #include <fmt/format.h>
 
+#include "forge/cache/reapi_fields.h"
 #include "forge/cache/wire.h"
 #include "forge/cas_tree/directory.h"
 
 namespace forge::cas_tree {
 namespace {
 
-// REAPI v2 field numbers (remote_execution.proto).
-constexpr std::uint32_t k_result_output_files = 2;
-constexpr std::uint32_t k_result_output_directories = 3;
-constexpr std::uint32_t k_result_exit_code = 4;
-constexpr std::uint32_t k_result_output_symlinks = 12;
-constexpr std::uint32_t k_output_path = 1;  // OutputFile, OutputDirectory, OutputSymlink
-constexpr std::uint32_t k_output_file_digest = 2;
-constexpr std::uint32_t k_output_file_is_executable = 4;
-constexpr std::uint32_t k_output_directory_tree_digest = 3;
-constexpr std::uint32_t k_output_directory_root_digest = 5;
-constexpr std::uint32_t k_output_symlink_target = 2;
-constexpr std::uint32_t k_tree_root = 1;
-constexpr std::uint32_t k_tree_children = 2;
+using namespace cache::reapi;  // field numbers
 
 Error bad_path(std::string_view path, std::string_view why) {
   return Error(ErrorCategory::validation, fmt::format("output path '{}' {}", path, why))
@@ -185,15 +174,15 @@ Result<CaptureResult> capture_outputs(cache::CasStore& store, const CaptureReque
     std::sort(entries.begin(), entries.end());
     for (const auto& [path, bytes] : entries) action_result.bytes_field(field, bytes);
   };
-  append(k_result_output_files, files);
-  append(k_result_output_directories, directories);
+  append(k_action_result_output_files, files);
+  append(k_action_result_output_directories, directories);
   // int32 on the wire: a negative exit code is sign-extended to 64 bits (protobuf's rule).
   if (request.exit_code != 0) {
     action_result.varint_field(
-        k_result_exit_code,
+        k_action_result_exit_code,
         static_cast<std::uint64_t>(static_cast<std::int64_t>(request.exit_code)));
   }
-  append(k_result_output_symlinks, symlinks);
+  append(k_action_result_output_symlinks, symlinks);
   std::sort(result.directories.begin(), result.directories.end(),
             [](const auto& a, const auto& b) { return a.path < b.path; });
   std::sort(result.missing.begin(), result.missing.end());

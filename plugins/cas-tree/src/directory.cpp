@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "forge/cache/reapi_fields.h"
 #include "forge/cache/wire.h"
 
 namespace forge::cas_tree {
@@ -15,16 +16,7 @@ using cache::WireField;
 using cache::WireReader;
 using cache::WireType;
 using cache::WireWriter;
-
-constexpr std::uint32_t k_directory_files = 1;
-constexpr std::uint32_t k_directory_directories = 2;
-constexpr std::uint32_t k_directory_symlinks = 3;
-constexpr std::uint32_t k_node_name = 1;
-constexpr std::uint32_t k_node_digest = 2;
-constexpr std::uint32_t k_symlink_target = 2;
-constexpr std::uint32_t k_file_is_executable = 4;
-constexpr std::uint32_t k_digest_hash = 1;
-constexpr std::uint32_t k_digest_size_bytes = 2;
+using namespace cache::reapi;  // field numbers
 
 Error invalid(std::string detail) {
   return Error(ErrorCategory::validation, fmt::format("invalid Directory: {}", detail))
