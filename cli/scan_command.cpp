@@ -43,38 +43,77 @@ int usage_error(const Error& error) {
   return k_exit_usage;
 }
 
-void print_answer(const scan::ChangeSet& answer, const std::filesystem::path& root,
-                  std::string_view source, double elapsed_ms, bool json) {
-  if (json) {
-    nlohmann::json out{{"root", root.string()},
-                       {"cursor", answer.cursor},
-                       {"fresh_instance", answer.fresh_instance},
-                       {"entries", answer.entries},
-                       {"hashed", answer.hashed},
-                       {"backend", source},
-                       {"elapsed_ms", elapsed_ms},
-                       {"changes", nlohmann::json::array()}};
-    for (const auto& change : answer.changes)
-      out["changes"].push_back(agent::change_to_json(change));
-    fmt::print("{}\n", out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-  } else {
-    std::size_t counts[4] = {};
-    for (const auto& change : answer.changes) ++counts[static_cast<int>(change.kind)];
-    constexpr std::size_t k_listed = 20;  // a terminal screen; --json has them all
-    for (std::size_t i = 0; i < answer.changes.size() && i < k_listed; ++i) {
-      const auto& change = answer.changes[i];
-      fmt::print("{:<12} {}\n", scan::to_string(change.kind), change.path);
+// Prints an answer's changes as they come, so a scan never holds the whole list: --json
+// writes each change as its batch is committed (an interrupted scan leaves the JSON
+// unterminated, never a valid partial answer); the text form keeps only the first screen
+// and the counts. Output is the same as printing the finished ChangeSet.
+class AnswerPrinter {
+ public:
+  AnswerPrinter(std::filesystem::path root, std::string_view source, bool json)
+      : m_root(std::move(root)), m_source(source), m_json(json) {}
+
+  void add(const scan::Change& change) {
+    ++m_counts[static_cast<int>(change.kind)];
+    if (m_json) {
+      // Keys in nlohmann's (sorted) order: "backend" and "changes" come first.
+      fmt::print("{}{}",
+                 m_total == 0 ? fmt::format("{{\"backend\":{},\"changes\":[",
+                                            nlohmann::json(m_source).dump())
+                              : std::string(","),
+                 dump(agent::change_to_json(change)));
+    } else if (m_total < k_listed) {
+      m_first.push_back(fmt::format("{:<12} {}\n", scan::to_string(change.kind), change.path));
     }
-    if (answer.changes.size() > k_listed) {
-      fmt::print("... and {} more (use --json for all)\n", answer.changes.size() - k_listed);
+    ++m_total;
+  }
+
+  // True once --json output has begun (an interrupted scan leaves it unterminated).
+  bool started() const { return m_json && m_total > 0; }
+
+  void finish(const scan::ChangeSet& answer, double elapsed_ms) {
+    if (m_json) {
+      nlohmann::json rest{{"root", m_root.string()},
+                          {"cursor", answer.cursor},
+                          {"fresh_instance", answer.fresh_instance},
+                          {"entries", answer.entries},
+                          {"hashed", answer.hashed},
+                          {"elapsed_ms", elapsed_ms}};
+      if (m_total == 0) {
+        fmt::print("{{\"backend\":{},\"changes\":[", nlohmann::json(m_source).dump());
+      }
+      fmt::print("],{}\n", dump(rest).substr(1));
+      return;
+    }
+    for (const auto& line : m_first) fmt::print("{}", line);
+    if (m_total > k_listed) {
+      fmt::print("... and {} more (use --json for all)\n", m_total - k_listed);
     }
     fmt::print(
         "{}: {} entries, {} hashed in {:.1f} ms ({}): {} added, {} modified, {} removed, "
         "{} type changed{}\ncursor {}\n",
-        root.string(), answer.entries, answer.hashed, elapsed_ms, source, counts[0], counts[1],
-        counts[2], counts[3], answer.fresh_instance ? " (fresh instance: everything is new)" : "",
-        answer.cursor);
+        m_root.string(), answer.entries, answer.hashed, elapsed_ms, m_source, m_counts[0],
+        m_counts[1], m_counts[2], m_counts[3],
+        answer.fresh_instance ? " (fresh instance: everything is new)" : "", answer.cursor);
   }
+
+ private:
+  static std::string dump(const nlohmann::json& value) {
+    return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+  static constexpr std::size_t k_listed = 20;  // a terminal screen; --json has them all
+  std::filesystem::path m_root;
+  std::string m_source;
+  bool m_json;
+  std::size_t m_counts[4] = {};
+  std::size_t m_total = 0;
+  std::vector<std::string> m_first;
+};
+
+void print_answer(const scan::ChangeSet& answer, const std::filesystem::path& root,
+                  std::string_view source, double elapsed_ms, bool json) {
+  AnswerPrinter printer(root, source, json);
+  for (const auto& change : answer.changes) printer.add(change);
+  printer.finish(answer, elapsed_ms);
 }
 
 int run(std::vector<std::string> tokens) {
@@ -171,8 +210,17 @@ int run(std::vector<std::string> tokens) {
     print_answer(*changes, root, "watcher", ms, json);
     return k_exit_ok;
   }
+  // Without --since the scan's own changes are the answer: printed as they come. With
+  // --since they are not printed at all (since() answers), so they are not kept either.
+  AnswerPrinter printer(root, (*io)->backend_name(), json);
+  if (*since) {
+    options.on_change = [](const scan::Change&) {};
+  } else {
+    options.on_change = [&printer](const scan::Change& change) { printer.add(change); };
+  }
   auto scanned = scanner.scan(options);
   if (!scanned) {
+    if (printer.started()) fmt::print("\n");  // ends the unterminated JSON: no parser accepts it
     fmt::print(stderr, "forge scan: {}\n", scanned.error().to_string());
     return k_exit_failure;
   }
@@ -189,10 +237,11 @@ int run(std::vector<std::string> tokens) {
     changes->hashed = answer.hashed;
     changes->errors = std::move(answer.errors);
     answer = std::move(*changes);
+    for (const auto& change : answer.changes) printer.add(change);
   }
   for (const Error& error : answer.errors) fmt::print(stderr, "forge scan: {}\n", error.summary());
 
-  print_answer(answer, root, (*io)->backend_name(), elapsed_ms, json);
+  printer.finish(answer, elapsed_ms);
   return answer.errors.empty() ? k_exit_ok : k_exit_failure;
 }
 

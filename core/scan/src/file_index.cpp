@@ -238,19 +238,30 @@ Result<FileIndex> FileIndex::open(const std::filesystem::path& dir) {
   if (meta.instance.empty() || format != expected) {
     // New, or written by another format: the index is a cache, so start it afresh under a
     // new instance (old cursors then answer a fresh instance, never a misread).
-    std::random_device random;
-    IndexMeta fresh;
-    fresh.instance = fmt::format("{:08x}{:08x}", random(), random());
     FORGE_TRY_VOID(index.m_env.write([&](store::WriteTxn& txn) -> Result<void> {
-      for (const store::Database db :
-           {index.m_files, index.m_tombstones, index.m_journal, index.m_meta}) {
-        FORGE_TRY_VOID(txn.clear(db));
-      }
+      FORGE_TRY_VOID(txn.clear(index.m_meta));
       FORGE_TRY_VOID(txn.put(index.m_meta, "format", expected));
-      return put_meta(txn, index.m_meta, fresh);
+      return ok();
     }));
+    FORGE_TRY_VOID(index.start_afresh());
   }
   return index;
+}
+
+Result<void> FileIndex::start_afresh() {
+  std::random_device random;
+  IndexMeta fresh;
+  fresh.instance = fmt::format("{:08x}{:08x}", random(), random());
+  return m_env.write([&](store::WriteTxn& txn) -> Result<void> {
+    for (const store::Database db : {m_files, m_tombstones, m_journal}) {
+      FORGE_TRY_VOID(txn.clear(db));
+    }
+    for (const std::string_view key : {k_incomplete_key, k_listing_key}) {
+      FORGE_TRY(bool erased, txn.erase(m_meta, key));
+      (void)erased;
+    }
+    return put_meta(txn, m_meta, fresh);
+  });
 }
 
 Result<IndexMeta> FileIndex::meta() const {
@@ -277,6 +288,8 @@ Result<IndexMeta> FileIndex::read_meta(const store::ReadTxn& txn, store::Databas
     std::size_t offset = 0;
     meta.journal_floor = get_le<std::uint64_t>(*floor, offset);
   }
+  FORGE_TRY(auto incomplete, txn.get(meta_db, k_incomplete_key));
+  meta.incomplete = incomplete.has_value();
   return meta;
 }
 

@@ -14,6 +14,12 @@
 //                "cursor"   -> u64 LE, the number of the last completed scan
 //                "scan_start_ns" -> i64 LE, when that scan began statting (racy-clean check)
 //                "journal_floor" -> u64 LE, the oldest cursor since() can still answer
+//                "scan_incomplete" -> "<cursor>": a full scan writing in several transactions
+//                                   (Scanner::update) has committed some of them; present
+//                                   only between its first and last. Its records, tombstones
+//                                   and journal are then a mix of two scans, so since()
+//                                   answers a fresh instance and the next scan starts the
+//                                   index afresh (start_afresh) under a new instance
 //                "watcher_pid"   -> decimal pid of a `forge watch --update-index` keeping
 //                                   this index current (absent when none)
 //                "watcher_cookie"-> name of the last sync cookie that watcher applied
@@ -53,8 +59,10 @@
 namespace forge::scan {
 
 inline constexpr std::uint8_t k_record_version = 1;
-inline constexpr std::uint32_t k_index_format = 2;  // 2: long-path keys, journal values
-static_assert(k_index_format == 2 && k_record_version == 1,
+// 2: long-path keys, journal values; 3: "scan_incomplete" (a forge that does not know it
+// must not answer from a half-written index, so it rebuilds a format-3 index instead)
+inline constexpr std::uint32_t k_index_format = 3;
+static_assert(k_index_format == 3 && k_record_version == 1,
               "index layout changed: bump k_index_format (old indexes are rebuilt)");
 inline constexpr std::size_t k_max_inline_path = 400;
 static_assert(k_max_inline_path + 8 < 511, "journal keys (cursor + path) must fit LMDB's limit");
@@ -125,7 +133,9 @@ struct IndexMeta {
   std::uint64_t cursor = 0;  // 0: never scanned
   std::int64_t scan_start_ns = 0;
   std::uint64_t journal_floor = 0;
+  bool incomplete = false;  // "scan_incomplete" is set: see above
 };
+inline constexpr std::string_view k_incomplete_key = "scan_incomplete";
 
 class FileIndex {
  public:
@@ -156,8 +166,13 @@ class FileIndex {
   // Free-form meta values (the watcher's pid, the last sync cookie it saw).
   Result<std::optional<std::string>> meta_value(std::string_view key) const;
   Result<void> set_meta_value(std::string_view key, std::optional<std::string_view> value);
+  // Writes instance, cursor, scan_start_ns and journal_floor (not `incomplete`).
   static Result<void> put_meta(store::WriteTxn& txn, store::Database meta_db,
                                const IndexMeta& meta);
+  // Empties records, tombstones and journal and gives the index a new instance at cursor 0
+  // (old cursors then answer a fresh instance); other meta values (the watcher's) are kept.
+  // Used after an interrupted scan (IndexMeta::incomplete).
+  Result<void> start_afresh();
 
  private:
   FileIndex(store::Environment env) : m_env(std::move(env)) {}

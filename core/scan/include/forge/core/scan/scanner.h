@@ -8,7 +8,13 @@
 // 4-10 ms behind), so a write during the previous scan can leave a stat identical to what
 // that scan recorded (git's racy-git problem; ccache #1215 is the same race for its inode
 // cache). Such files are re-hashed until a later scan starts well after their mtime.
-// Everything is committed in one LMDB write transaction with a new cursor.
+// A full scan plans, hashes and commits its entries in batches of batch_entries, each in
+// its own LMDB write transaction, and can hand its changes out batch by batch (on_change),
+// so its memory is bounded by the batch, not the tree. The new cursor is published by the
+// last transaction only; until then the index is marked incomplete ("scan_incomplete" in
+// file_index.h): since() answers a fresh instance, and after an interrupted scan the next
+// scan starts the index afresh under a new instance (every file reported, flagged). A
+// scan that fits one batch, and a partial scan, commit in one transaction.
 //
 // A full scan right after another full scan with the same root and options reuses the
 // listings of directories whose stat is unchanged and not racy (see ListingCache in
@@ -23,11 +29,13 @@
 // newer than the index, yields a fresh-instance answer (every file, flagged) — never a
 // silent partial answer.
 //
-// Thread-safety: one scan at a time per index (LMDB serialises the write); since() may run
-// concurrently with a scan and sees the state before or after it.
+// Thread-safety: one scan at a time per index (LMDB serialises each write); since() may run
+// concurrently with a scan and sees the state before or after it, or, while a scan of
+// several batches is half written, answers a fresh instance.
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -41,6 +49,9 @@ namespace forge::scan {
 
 // 50 ms: well over one jiffy at HZ=100 (10 ms), so the coarse-clock lag is covered.
 inline constexpr std::int64_t k_racy_margin_ns = 50'000'000;
+// 16k entries a batch: ~3 MB of candidate records and changes plus LMDB's dirty pages, and
+// enough files per batch_hash call to keep every read slot busy.
+inline constexpr std::size_t k_scan_batch_entries = 16384;
 
 enum class ChangeKind { added, modified, removed, type_changed };
 std::string_view to_string(ChangeKind kind);
@@ -71,6 +82,17 @@ struct ScanOptions {
   // Files whose mtime or ctime is not older than the previous scan's start minus this are
   // re-hashed even when their stat is unchanged. Tests on a controlled clock may pass 0.
   std::int64_t racy_margin_ns = k_racy_margin_ns;
+  // Full scans: entries decided and committed per write transaction (at least 1).
+  std::size_t batch_entries = k_scan_batch_entries;
+  // When set, every change is passed here, in path order, once its batch is committed, and
+  // ChangeSet::changes stays empty: a caller that prints them never holds the whole list.
+  // If the scan then fails, the changes already passed belong to no cursor (the index is
+  // marked incomplete). Called on the scanning thread.
+  std::function<void(const Change&)> on_change;
+  // Fault injection for tests: called in each batch's write transaction (batch number from
+  // 0) before anything is written; an error fails that write and the scan, as an LMDB error
+  // would.
+  std::function<Result<void>(std::size_t batch)> before_batch_write;
 };
 
 class Scanner {
