@@ -41,7 +41,8 @@ constexpr std::string_view k_usage =
     "        each raw entry --raw KEY into the store; every blob's digest is checked before\n"
     "        it becomes visible.\n"
     "        push/pull print counts and bytes as JSON; exit 1 unless everything arrived.\n"
-    "        URL: --upstream, else the config's cache.upstream (and cache.s3_*).\n"
+    "        URL: --upstream, else the config's cache.upstream (and cache.s3_*): http(s)://,\n"
+    "        s3://BUCKET[/PREFIX] or grpc(s)://HOST:PORT[/INSTANCE] (see forge serve --help).\n"
     "STORE defaults to the config's store_dir, else $XDG_CACHE_HOME/forge (~/.cache/forge).";
 
 int report(const Error& error, int code) {

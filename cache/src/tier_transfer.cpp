@@ -119,7 +119,7 @@ void push_batch(CasStore& store, Upstream& upstream, const TransferOptions& opti
       const auto& [key, value] = items[start + i];
       bool present = false;
       auto checked = support::retry(options.retry, [&]() -> Result<void> {
-        FORGE_TRY(present, upstream.contains(space, key));
+        FORGE_TRY(present, upstream.contains(space, key, value.size));
         return ok();
       });
       if (!checked) {
@@ -147,7 +147,7 @@ ItemResult download(CasStore& store, Upstream& upstream, const TransferOptions& 
     FORGE_TRY(auto writer, wanted.size ? store.begin_put(BlobDigest{wanted.sha256, *wanted.size})
                                        : store.begin_put_expecting_hash(wanted.sha256));
     const BodySink sink = [&](std::span<const std::byte> data) { return writer.write(data); };
-    FORGE_TRY(hit, upstream.get(UpstreamSpace::cas, hex, sink));
+    FORGE_TRY(hit, upstream.get(UpstreamSpace::cas, hex, sink, wanted.size));
     if (!hit) return ok();  // the writer's destructor removes its temp file
     auto committed = writer.commit();
     if (!committed) {

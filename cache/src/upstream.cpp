@@ -1,6 +1,11 @@
 // Upstream URL parsing, option checks and the choice of kind by scheme (upstream.h).
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -13,9 +18,12 @@ Error bad_url(std::string_view url, std::string_view why) {
   return Error(ErrorCategory::configuration,
                fmt::format("upstream URL '{}' is not usable: {}", url, why))
       .with_suggestion(
-          "use http://HOST:PORT[/PREFIX], https://..., or s3://BUCKET[/PREFIX] with "
-          "--s3-endpoint");
+          "use http://HOST:PORT[/PREFIX], https://..., grpc://HOST:PORT[/INSTANCE], "
+          "grpcs://..., or s3://BUCKET[/PREFIX] with --s3-endpoint");
 }
+
+// A bearer token is a header value, not a document.
+constexpr std::size_t k_max_token = 16 << 10;
 
 }  // namespace
 
@@ -37,7 +45,8 @@ Result<ParsedUrl> parse_upstream_url(std::string_view url) {
   parsed.scheme = std::string(url.substr(0, scheme_end));
   std::ranges::transform(parsed.scheme, parsed.scheme.begin(),
                          [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (parsed.scheme != "http" && parsed.scheme != "https" && parsed.scheme != "s3") {
+  if (parsed.scheme != "http" && parsed.scheme != "https" && parsed.scheme != "s3" &&
+      parsed.scheme != "grpc" && parsed.scheme != "grpcs") {
     return fail(bad_url(url, fmt::format("the scheme '{}' is not supported", parsed.scheme)));
   }
   std::string_view rest = url.substr(scheme_end + 3);
@@ -75,6 +84,22 @@ Result<void> validate(const UpstreamOptions& options) {
     return fail(Error(ErrorCategory::configuration, "upstream timeouts must be positive")
                     .with_suggestion("give every upstream timeout a positive duration"));
   }
+  for (const auto& [file, what] : {std::pair{&options.tls_ca_file, "TLS CA file"},
+                                   std::pair{&options.tls_cert_file, "TLS client certificate"},
+                                   std::pair{&options.tls_key_file, "TLS client key"}}) {
+    if (!file->empty() && ::access(file->c_str(), R_OK) != 0) {
+      return fail(Error(ErrorCategory::configuration,
+                        fmt::format("upstream {} '{}' cannot be read", what, *file))
+                      .with_suggestion("name a readable PEM file (FORGE_UPSTREAM_CA, "
+                                       "FORGE_UPSTREAM_CERT, FORGE_UPSTREAM_KEY)"));
+    }
+  }
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
+    return fail(
+        Error(ErrorCategory::configuration,
+              "an upstream TLS client certificate needs its key, and a key its certificate")
+            .with_suggestion("set both FORGE_UPSTREAM_CERT and FORGE_UPSTREAM_KEY, or neither"));
+  }
   if (url.scheme == "s3" && !options.s3_endpoint.empty()) {
     FORGE_TRY(auto endpoint, parse_upstream_url(options.s3_endpoint));
     if (endpoint.scheme == "s3" || !endpoint.userinfo.empty() || !endpoint.path.empty()) {
@@ -84,10 +109,54 @@ Result<void> validate(const UpstreamOptions& options) {
   return ok();
 }
 
-Result<std::unique_ptr<Upstream>> open_upstream(const UpstreamOptions& options) {
+Result<std::string> upstream_bearer_token(const UpstreamOptions& options) {
+  std::string file = options.bearer_token_file;
+  std::string_view source = "the bearer token file";
+  if (file.empty()) {
+    if (const char* env = std::getenv("FORGE_UPSTREAM_TOKEN_FILE"); env != nullptr) {
+      file = env;
+      source = "FORGE_UPSTREAM_TOKEN_FILE";
+    }
+  }
+  std::string token;
+  if (!file.empty()) {
+    std::ifstream in(file, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (!in.is_open() || text.str().size() > k_max_token) {
+      return fail(Error(ErrorCategory::configuration,
+                        fmt::format("{} '{}' cannot be read (or is over {} bytes)", source, file,
+                                    k_max_token))
+                      .with_suggestion("name a readable file that holds only the token"));
+    }
+    token = text.str();
+  } else if (const char* env = std::getenv("FORGE_UPSTREAM_TOKEN"); env != nullptr) {
+    token = env;
+    source = "FORGE_UPSTREAM_TOKEN";
+  }
+  const auto first = token.find_first_not_of(" \t\r\n");
+  const auto last = token.find_last_not_of(" \t\r\n");
+  token = first == std::string::npos ? std::string() : token.substr(first, last - first + 1);
+  if (std::ranges::any_of(token, [](char c) { return c < 0x21 || c > 0x7e; })) {
+    return fail(Error(ErrorCategory::configuration,
+                      fmt::format("{} holds a character that cannot be sent in a header", source))
+                    .with_suggestion("the token must be printable ASCII without spaces"));
+  }
+  return token;
+}
+
+Result<std::unique_ptr<Upstream>> open_upstream(const UpstreamOptions& given) {
+  UpstreamOptions options = given;
+  // TLS files from the environment when the options name none.
+  for (auto [field, name] : {std::pair{&options.tls_ca_file, "FORGE_UPSTREAM_CA"},
+                             std::pair{&options.tls_cert_file, "FORGE_UPSTREAM_CERT"},
+                             std::pair{&options.tls_key_file, "FORGE_UPSTREAM_KEY"}}) {
+    if (const char* env = std::getenv(name); field->empty() && env != nullptr) *field = env;
+  }
   FORGE_TRY_VOID(validate(options));
   FORGE_TRY(auto url, parse_upstream_url(options.url));
   if (url.scheme == "s3") return open_s3_upstream(options);
+  if (url.scheme == "grpc" || url.scheme == "grpcs") return open_grpc_upstream(options);
   return open_http_upstream(options);
 }
 

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <mutex>
 #include <optional>
@@ -16,6 +17,11 @@ namespace {
 void global_init_once() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+bool h2c_reuse_works() {
+  static const bool works = curl_version_info(CURLVERSION_NOW)->version_num >= 0x080000;
+  return works;
 }
 
 struct SlistDeleter {
@@ -51,8 +57,38 @@ std::size_t on_write(char* data, std::size_t size, std::size_t count, void* user
   return bytes;
 }
 
+std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
+  auto& transfer = *static_cast<Transfer*>(user);
+  const std::size_t bytes = size * count;
+  std::string_view line(data, bytes);
+  const auto colon = line.find(':');
+  auto& kept = transfer.response.headers;
+  if (colon == std::string_view::npos || line.starts_with("HTTP/") ||
+      kept.size() >= k_max_kept_headers) {
+    return bytes;
+  }
+  std::string name(line.substr(0, colon));
+  std::ranges::transform(name, name.begin(),
+                         [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::string_view value = line.substr(colon + 1);
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) {
+    value.remove_suffix(1);
+  }
+  kept.emplace_back(std::move(name), std::string(value.substr(0, k_error_body_limit)));
+  return bytes;
+}
+
 std::size_t on_read(char* buffer, std::size_t size, std::size_t count, void* user) {
   auto& transfer = *static_cast<Transfer*>(user);
+  if (transfer.request->source != nullptr) {
+    auto wrote = transfer.request->source->read(std::span(buffer, size * count));
+    if (!wrote) {
+      transfer.failure = std::move(wrote).error();
+      return CURL_READFUNC_ABORT;
+    }
+    return *wrote;
+  }
   const UploadBody& body = *transfer.request->body;
   const std::uint64_t left = body.size - std::min(body.size, transfer.read_offset);
   const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(size * count, left));
@@ -78,6 +114,10 @@ std::size_t on_read(char* buffer, std::size_t size, std::size_t count, void* use
 int on_seek(void* user, curl_off_t offset, int origin) {
   auto& transfer = *static_cast<Transfer*>(user);
   if (origin != SEEK_SET || offset < 0) return CURL_SEEKFUNC_CANTSEEK;
+  if (const BodySource* source = transfer.request->source; source != nullptr) {
+    const bool rewound = offset == 0 && source->restart && source->restart();
+    return rewound ? CURL_SEEKFUNC_OK : CURL_SEEKFUNC_CANTSEEK;
+  }
   transfer.read_offset = static_cast<std::uint64_t>(offset);
   return CURL_SEEKFUNC_OK;
 }
@@ -110,22 +150,42 @@ Error transport_error(CURLcode code, const char* detail, std::string_view operat
 
 }  // namespace
 
+// One pooled connection slot: a share handle that holds its connection cache (and TLS
+// sessions). Each request runs on a fresh easy handle attached to it, so a connection is
+// reused across requests while no request state carries over: libcurl 7.88 answers an
+// HTTP/2 request made on an easy handle after curl_easy_reset with "Empty reply from
+// server" once the handle has made one or more h2 requests (seen with gRPC's trailers).
+// A slot is leased to one thread at a time, so the share needs no lock callbacks.
 struct CurlClient::Handle {
-  Handle() : curl(curl_easy_init()) {}
+  Handle() : share(curl_share_init()) {
+    if (share != nullptr) {
+      curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+      curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+      curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    }
+  }
   ~Handle() {
-    if (curl != nullptr) curl_easy_cleanup(curl);
+    if (share != nullptr) curl_share_cleanup(share);
   }
   Handle(const Handle&) = delete;
   Handle& operator=(const Handle&) = delete;
-  CURL* curl;
+  CURLSH* share;
 };
+
+namespace {
+
+struct EasyDeleter {
+  void operator()(CURL* curl) const { curl_easy_cleanup(curl); }
+};
+
+}  // namespace
 
 CurlClient::CurlClient(const UpstreamOptions& options)
     : m_options(options), m_pool(options.connections, []() -> Result<std::unique_ptr<Handle>> {
         global_init_once();
         auto handle = std::make_unique<Handle>();
-        if (handle->curl == nullptr) {
-          return fail(Error(ErrorCategory::unknown, "curl_easy_init failed")
+        if (handle->share == nullptr) {
+          return fail(Error(ErrorCategory::unknown, "curl_share_init failed")
                           .with_suggestion("the process may be out of memory"));
         }
         return handle;
@@ -136,10 +196,16 @@ CurlClient::~CurlClient() = default;
 Result<CurlResponse> CurlClient::perform(const CurlRequest& request) {
   const std::string_view operation = request.method == CurlRequest::Method::get    ? "GET"
                                      : request.method == CurlRequest::Method::head ? "HEAD"
+                                     : request.method == CurlRequest::Method::post ? "POST"
                                                                                    : "PUT";
   FORGE_TRY(auto lease, m_pool.acquire(m_options.request_timeout));
-  CURL* curl = lease->curl;
-  curl_easy_reset(curl);  // keeps the connection, forgets the previous request's options
+  std::unique_ptr<CURL, EasyDeleter> easy(curl_easy_init());
+  if (!easy) {
+    return fail(Error(ErrorCategory::unknown, "curl_easy_init failed")
+                    .with_suggestion("the process may be out of memory"));
+  }
+  CURL* curl = easy.get();
+  curl_easy_setopt(curl, CURLOPT_SHARE, lease->share);  // the slot's connection
   Transfer transfer{.curl = curl, .request = &request};
   std::unique_ptr<curl_slist, SlistDeleter> headers;
   for (const auto& header : request.headers) {
@@ -159,6 +225,30 @@ Result<CurlResponse> CurlClient::perform(const CurlRequest& request) {
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_write);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &transfer);
   if (headers) curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
+  if (request.keep_headers) {
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &transfer);
+  }
+  switch (request.http) {
+    case CurlRequest::Http::h2_prior_knowledge:
+      curl_easy_setopt(curl, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
+      // libcurl before 8.0 breaks a reused h2c connection ("Error in the HTTP2 framing
+      // layer", curl issue #10634, fixed in 8.0.0): there, one connection per call.
+      if (!h2c_reuse_works()) curl_easy_setopt(curl, CURLOPT_FORBID_REUSE, 1L);
+      break;
+    case CurlRequest::Http::h2_tls:
+      curl_easy_setopt(curl, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
+      break;
+    case CurlRequest::Http::any:
+    default: break;
+  }
+  if (!m_options.tls_ca_file.empty()) {
+    curl_easy_setopt(curl, CURLOPT_CAINFO, m_options.tls_ca_file.c_str());
+  }
+  if (!m_options.tls_cert_file.empty()) {
+    curl_easy_setopt(curl, CURLOPT_SSLCERT, m_options.tls_cert_file.c_str());
+    curl_easy_setopt(curl, CURLOPT_SSLKEY, m_options.tls_key_file.c_str());
+  }
   if (!request.userpwd.empty()) curl_easy_setopt(curl, CURLOPT_USERPWD, request.userpwd.c_str());
   if (!request.aws_sigv4.empty()) {
     curl_easy_setopt(curl, CURLOPT_AWS_SIGV4, request.aws_sigv4.c_str());
@@ -175,16 +265,33 @@ Result<CurlResponse> CurlClient::perform(const CurlRequest& request) {
       curl_easy_setopt(curl, CURLOPT_SEEKFUNCTION, on_seek);
       curl_easy_setopt(curl, CURLOPT_SEEKDATA, &transfer);
       break;
+    case CurlRequest::Method::post:
+      curl_easy_setopt(curl, CURLOPT_POST, 1L);
+      if (request.source == nullptr) {
+        // A known body goes out with the request, before any answer can arrive.
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+                         static_cast<curl_off_t>(request.post_body.size()));
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.post_body.data());
+        break;
+      }
+      curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(-1));
+      curl_easy_setopt(curl, CURLOPT_READFUNCTION, on_read);
+      curl_easy_setopt(curl, CURLOPT_READDATA, &transfer);
+      curl_easy_setopt(curl, CURLOPT_SEEKFUNCTION, on_seek);
+      curl_easy_setopt(curl, CURLOPT_SEEKDATA, &transfer);
+      break;
     case CurlRequest::Method::get:
     default: break;
   }
   const CURLcode code = curl_easy_perform(curl);
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &transfer.response.status);
   if (transfer.failure) {
+    easy.reset();  // detached from the share before the slot goes
     lease.discard();
     return fail(std::move(*transfer.failure));
   }
   if (code != CURLE_OK) {
+    easy.reset();
     lease.discard();
     return fail(transport_error(code, detail, operation, request.url));
   }

@@ -6,12 +6,17 @@
 //   size bounds the connections to the upstream (Property 26).
 // - perform() returns the HTTP status of any answer; transport failures are errors
 //   (upstream.h lists the categories). A handle that failed is discarded, never reused.
-// - GET bodies of a 2xx answer go to the request's sink; any other answer's first
+// - GET/POST bodies of a 2xx answer go to the request's sink; any other answer's first
 //   k_error_body_limit bytes are kept for the error message.
+// - keep_headers: the answer's headers and trailers (HTTP/2 trailers come through the same
+//   callback), at most k_max_kept_headers of them, for gRPC's grpc-status.
+// - TLS: UpstreamOptions' CA bundle and client certificate, on every request.
 // Thread-safe.
 
 #include <cstddef>
+#include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,23 +26,42 @@
 
 namespace forge::cache {
 
+// A request body produced piece by piece, its length unknown up front: read() fills the
+// span and returns how many bytes it wrote (0: the end); restart() rewinds to the first
+// byte (libcurl resends a request whose reused connection had died), false if it cannot.
+struct BodySource {
+  std::function<Result<std::size_t>(std::span<char>)> read;
+  std::function<bool()> restart;
+};
+
 struct CurlRequest {
-  enum class Method : std::uint8_t { get, head, put };
+  enum class Method : std::uint8_t { get, head, put, post };
+  // h2_prior_knowledge: HTTP/2 without TLS from the first byte (gRPC's h2c); h2_tls: HTTP/2
+  // negotiated by ALPN over TLS.
+  enum class Http : std::uint8_t { any, h2_prior_knowledge, h2_tls };
   Method method = Method::get;
+  Http http = Http::any;
   std::string url;
   std::vector<std::string> headers;
-  const UploadBody* body = nullptr;  // put
-  const BodySink* sink = nullptr;    // get
-  std::string userpwd;               // "user:password" (basic auth, or the SigV4 key pair)
-  std::string aws_sigv4;             // e.g. "aws:amz:us-east-1:s3": sign with SigV4
+  const UploadBody* body = nullptr;    // put
+  const BodySource* source = nullptr;  // post, a body of unknown length
+  std::string_view post_body;          // post, the whole body (when source is null)
+  const BodySink* sink = nullptr;      // get, post
+  bool keep_headers = false;
+  std::string userpwd;    // "user:password" (basic auth, or the SigV4 key pair)
+  std::string aws_sigv4;  // e.g. "aws:amz:us-east-1:s3": sign with SigV4
 };
 
 struct CurlResponse {
   long status = 0;
   std::string error_body;  // the start of a non-2xx body
+  // keep_headers: (lower-case name, value) of each header and trailer, in order.
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 inline constexpr std::size_t k_error_body_limit = 512;  // enough for an S3 <Error> element
+// A gRPC answer has a handful of headers; a server sending thousands gets them ignored.
+inline constexpr std::size_t k_max_kept_headers = 64;
 
 class CurlClient {
  public:

@@ -101,7 +101,8 @@ class S3Upstream final : public Upstream {
         m_sigv4(fmt::format("aws:amz:{}:s3", region)),
         m_credentials(std::move(credentials)) {}
 
-  Result<bool> get(UpstreamSpace space, std::string_view key, const BodySink& sink) override {
+  Result<bool> get(UpstreamSpace space, std::string_view key, const BodySink& sink,
+                   std::optional<std::uint64_t> /*size*/) override {
     auto request = make(CurlRequest::Method::get, space, key, k_empty_sha256);
     request.sink = &sink;
     FORGE_TRY(auto response, m_client.perform(request));
@@ -110,7 +111,8 @@ class S3Upstream final : public Upstream {
     return true;
   }
 
-  Result<bool> contains(UpstreamSpace space, std::string_view key) override {
+  Result<bool> contains(UpstreamSpace space, std::string_view key,
+                        std::optional<std::uint64_t> /*size*/) override {
     auto request = make(CurlRequest::Method::head, space, key, k_empty_sha256);
     FORGE_TRY(auto response, m_client.perform(request));
     if (response.status == 404) return false;

@@ -18,6 +18,8 @@ thread_local int t_local_only = 0;
 
 // Negative answers kept at most: a FindMissingBlobs storm cannot grow the map without bound.
 constexpr std::size_t k_max_absent_entries = 100'000;
+// Sizes kept at most (~6 MB): far more outputs than one build validates at a time.
+constexpr std::size_t k_max_size_hints = 100'000;
 
 }  // namespace
 
@@ -126,6 +128,9 @@ Result<bool> UpstreamTier::fetch_blob(const hash::Digest& sha256,
   bool leader = false;
   {
     std::unique_lock lock(m_mutex);
+    if (!size) {
+      if (auto hint = m_size_hints.find(sha256); hint != m_size_hints.end()) size = hint->second;
+    }
     auto [it, inserted] = m_flights.try_emplace(sha256);
     if (inserted) it->second = std::make_shared<Flight>();
     flight = it->second;
@@ -165,7 +170,7 @@ Result<bool> UpstreamTier::fetch_blob_once(const hash::Digest& sha256,
     FORGE_TRY(auto writer, size ? m_store->begin_put(BlobDigest{sha256, *size})
                                 : m_store->begin_put_expecting_hash(sha256));
     const BodySink sink = [&](std::span<const std::byte> data) { return writer.write(data); };
-    FORGE_TRY(auto hit, m_upstream->get(UpstreamSpace::cas, hex, sink));
+    FORGE_TRY(auto hit, m_upstream->get(UpstreamSpace::cas, hex, sink, size));
     if (!hit) return ok();
     auto committed = writer.commit();
     if (!committed) {
@@ -246,7 +251,7 @@ std::vector<bool> UpstreamTier::present_upstream(std::span<const BlobDigest> dig
     }
     bool found = false;
     auto asked = through_breaker([&]() -> Result<void> {
-      FORGE_TRY(found, m_upstream->contains(UpstreamSpace::cas, sha.hex()));
+      FORGE_TRY(found, m_upstream->contains(UpstreamSpace::cas, sha.hex(), digests[i].size));
       return ok();
     });
     if (!asked) {
@@ -254,8 +259,11 @@ std::vector<bool> UpstreamTier::present_upstream(std::span<const BlobDigest> dig
       break;
     }
     present[i] = found;
-    if (!found) {
-      std::lock_guard lock(m_mutex);
+    std::lock_guard lock(m_mutex);
+    if (found) {
+      if (m_size_hints.size() >= k_max_size_hints) m_size_hints.clear();
+      m_size_hints[sha] = digests[i].size;
+    } else {
       if (m_absent_until.size() >= k_max_absent_entries) m_absent_until.clear();
       m_absent_until[sha] = now + std::chrono::nanoseconds(m_options.negative_cache_ttl).count();
     }

@@ -1,5 +1,6 @@
-// Trees against a real remote: a `forge serve` started by the test (Bazel HTTP cache
-// protocol), through cache::Upstream, with separate local stores on each side.
+// Trees against a real remote: a `forge serve` started by the test, through cache::Upstream
+// as an http:// (Bazel HTTP cache protocol) and as a grpc:// (REAPI v2) remote, with
+// separate local stores on each side.
 #include "forge/cas_tree/remote.h"
 
 #include <fstream>
@@ -14,18 +15,23 @@
 namespace forge::cas_tree {
 namespace {
 
-class RemoteTest : public ::testing::Test {
+class RemoteTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     ASSERT_TRUE(m_server.started()) << m_server.log();
     cache::UpstreamOptions options;
-    options.url = m_server.url();
+    options.url = remote_url();
     m_remote = cache::open_upstream(options).value();
     m_uploader = open_store("uploader");
     m_downloader = open_store("downloader");
     m_downloader_ac = cache::ActionCache::open(m_downloader).value();
     testing::make_wide_tree(m_dir, "tree", 60);
     testing::build_sample_tree(m_dir, "tree/sample");
+  }
+  // The server's HTTP or gRPC port, as the test's parameter says.
+  std::string remote_url() const {
+    return GetParam() == "grpc" ? "grpc://127.0.0.1:" + std::to_string(m_server.grpc_port())
+                                : m_server.url();
   }
   std::shared_ptr<cache::CasStore> open_store(const std::string& name) {
     cache::StoreOptions options;
@@ -41,14 +47,14 @@ class RemoteTest : public ::testing::Test {
     return result.exit_code == 0 ? "" : result.out + result.err;
   }
 
-  test::ServeFixture m_server{{"--no-grpc", "--no-fsync"}};
+  test::ServeFixture m_server{{"--no-fsync"}};
   test::TempDir m_dir;
   std::unique_ptr<cache::Upstream> m_remote;
   std::shared_ptr<cache::CasStore> m_uploader, m_downloader;
   std::shared_ptr<cache::ActionCache> m_downloader_ac;
 };
 
-TEST_F(RemoteTest, UploadThenDownloadThroughARemoteRoundTripsAndTheSecondIsLocal) {
+TEST_P(RemoteTest, UploadThenDownloadThroughARemoteRoundTripsAndTheSecondIsLocal) {
   auto uploaded = upload_tree_to_remote(*m_uploader, *m_remote, m_dir / "tree");
   ASSERT_TRUE(uploaded) << uploaded.error().to_string();
   EXPECT_GT(uploaded->remote.blobs, 50u);
@@ -79,7 +85,7 @@ TEST_F(RemoteTest, UploadThenDownloadThroughARemoteRoundTripsAndTheSecondIsLocal
   EXPECT_EQ(diff("second"), "");
 }
 
-TEST_F(RemoteTest, ACorruptOrMissingRemoteBlobMaterializesNothing) {
+TEST_P(RemoteTest, ACorruptOrMissingRemoteBlobMaterializesNothing) {
   auto uploaded = upload_tree_to_remote(*m_uploader, *m_remote, m_dir / "tree");
   ASSERT_TRUE(uploaded) << uploaded.error().to_string();
   // Same size, other bytes, in the remote's own store file.
@@ -103,23 +109,26 @@ TEST_F(RemoteTest, ACorruptOrMissingRemoteBlobMaterializesNothing) {
   EXPECT_FALSE(std::filesystem::exists(m_dir / "out"));
 }
 
-TEST_F(RemoteTest, TheCliTakesRemote) {
+TEST_P(RemoteTest, TheCliTakesRemote) {
   const std::string forge = test::shell_quote(test::forge_binary().string());
   const auto uploaded =
       test::run_shell(forge + " cas upload " + test::shell_quote((m_dir / "tree").string()) +
-                      " --no-fsync --remote " + m_server.url() + " --dir " +
+                      " --no-fsync --remote " + remote_url() + " --dir " +
                       test::shell_quote((m_dir / "cli-up").string()));
   ASSERT_EQ(uploaded.exit_code, 0) << uploaded.err;
   const std::string root = uploaded.out.substr(0, uploaded.out.find('\n'));
   const auto downloaded = test::run_shell(
       forge + " cas download " + root + " " + test::shell_quote((m_dir / "cli").string()) +
-      " --remote " + m_server.url() + " --dir " + test::shell_quote((m_dir / "cli-down").string()));
+      " --remote " + remote_url() + " --dir " + test::shell_quote((m_dir / "cli-down").string()));
   ASSERT_EQ(downloaded.exit_code, 0) << downloaded.err;
   EXPECT_NE(downloaded.out.find("\"fetched\""), std::string::npos) << downloaded.out;
   EXPECT_EQ(diff("cli"), "");
   EXPECT_EQ(
       test::run_shell(forge + " cas download " + root + " x --remote ftp://nowhere").exit_code, 2);
 }
+
+INSTANTIATE_TEST_SUITE_P(Remotes, RemoteTest, ::testing::Values("http", "grpc"),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace forge::cas_tree

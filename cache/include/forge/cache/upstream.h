@@ -6,6 +6,9 @@
 //                      <base>/ac/<key> and <base>/raw/<key>; basic auth
 //   upstream_s3.cpp    s3://BUCKET/PREFIX  the S3 API (path-style), AWS Signature V4; keys
 //                      PREFIX/cas/<sha256>, PREFIX/ac/<key>, PREFIX/raw/<key>
+//   upstream_grpc.cpp  grpc://HOST:PORT[/INSTANCE], grpcs://...  any REAPI v2 cache
+//                      (FindMissingBlobs, BatchRead/UpdateBlobs, ByteStream, ActionCache)
+//                      over HTTP/2; bearer token; TLS with an optional client certificate
 // Retries, the circuit breaker, verification and queueing live in UpstreamTier
 // (upstream_tier.h); an Upstream makes exactly one attempt per call, bounded by
 // UpstreamOptions::request_timeout.
@@ -52,10 +55,22 @@ struct UploadBody {
 };
 
 struct UpstreamOptions {
-  std::string url;  // http://HOST[:PORT][/PREFIX], https://..., s3://BUCKET[/PREFIX]
+  // http://HOST[:PORT][/PREFIX], https://..., s3://BUCKET[/PREFIX],
+  // grpc://HOST[:PORT][/INSTANCE], grpcs://...
+  std::string url;
   // Basic auth for http(s) ("user:password"); also taken from the URL's user info or the
   // FORGE_UPSTREAM_AUTH environment variable (so it need not be on a command line).
   std::string basic_auth;
+  // A file holding a bearer token, sent as `authorization: Bearer TOKEN` (grpc(s), and
+  // http(s) without basic auth). Default: FORGE_UPSTREAM_TOKEN_FILE, else the token itself
+  // from FORGE_UPSTREAM_TOKEN; never the command line.
+  std::string bearer_token_file;
+  // TLS (https, grpcs): PEM files of the CA bundle that signs the upstream's certificate
+  // (default: the system's) and of a client certificate and its key for an upstream that
+  // asks for one. Defaults: FORGE_UPSTREAM_CA, FORGE_UPSTREAM_CERT, FORGE_UPSTREAM_KEY.
+  std::string tls_ca_file;
+  std::string tls_cert_file;
+  std::string tls_key_file;
   std::string s3_endpoint;  // http(s)://HOST:PORT; default https://s3.REGION.amazonaws.com
   std::string s3_region;    // default AWS_REGION, AWS_DEFAULT_REGION, then us-east-1
   // At most this many requests (and connections) at once: one per upload worker plus
@@ -72,13 +87,24 @@ struct UpstreamOptions {
 // Checks the options and the URL; the error names the field and the fix.
 Result<void> validate(const UpstreamOptions& options);
 
+// `size`: a cas blob's size when the caller knows it. The REAPI names blobs by hash and
+// size, so grpc:// answers a cas get or contains without it as a miss; the other kinds
+// ignore it.
 class Upstream {
  public:
   virtual ~Upstream() = default;
   // Streams the body stored under key into sink; false when the upstream has no such key.
-  virtual Result<bool> get(UpstreamSpace space, std::string_view key, const BodySink& sink) = 0;
+  virtual Result<bool> get(UpstreamSpace space, std::string_view key, const BodySink& sink,
+                           std::optional<std::uint64_t> size) = 0;
+  Result<bool> get(UpstreamSpace space, std::string_view key, const BodySink& sink) {
+    return get(space, key, sink, std::nullopt);
+  }
   // Whether the upstream has key (HEAD).
-  virtual Result<bool> contains(UpstreamSpace space, std::string_view key) = 0;
+  virtual Result<bool> contains(UpstreamSpace space, std::string_view key,
+                                std::optional<std::uint64_t> size) = 0;
+  Result<bool> contains(UpstreamSpace space, std::string_view key) {
+    return contains(space, key, std::nullopt);
+  }
   virtual Result<void> put(UpstreamSpace space, std::string_view key, const UploadBody& body) = 0;
   // The URL without credentials, for logs and /status.
   virtual std::string describe() const = 0;

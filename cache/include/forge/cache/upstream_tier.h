@@ -9,6 +9,9 @@
 //   wait for the first one's outcome.
 // - An unavailable upstream (errors after the retries, or the circuit breaker open) is a
 //   miss for the caller, never an error: the local tier keeps serving.
+// - Size hints: the size of every blob present_upstream() found is remembered (bounded), so
+//   a read without a size (HTTP GET /cas/<sha256>) of an output whose action result was
+//   just validated can go through an upstream that names blobs by hash and size (grpc://).
 // Write-behind (stored):
 // - Called after a blob or action-cache entry is durable locally, before the client is
 //   told. UpstreamWrite::behind pushes it to the persistent UploadQueue (upload_queue.h)
@@ -154,6 +157,7 @@ class UpstreamTier {
   bool m_stop = false;                                                  // guarded by m_mutex
   std::unordered_map<hash::Digest, std::shared_ptr<Flight>> m_flights;  // guarded by m_mutex
   std::unordered_map<hash::Digest, std::int64_t> m_absent_until;        // guarded by m_mutex
+  std::unordered_map<hash::Digest, std::uint64_t> m_size_hints;         // guarded by m_mutex
   std::vector<std::uint64_t> m_claimed;                                 // guarded by m_mutex
   std::int64_t m_paused_until = 0;                                      // guarded by m_mutex
   std::uint32_t m_failed_passes = 0;                                    // guarded by m_mutex
