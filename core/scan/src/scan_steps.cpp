@@ -32,6 +32,31 @@ constexpr std::size_t k_hash_batch = 8192;
 
 }  // namespace
 
+EntryTable::EntryTable(std::vector<WalkEntry>&& entries) {
+  std::size_t bytes = 0;
+  for (const auto& entry : entries) bytes += entry.path.size();
+  m_paths.reserve(bytes);
+  m_ends.reserve(entries.size());
+  m_types.reserve(entries.size());
+  m_stats.reserve(entries.size());
+  m_has_stat.reserve(entries.size());
+  for (auto& entry : entries) {
+    m_paths += entry.path;
+    std::string().swap(entry.path);
+    m_ends.push_back(m_paths.size());
+    m_types.push_back(entry.type);
+    m_stats.push_back(entry.stat.value_or(io::FileStat{}));
+    m_has_stat.push_back(entry.stat.has_value());
+  }
+  std::vector<WalkEntry>().swap(entries);
+}
+
+WalkEntry EntryTable::entry(std::size_t i) const {
+  WalkEntry out{std::string(path(i)), m_types[i], std::nullopt};
+  if (m_has_stat[i]) out.stat = m_stats[i];
+  return out;
+}
+
 Change change_from(const std::string& path, ChangeKind kind, const FileRecord& record) {
   Change change;
   change.path = path;

@@ -1,6 +1,8 @@
 #include "forge/core/scan/scanner.h"
 #include "forge/core/support/clock.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <iterator>
 #include <memory>
@@ -145,7 +147,8 @@ Result<ChangeSet> Scanner::update(std::vector<WalkEntry> entries, const ScanOpti
   // Only the last transaction publishes the cursor; in between, "scan_incomplete" makes
   // since() answer a fresh instance and the next scan start afresh (file_index.h). A
   // partial scan names few paths: one batch.
-  const std::size_t count = joined.entries.size();
+  const steps::EntryTable table(std::move(joined.entries));
+  const std::size_t count = table.size();
   const std::size_t batch_size = std::max<std::size_t>(1, options.batch_entries);
   const std::size_t batches =
       full ? std::max<std::size_t>(1, (count + batch_size - 1) / batch_size) : 1;
@@ -162,8 +165,8 @@ Result<ChangeSet> Scanner::update(std::vector<WalkEntry> entries, const ScanOpti
     const std::size_t last = full ? std::min(count, first + batch_size) : count;
     const bool final_batch = b + 1 == batches;
     steps::Batch batch;
-    batch.entries.assign(std::make_move_iterator(joined.entries.begin() + first),
-                         std::make_move_iterator(joined.entries.begin() + last));
+    batch.entries.reserve(last - first);
+    for (std::size_t i = first; i < last; ++i) batch.entries.push_back(table.entry(i));
     batch.previous.assign(std::make_move_iterator(joined.previous.begin() + first),
                           std::make_move_iterator(joined.previous.begin() + last));
     steps::stat_entries(batch, m_io, m_root);
@@ -182,7 +185,7 @@ Result<ChangeSet> Scanner::update(std::vector<WalkEntry> entries, const ScanOpti
       }
       auto& unmatched = joined.unmatched;
       for (; next_unmatched < unmatched.size() &&
-             (final_batch || unmatched[next_unmatched].first < joined.entries[last].path);
+             (final_batch || unmatched[next_unmatched].first < table.path(last));
            ++next_unmatched) {
         removals.push_back(std::move(unmatched[next_unmatched]));
       }
@@ -236,8 +239,12 @@ Result<ChangeSet> Scanner::update(std::vector<WalkEntry> entries, const ScanOpti
       }
       return FileIndex::put_meta(txn, m_index.meta_db(), next_meta);
     }));
-    // The pages this batch wrote and read stay in the page cache, not in this process.
-    if (several) FORGE_TRY_VOID(m_index.env().release_resident_pages());
+    // The pages this batch wrote and read stay in the page cache, not in this process, and
+    // the heap the batch freed (spread over the hashing threads' arenas) goes back too.
+    if (several) {
+      FORGE_TRY_VOID(m_index.env().release_resident_pages());
+      ::malloc_trim(0);
+    }
     if (options.on_change) {
       for (const Change& change : batch.changes) options.on_change(change);
     } else {

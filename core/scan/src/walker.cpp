@@ -83,9 +83,7 @@ class Walker {
     work(partial[0]);
     for (auto& worker : workers) worker.join();
     WalkResult result;
-    std::size_t total = 0;
     for (auto& part : partial) {
-      total += part.result.entries.size();
       std::move(part.result.errors.begin(), part.result.errors.end(),
                 std::back_inserter(result.errors));
       result.listings_reusable = result.listings_reusable && part.result.listings_reusable;
@@ -94,46 +92,71 @@ class Walker {
       for (const Chunk& chunk : part.chunks) m_chunks.emplace(chunk.dir, &chunk);
     }
     // Byte order without sorting the whole tree: each listing is sorted on its own and the
-    // listings are spliced depth first (see emit()).
-    result.entries.reserve(total);
-    emit("", result.entries);
+    // listings are spliced depth first (see order()), then the entries are permuted in
+    // place, so the tree's entries are never held twice.
+    std::vector<std::size_t> order;
+    order.reserve(m_entries.size());
+    this->order("", order);
+    if (order.size() == m_entries.size()) {
+      permute(m_entries, order);
+      result.entries = std::move(m_entries);
+    } else {  // not expected: every listing hangs under the root's
+      result.entries.reserve(order.size());
+      for (const std::size_t i : order) result.entries.push_back(std::move(m_entries[i]));
+    }
     return result;
   }
 
  private:
-  // The entries one listing produced: [begin, end) of its worker's entries.
+  // The entries one listing produced, in m_entries.
   struct Chunk {
     std::string dir;
-    std::size_t begin = 0;
-    std::size_t end = 0;
-    WalkResult* owner = nullptr;
+    // [begin, end) ranges of m_entries: a large listing is moved there in slices.
+    std::vector<std::pair<std::size_t, std::size_t>> ranges;
     // Every subdirectory queued from this listing, including settled ones that have no
     // entry in [begin, end) but whose subtrees may still hold entries.
     std::vector<std::string> subdirs;
   };
   struct Partial {
-    WalkResult result;
+    WalkResult result;         // its entries: the listing in progress, then moved on
     std::deque<Chunk> chunks;  // a deque: m_chunks points at its elements
   };
 
-  // Appends the entries of `dir`'s listing and, recursively, of its subdirectories' listings
-  // to `out` in byte order of their paths. Among siblings a directory's own entry sorts as its
-  // name and its subtree as name + "/": "a", "a.c", "a/x" (as '.' < '/'), like git's index.
-  void emit(std::string_view dir, std::vector<WalkEntry>& out) {
+  // Moves entries[order[k]] to position k for every k (order is a permutation).
+  static void permute(std::vector<WalkEntry>& entries, const std::vector<std::size_t>& order) {
+    std::vector<bool> placed(entries.size(), false);
+    for (std::size_t start = 0; start < entries.size(); ++start) {
+      if (placed[start]) continue;
+      WalkEntry held = std::move(entries[start]);
+      std::size_t at = start;
+      while (order[at] != start) {
+        entries[at] = std::move(entries[order[at]]);
+        placed[at] = true;
+        at = order[at];
+      }
+      entries[at] = std::move(held);
+      placed[at] = true;
+    }
+  }
+
+  // Appends the indexes of `dir`'s listing entries and, recursively, of its subdirectories'
+  // to `out` in byte order of their paths. Among siblings a directory's own entry sorts as
+  // its name and its subtree as name + "/": "a", "a.c", "a/x" (as '.' < '/'), like git's.
+  void order(std::string_view dir, std::vector<std::size_t>& out) {
     const auto found = m_chunks.find(dir);
     if (found == m_chunks.end()) return;
     const Chunk& chunk = *found->second;
-    std::vector<WalkEntry>& source = chunk.owner->entries;
     const std::size_t prefix = dir.empty() ? 0 : dir.size() + 1;
     struct Item {
       std::string_view name;
-      std::size_t index = 0;  // of the entry in `source`, or of the subtree in chunk.subdirs
+      std::size_t index = 0;  // of the entry in m_entries, or of the subtree in chunk.subdirs
       bool subtree = false;
     };
     std::vector<Item> items;
-    items.reserve(chunk.end - chunk.begin + chunk.subdirs.size());
-    for (std::size_t i = chunk.begin; i < chunk.end; ++i) {
-      items.push_back(Item{std::string_view(source[i].path).substr(prefix), i, false});
+    for (const auto& [begin, end] : chunk.ranges) {
+      for (std::size_t i = begin; i < end; ++i) {
+        items.push_back(Item{std::string_view(m_entries[i].path).substr(prefix), i, false});
+      }
     }
     for (std::size_t i = 0; i < chunk.subdirs.size(); ++i) {
       items.push_back(Item{std::string_view(chunk.subdirs[i]).substr(prefix), i, true});
@@ -150,13 +173,11 @@ class Walker {
       };
       return next(a) < next(b);
     });
-    // Entries are moved out while emitting; the sort's views of their paths die with them,
-    // but the order is settled by then.
     for (const Item& item : items) {
       if (item.subtree) {
-        emit(chunk.subdirs[item.index], out);
+        order(chunk.subdirs[item.index], out);
       } else {
-        out.push_back(std::move(source[item.index]));
+        out.push_back(item.index);
       }
     }
   }
@@ -188,9 +209,9 @@ class Walker {
         m_queue.pop_front();
         ++m_busy;
       }
-      const std::size_t begin = out.entries.size();
-      std::vector<Directory> subdirs = list(dir, out, buffer, names, cached);
-      Chunk chunk{std::move(dir.path), begin, out.entries.size(), &out, {}};
+      Chunk chunk{std::move(dir.path), {}, {}};
+      std::vector<Directory> subdirs = list(chunk.dir, dir, out, buffer, names, cached, chunk);
+      flush(out, chunk);
       chunk.subdirs.reserve(subdirs.size());
       for (const auto& subdir : subdirs) chunk.subdirs.push_back(subdir.path);
       part.chunks.push_back(std::move(chunk));
@@ -202,6 +223,22 @@ class Walker {
       m_queue_ready.notify_all();
     }
   }
+
+  // Moves the listing's entries so far from the worker's `out` to m_entries: one shared
+  // vector for the whole walk, appended a slice at a time, so the final order is a
+  // permutation in place (run()) and a huge directory is never held twice.
+  void flush(WalkResult& out, Chunk& chunk) {
+    if (out.entries.empty()) return;
+    {
+      std::lock_guard lock(m_entries_mutex);
+      const std::size_t begin = m_entries.size();
+      m_entries.insert(m_entries.end(), std::make_move_iterator(out.entries.begin()),
+                       std::make_move_iterator(out.entries.end()));
+      chunk.ranges.emplace_back(begin, m_entries.size());
+    }
+    out.entries.clear();
+  }
+  static constexpr std::size_t k_flush_entries = 4096;
 
   std::string child_path(std::string_view relative, std::string_view name) const {
     std::string child;
@@ -247,9 +284,9 @@ class Walker {
 
   // Lists one directory into `out`; returns its subdirectories to walk. `buffer`, `names`
   // and `cached` are the worker's scratch space, reused from directory to directory.
-  std::vector<Directory> list(const Directory& dir, WalkResult& out, std::vector<char>& buffer,
-                              std::vector<Name>& names, std::vector<ListingCache::Child>& cached) {
-    const std::string& relative = dir.path;
+  std::vector<Directory> list(const std::string& relative, const Directory& dir, WalkResult& out,
+                              std::vector<char>& buffer, std::vector<Name>& names,
+                              std::vector<ListingCache::Child>& cached, Chunk& chunk) {
     std::vector<Directory> subdirs;
     const std::filesystem::path absolute = relative.empty() ? m_root : m_root / relative;
     if (!m_skip.empty() &&
@@ -369,6 +406,7 @@ class Walker {
         subdirs.push_back(Directory{walked.path, walked.stat, rules_changed});
       }
       out.entries.push_back(std::move(walked));
+      if (out.entries.size() >= k_flush_entries) flush(out, chunk);
     }
     return subdirs;
   }
@@ -387,7 +425,9 @@ class Walker {
   std::vector<std::string> m_skip;
   std::mutex m_queue_mutex;
   std::condition_variable m_queue_ready;
-  std::deque<Directory> m_queue;                                // guarded by m_queue_mutex
+  std::deque<Directory> m_queue;  // guarded by m_queue_mutex
+  std::mutex m_entries_mutex;
+  std::vector<WalkEntry> m_entries;  // every listing's entries; guarded by m_entries_mutex
   std::unordered_map<std::string_view, const Chunk*> m_chunks;  // by directory, after the walk
   std::size_t m_busy = 0;  // workers listing a directory; guarded by m_queue_mutex
 };

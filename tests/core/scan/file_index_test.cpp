@@ -158,5 +158,36 @@ TEST(FileIndexTest, AnIndexOfAnotherFormatIsRebuilt) {
   EXPECT_EQ(again.meta()->instance, reopened.meta()->instance);
 }
 
+// After an interrupted scan (issue 16, streamed scans) the index starts afresh: records,
+// tombstones, journal and the incomplete mark go, a new instance at cursor 0 comes, and a
+// running watcher's values stay.
+TEST(FileIndexTest, StartingAfreshEmptiesTheIndexAndKeepsTheWatchersValues) {
+  test::TempDir dir;
+  auto index = FileIndex::open(dir / "index").value();
+  const std::string instance = index.meta()->instance;
+  ASSERT_TRUE(index.env().write([&](store::WriteTxn& txn) -> Result<void> {
+    FORGE_TRY_VOID(index.put_record(txn, "a", FileRecord{}.encode()));
+    FORGE_TRY_VOID(txn.put(index.tombstones(), "b", "12345678"));
+    FORGE_TRY_VOID(txn.put(index.journal(), "j", "x"));
+    FORGE_TRY_VOID(txn.put(index.meta_db(), k_incomplete_key, "7"));
+    IndexMeta meta = FileIndex::read_meta(txn, index.meta_db()).value();
+    meta.cursor = 6;
+    return FileIndex::put_meta(txn, index.meta_db(), meta);
+  }));
+  ASSERT_TRUE(index.set_meta_value("watcher_pid", "42"));
+  EXPECT_TRUE(index.meta()->incomplete);
+  ASSERT_TRUE(index.start_afresh());
+  const IndexMeta after = index.meta().value();
+  EXPECT_FALSE(after.incomplete);
+  EXPECT_EQ(after.cursor, 0u);
+  EXPECT_NE(after.instance, instance);
+  auto txn = index.env().begin_read().value();
+  EXPECT_TRUE(index.records(txn).value().empty());
+  EXPECT_FALSE(txn.get(index.tombstones(), "b").value());
+  EXPECT_FALSE(txn.get(index.journal(), "j").value());
+  txn.abort();
+  EXPECT_EQ(index.meta_value("watcher_pid").value(), std::optional<std::string>("42"));
+}
+
 }  // namespace
 }  // namespace forge::scan

@@ -49,9 +49,9 @@ namespace forge::scan {
 
 // 50 ms: well over one jiffy at HZ=100 (10 ms), so the coarse-clock lag is covered.
 inline constexpr std::int64_t k_racy_margin_ns = 50'000'000;
-// 16k entries a batch: ~3 MB of candidate records and changes plus LMDB's dirty pages, and
+// 8k entries a batch: ~2 MB of candidate records and changes plus LMDB's dirty pages, and
 // enough files per batch_hash call to keep every read slot busy.
-inline constexpr std::size_t k_scan_batch_entries = 16384;
+inline constexpr std::size_t k_scan_batch_entries = 8192;
 
 enum class ChangeKind { added, modified, removed, type_changed };
 std::string_view to_string(ChangeKind kind);
