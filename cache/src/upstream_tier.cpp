@@ -49,6 +49,12 @@ struct UpstreamTier::Flight {
   std::condition_variable finished;
 };
 
+struct UpstreamTier::ActionFlight {
+  bool done = false;
+  std::optional<Result<std::optional<std::string>>> result;
+  std::condition_variable finished;
+};
+
 UpstreamTier::UpstreamTier(TierOptions options, std::unique_ptr<Upstream> upstream,
                            std::unique_ptr<UploadQueue> queue)
     : m_options(std::move(options)),
@@ -208,6 +214,33 @@ Result<bool> UpstreamTier::fetch_blob_once(const hash::Digest& sha256,
 Result<std::optional<std::string>> UpstreamTier::fetch_action(UpstreamSpace space,
                                                               std::string_view key) {
   if (local_only()) return std::nullopt;
+  const std::string flight_key = fmt::format("{}/{}", upstream_space_name(space), key);
+  std::shared_ptr<ActionFlight> flight;
+  {
+    std::unique_lock lock(m_mutex);
+    auto [it, inserted] = m_action_flights.try_emplace(flight_key);
+    if (!inserted) {
+      flight = it->second;
+      m_shared.fetch_add(1, std::memory_order_relaxed);
+      flight->finished.wait(lock, [&] { return flight->done; });
+      return *flight->result;
+    }
+    it->second = std::make_shared<ActionFlight>();
+    flight = it->second;
+  }
+  auto result = fetch_action_once(space, key);
+  {
+    std::lock_guard lock(m_mutex);
+    flight->result = result;
+    flight->done = true;
+    m_action_flights.erase(flight_key);
+  }
+  flight->finished.notify_all();
+  return result;
+}
+
+Result<std::optional<std::string>> UpstreamTier::fetch_action_once(UpstreamSpace space,
+                                                                   std::string_view key) {
   std::string value;
   bool found = false;
   auto outcome = with_retries([&]() -> Result<void> {

@@ -145,6 +145,39 @@ TEST_F(UpstreamTierTest, ConcurrentMissesOfOneDigestMakeOneRequest) {
   EXPECT_EQ(m_local->get(digest).value(), blob);
 }
 
+// Regression: each concurrent action-cache miss made its own upstream GET.
+TEST_F(UpstreamTierTest, ConcurrentActionMissesOfOneKeyMakeOneRequest) {
+  constexpr int k_callers = 8;
+  std::atomic<UpstreamTier*> joined{nullptr};
+  test::CannedHttpServer canned([&](const std::string& head) -> std::optional<std::string> {
+    const auto give_up = std::chrono::steady_clock::now() + 10s;
+    while (joined.load()->stats().shared_fetches < std::uint64_t{k_callers - 1} &&
+           std::chrono::steady_clock::now() < give_up) {
+      std::this_thread::sleep_for(1ms);
+    }
+    return head.starts_with("GET /ac/wanted ") ? test::canned_response(200, "an action result")
+                                               : test::canned_response(404, "");
+  });
+  m_request_timeout = 60s;
+  auto t = tier(canned.url());
+  joined = t.get();
+  std::vector<std::thread> threads;
+  std::atomic<int> hits{0};
+  for (int i = 0; i < k_callers; ++i) {
+    threads.emplace_back([&] {
+      if (t->fetch_action(UpstreamSpace::ac, "wanted").value() == "an action result") ++hits;
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(hits.load(), k_callers);
+  EXPECT_EQ(canned.requests(), 1);
+  EXPECT_EQ(t->stats().shared_fetches, static_cast<std::uint64_t>(k_callers - 1));
+  // Another key, or the same one later, is a new request.
+  EXPECT_EQ(t->fetch_action(UpstreamSpace::raw, "wanted").value(), std::nullopt);
+  EXPECT_EQ(t->fetch_action(UpstreamSpace::ac, "wanted").value(), "an action result");
+  EXPECT_EQ(canned.requests(), 3);
+}
+
 TEST_F(UpstreamTierTest, TheBreakerTakesAFailingUpstreamOutAndProbesItBack) {
   std::atomic<bool> healthy{false};
   test::CannedHttpServer canned([&](const std::string&) -> std::optional<std::string> {

@@ -5,8 +5,9 @@
 // - A local miss asks the upstream. The body streams into a BlobWriter of the local store,
 //   which checks its SHA-256 (and size, when known) before anything is indexed: a corrupt
 //   answer is counted (upstream_corrupt_total), logged, retried, and never stored or served.
-// - Concurrent misses of one key make one upstream request (single-flight): later callers
-//   wait for the first one's outcome.
+// - Concurrent misses of one key make one upstream request (single-flight), for blobs and
+//   for action-cache values alike: later callers wait for the first one's outcome
+//   (shared_fetches counts them).
 // - An unavailable upstream (errors after the retries, or the circuit breaker open) is a
 //   miss for the caller, never an error: the local tier keeps serving.
 // - Size hints: the size of every blob present_upstream() found is remembered (bounded), so
@@ -132,6 +133,7 @@ class UpstreamTier {
 
  private:
   struct Flight;
+  struct ActionFlight;
   UpstreamTier(TierOptions options, std::unique_ptr<Upstream> upstream,
                std::unique_ptr<UploadQueue> queue);
   // Runs attempt under the RetryPolicy and the breaker (Dependency error while it is open).
@@ -140,6 +142,7 @@ class UpstreamTier {
   Result<void> through_breaker(const std::function<Result<void>()>& attempt);
   Result<void> upload_now(UpstreamSpace space, std::string_view key, const BlobDigest& value);
   Result<bool> fetch_blob_once(const hash::Digest& sha256, std::optional<std::uint64_t> size);
+  Result<std::optional<std::string>> fetch_action_once(UpstreamSpace space, std::string_view key);
   Result<void> upload(const QueueEntry& entry);
   Result<std::optional<QueueEntry>> claim(bool& paused);
   void finish(const QueueEntry& entry, const Result<void>& outcome);
@@ -156,11 +159,13 @@ class UpstreamTier {
   std::condition_variable m_wake;
   bool m_stop = false;                                                  // guarded by m_mutex
   std::unordered_map<hash::Digest, std::shared_ptr<Flight>> m_flights;  // guarded by m_mutex
-  std::unordered_map<hash::Digest, std::int64_t> m_absent_until;        // guarded by m_mutex
-  std::unordered_map<hash::Digest, std::uint64_t> m_size_hints;         // guarded by m_mutex
-  std::vector<std::uint64_t> m_claimed;                                 // guarded by m_mutex
-  std::int64_t m_paused_until = 0;                                      // guarded by m_mutex
-  std::uint32_t m_failed_passes = 0;                                    // guarded by m_mutex
+  // "space/key" -> the action read in flight; guarded by m_mutex
+  std::unordered_map<std::string, std::shared_ptr<ActionFlight>> m_action_flights;
+  std::unordered_map<hash::Digest, std::int64_t> m_absent_until;  // guarded by m_mutex
+  std::unordered_map<hash::Digest, std::uint64_t> m_size_hints;   // guarded by m_mutex
+  std::vector<std::uint64_t> m_claimed;                           // guarded by m_mutex
+  std::int64_t m_paused_until = 0;                                // guarded by m_mutex
+  std::uint32_t m_failed_passes = 0;                              // guarded by m_mutex
   bool m_signalled = false;  // a push since the workers last looked; guarded by m_mutex
   std::vector<std::thread> m_workers;
 
