@@ -17,7 +17,8 @@ measure() {
   local walls=() rss=() out
   for _ in $(seq "$runs"); do
     bash -c "$setup" >/dev/null 2>&1
-    out=$( { /usr/bin/time -f "%e %M" "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
+    /usr/bin/time -o /tmp/forge-scan-memory-time -f "%e %M" "$@" >/dev/null 2>&1 || true
+    out=$(tail -n 1 /tmp/forge-scan-memory-time)
     walls+=("${out% *}")
     rss+=("$(awk -v kb="${out#* }" 'BEGIN {printf "%.1f", kb / 1024}')")
   done
