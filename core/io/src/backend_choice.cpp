@@ -1,9 +1,11 @@
-// The backend names a user may configure, and FORGE_IO_BACKEND over the config: the same on
-// every platform (backend_selector.cpp / backend_selector_win32.cpp create the backend).
+// The backend names a user may configure, FORGE_IO_BACKEND over the config, and the
+// ResourceManager of a new backend: the same on every platform (backend_selector.cpp /
+// backend_selector_win32.cpp create the chosen backend).
 #include <cstdlib>
 
 #include <fmt/format.h>
 
+#include "chosen_backend.h"
 #include "forge/core/io/backend_selector.h"
 
 namespace forge::io {
@@ -23,6 +25,13 @@ Result<BackendChoice> effective_backend_choice(const support::IoConfig& config) 
     return choice;
   }
   return parse_backend_choice(config.backend);
+}
+
+Result<std::unique_ptr<PlatformIO>> create_platform_io(
+    const support::IoConfig& config, std::shared_ptr<support::ResourceManager> handles) {
+  if (!handles) handles = std::make_shared<support::ResourceManager>(config.max_file_handles);
+  FORGE_TRY(const BackendChoice choice, effective_backend_choice(config));
+  return detail::create_chosen_backend(choice, config, std::move(handles));
 }
 
 }  // namespace forge::io

@@ -9,6 +9,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "chosen_backend.h"
+
 namespace forge::io {
 namespace {
 
@@ -44,10 +46,11 @@ const BackendProbe& probe_io_uring() {
   return k_probe;
 }
 
-Result<std::unique_ptr<PlatformIO>> create_platform_io(
-    const support::IoConfig& config, std::shared_ptr<support::ResourceManager> handles) {
-  if (!handles) handles = std::make_shared<support::ResourceManager>(config.max_file_handles);
-  FORGE_TRY(const BackendChoice choice, effective_backend_choice(config));
+namespace detail {
+
+Result<std::unique_ptr<PlatformIO>> create_chosen_backend(
+    BackendChoice choice, const support::IoConfig& config,
+    std::shared_ptr<support::ResourceManager> handles) {
   switch (choice) {
     case BackendChoice::fallback:
       spdlog::debug("io backend: fallback (forced by configuration)");
@@ -70,5 +73,7 @@ Result<std::unique_ptr<PlatformIO>> create_platform_io(
     }
   }
 }
+
+}  // namespace detail
 
 }  // namespace forge::io

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "chosen_backend.h"
 #include "forge/core/io/backend_selector.h"
 #include "forge/core/io/iocp_io_win32.h"
 #include "forge/core/support/platform.h"
@@ -29,10 +30,11 @@ const BackendProbe& probe_io_uring() {
   return k_probe;
 }
 
-Result<std::unique_ptr<PlatformIO>> create_platform_io(
-    const support::IoConfig& config, std::shared_ptr<support::ResourceManager> handles) {
-  if (!handles) handles = std::make_shared<support::ResourceManager>(config.max_file_handles);
-  FORGE_TRY(const BackendChoice choice, effective_backend_choice(config));
+namespace detail {
+
+Result<std::unique_ptr<PlatformIO>> create_chosen_backend(
+    BackendChoice choice, const support::IoConfig& config,
+    std::shared_ptr<support::ResourceManager> handles) {
   switch (choice) {
     case BackendChoice::uring: return fail(not_on_windows("io_uring", "it is a Linux kernel API"));
     case BackendChoice::fallback:
@@ -45,5 +47,7 @@ Result<std::unique_ptr<PlatformIO>> create_platform_io(
     }
   }
 }
+
+}  // namespace detail
 
 }  // namespace forge::io

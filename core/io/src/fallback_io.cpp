@@ -53,27 +53,21 @@ class FallbackIo final : public detail::PosixIoBase {
     return data;
   }
 
-  std::vector<Result<std::vector<std::byte>>> batch_read(
-      std::span<const std::filesystem::path> paths) override {
-    std::vector<Result<std::vector<std::byte>>> results(paths.size(), std::vector<std::byte>{});
+ private:
+  void read_into(std::span<const std::filesystem::path> paths,
+                 std::span<Result<std::vector<std::byte>>> out) override {
     detail::parallel_for(paths.size(), m_threads,
-                         [&](std::size_t i) { results[i] = read_all(paths[i]); });
-    return results;
+                         [&](std::size_t i) { out[i] = read_all(paths[i]); });
   }
 
-  using PlatformIO::batch_hash;
-  std::vector<Result<HashResult>> batch_hash(std::span<const std::filesystem::path> paths,
-                                             hash::AlgorithmSet algorithms,
-                                             Follow follow) override {
-    std::vector<Result<HashResult>> results(paths.size(), HashResult{});
+  void hash_into(std::span<const std::filesystem::path> paths, hash::AlgorithmSet algorithms,
+                 Follow follow, std::span<Result<HashResult>> out) override {
     detail::parallel_for(paths.size(), m_threads, [&](std::size_t i) {
       thread_local std::vector<std::byte> buffer(k_chunk_size);
-      results[i] = hash_one(paths[i], algorithms, follow, buffer);
+      out[i] = hash_one(paths[i], algorithms, follow, buffer);
     });
-    return results;
   }
 
- private:
   Result<HashResult> hash_one(const std::filesystem::path& path, hash::AlgorithmSet algorithms,
                               Follow follow, std::span<std::byte> buffer) {
     FORGE_TRY(auto handle, m_handles->acquire());

@@ -109,13 +109,6 @@ class IocpIo final : public PlatformIO {
     return ok();
   }
 
-  std::vector<Result<std::vector<std::byte>>> batch_read(
-      std::span<const std::filesystem::path> paths) override {
-    std::vector<Result<std::vector<std::byte>>> results(paths.size(), std::vector<std::byte>{});
-    run(paths, Goal::read_all, {}, Follow::yes, nullptr, results.data(), 0);
-    return results;
-  }
-
   std::vector<Result<FileStat>> batch_stat(std::span<const std::filesystem::path> paths) override {
     std::vector<Result<FileStat>> results(paths.size(), FileStat{});
     for (std::size_t i = 0; i < paths.size(); ++i) {
@@ -130,15 +123,6 @@ class IocpIo final : public PlatformIO {
     return results;
   }
 
-  using PlatformIO::batch_hash;
-  std::vector<Result<HashResult>> batch_hash(std::span<const std::filesystem::path> paths,
-                                             hash::AlgorithmSet algorithms,
-                                             Follow follow) override {
-    std::vector<Result<HashResult>> results(paths.size(), HashResult{});
-    run(paths, Goal::hash, algorithms, follow, results.data(), nullptr, 0);
-    return results;
-  }
-
   std::vector<Result<void>> batch_write(std::span<const WriteOp> ops) override {
     std::vector<Result<void>> results(ops.size());
     for (std::size_t i = 0; i < ops.size(); ++i) {
@@ -148,6 +132,16 @@ class IocpIo final : public PlatformIO {
   }
 
  private:
+  void read_into(std::span<const std::filesystem::path> paths,
+                 std::span<Result<std::vector<std::byte>>> out) override {
+    run(paths, Goal::read_all, {}, Follow::yes, nullptr, out.data(), 0);
+  }
+
+  void hash_into(std::span<const std::filesystem::path> paths, hash::AlgorithmSet algorithms,
+                 Follow follow, std::span<Result<HashResult>> out) override {
+    run(paths, Goal::hash, algorithms, follow, out.data(), nullptr, 0);
+  }
+
   // Opens each file in turn (at most m_window open at once) and starts its first read;
   // returns when every file of the batch is finished and its slot filled.
   void run(std::span<const std::filesystem::path> paths, Goal goal, hash::AlgorithmSet algorithms,

@@ -19,19 +19,6 @@ std::int64_t to_ns(const struct statx_timestamp& ts) {
   return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
-namespace {
-
-Error changed_while_reading(const std::filesystem::path& path, std::string_view what) {
-  return Error(ErrorCategory::file_system,
-               fmt::format("'{}' changed while reading ({})", path.string(), what))
-      .with_file(path.string())
-      .with_operation("read")
-      .with_suggestion(
-          "the file was being written during hashing: hash it again once the writer is done");
-}
-
-}  // namespace
-
 }  // namespace forge::io::detail
 
 namespace forge::io {
@@ -69,16 +56,11 @@ Result<FileStat> fstat_fd(int fd, const std::filesystem::path& path) {
 }
 
 Error not_regular(const std::filesystem::path& path, std::uint32_t mode) {
-  const char* kind = S_ISFIFO(mode)   ? "a FIFO"
-                     : S_ISCHR(mode)  ? "a character device"
-                     : S_ISBLK(mode)  ? "a block device"
-                     : S_ISSOCK(mode) ? "a socket"
-                                      : "not a regular file";
-  return Error(ErrorCategory::file_system,
-               fmt::format("'{}' is {}, not a regular file: not read", path.string(), kind))
-      .with_file(path.string())
-      .with_operation("read")
-      .with_suggestion("only regular files are hashed or read; exclude this path");
+  return not_regular(path, S_ISFIFO(mode)   ? "a FIFO"
+                           : S_ISCHR(mode)  ? "a character device"
+                           : S_ISBLK(mode)  ? "a block device"
+                           : S_ISSOCK(mode) ? "a socket"
+                                            : "not a regular file");
 }
 
 Result<UniqueFd> open_for_read(const std::filesystem::path& path, Follow follow) {
@@ -93,18 +75,6 @@ Result<UniqueFd> open_for_read(const std::filesystem::path& path, Follow follow)
   if (S_ISDIR(stat.mode)) return fail(Error::from_errno(EISDIR, "read", path.string()));
   if (!S_ISREG(stat.mode)) return fail(not_regular(path, stat.mode));
   return fd;
-}
-
-Result<void> check_unchanged(const std::filesystem::path& path, const FileStat& before,
-                             const FileStat& after, std::uint64_t bytes_read) {
-  if (bytes_read != before.size) {
-    return fail(changed_while_reading(
-        path, fmt::format("{} bytes at open, {} bytes read", before.size, bytes_read)));
-  }
-  if (after.size != before.size || after.mtime_ns != before.mtime_ns) {
-    return fail(changed_while_reading(path, "size or mtime changed"));
-  }
-  return ok();
 }
 
 Result<FileStat> stream_fd(int fd, const std::filesystem::path& path, std::span<std::byte> buffer,
@@ -137,11 +107,8 @@ Result<FileStat> stream_fd(int fd, const std::filesystem::path& path, std::span<
 
 Result<void> atomic_write(const std::filesystem::path& path, std::span<const std::byte> data,
                           Sync sync) {
-  const std::filesystem::path dir =
-      path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
   thread_local std::mt19937_64 random{std::random_device{}()};
-  const std::filesystem::path temp =
-      dir / fmt::format(".{}.forge-tmp.{:016x}", path.filename().string(), random());
+  const std::filesystem::path temp = temp_path_beside(path, random());
   UniqueFd file(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
   if (!file) return fail(Error::from_errno(errno, "open", temp.string()));
   const int fd = file.get();
@@ -171,7 +138,7 @@ Result<void> atomic_write(const std::filesystem::path& path, std::span<const std
     ::unlink(temp.c_str());
     return fail(Error::from_errno(saved, "rename", path.string()));
   }
-  if (sync == Sync::yes) return fsync_directory(dir);
+  if (sync == Sync::yes) return fsync_directory(directory_of(path));
   return ok();
 }
 

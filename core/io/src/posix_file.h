@@ -11,6 +11,7 @@
 #include <span>
 #include <vector>
 
+#include "file_common.h"
 #include "forge/core/io/platform_io.h"
 #include "forge/core/support/unique_fd.h"
 
@@ -24,7 +25,7 @@ Result<FileStat> lstat_path(const std::filesystem::path& path);
 // fstat: a directory fails with EISDIR, any other non-regular file with not_regular().
 Result<UniqueFd> open_for_read(const std::filesystem::path& path, Follow follow = Follow::yes);
 
-// The error for a FIFO, device or socket where a regular file is read.
+// not_regular(path, kind) with the kind of special file `mode` is (a FIFO, a device, ...).
 Error not_regular(const std::filesystem::path& path, std::uint32_t mode);
 
 // Reads regular file `fd` to EOF, at most its size at open + 1 byte, in chunks of `buffer.size()`,
@@ -33,11 +34,6 @@ Error not_regular(const std::filesystem::path& path, std::uint32_t mode);
 // "changed while reading".
 Result<FileStat> stream_fd(int fd, const std::filesystem::path& path, std::span<std::byte> buffer,
                            const std::function<void(std::span<const std::byte>)>& sink);
-
-// Verifies that a file read as `bytes_read` bytes, with fstat `before` at open and `after`
-// at the end, did not change meanwhile.
-Result<void> check_unchanged(const std::filesystem::path& path, const FileStat& before,
-                             const FileStat& after, std::uint64_t bytes_read);
 
 Result<FileStat> fstat_fd(int fd, const std::filesystem::path& path);
 

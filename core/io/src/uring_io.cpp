@@ -490,26 +490,19 @@ class UringIo final : public detail::PosixIoBase {
     return std::move(batch_read(std::span(&path, 1)).front());
   }
 
-  std::vector<Result<std::vector<std::byte>>> batch_read(
-      std::span<const std::filesystem::path> paths) override {
-    std::vector<Result<std::vector<std::byte>>> results(paths.size(), std::vector<std::byte>{});
-    run(paths, [&](std::size_t i) { return std::make_unique<ReadConsumer>(results[i]); });
-    return results;
-  }
-
-  using PlatformIO::batch_hash;
-  std::vector<Result<HashResult>> batch_hash(std::span<const std::filesystem::path> paths,
-                                             hash::AlgorithmSet algorithms,
-                                             Follow follow) override {
-    std::vector<Result<HashResult>> results(paths.size(), HashResult{});
-    run(
-        paths,
-        [&](std::size_t i) { return std::make_unique<HashConsumer>(algorithms, results[i]); },
-        follow);
-    return results;
-  }
-
  private:
+  void read_into(std::span<const std::filesystem::path> paths,
+                 std::span<Result<std::vector<std::byte>>> out) override {
+    run(paths, [&](std::size_t i) { return std::make_unique<ReadConsumer>(out[i]); });
+  }
+
+  void hash_into(std::span<const std::filesystem::path> paths, hash::AlgorithmSet algorithms,
+                 Follow follow, std::span<Result<HashResult>> out) override {
+    run(
+        paths, [&](std::size_t i) { return std::make_unique<HashConsumer>(algorithms, out[i]); },
+        follow);
+  }
+
   void run(std::span<const std::filesystem::path> paths, const ConsumerFactory& make_consumer,
            Follow follow = Follow::yes) {
     std::atomic<std::size_t> next{0};

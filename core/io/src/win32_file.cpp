@@ -23,15 +23,6 @@ std::int64_t filetime_to_unix_ns(const FILETIME& time) {
 
 constexpr DWORD k_share_all = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
 
-Error changed_while_reading(const std::filesystem::path& path, std::string_view what) {
-  return Error(ErrorCategory::file_system,
-               fmt::format("'{}' changed while reading ({})", utf8(path), what))
-      .with_file(utf8(path))
-      .with_operation("read")
-      .with_suggestion(
-          "the file was being written during hashing: hash it again once the writer is done");
-}
-
 }  // namespace
 
 int errno_from_win32(DWORD error) {
@@ -68,13 +59,8 @@ int errno_from_win32(DWORD error) {
 }
 
 Error win32_error(DWORD error, std::string_view operation, const std::filesystem::path& path) {
-  return Error::from_errno(errno_from_win32(error), operation, utf8(path))
+  return Error::from_errno(errno_from_win32(error), operation, display_path(path))
       .with_suggestion(fmt::format("Win32 error {} from {}", error, operation));
-}
-
-std::string utf8(const std::filesystem::path& path) {
-  const std::u8string text = path.generic_u8string();
-  return std::string(text.begin(), text.end());
 }
 
 std::wstring win32_path(const std::filesystem::path& path) {
@@ -119,15 +105,6 @@ Result<FileStat> lstat_path(const std::filesystem::path& path) {
   return stat_handle(handle.get(), path);
 }
 
-Error not_regular(const std::filesystem::path& path) {
-  return Error(ErrorCategory::file_system,
-               fmt::format("'{}' is a device, pipe or console, not a regular file: not read",
-                           utf8(path)))
-      .with_file(utf8(path))
-      .with_operation("read")
-      .with_suggestion("only regular files are hashed or read; exclude this path");
-}
-
 Result<OpenedFile> open_for_read(const std::filesystem::path& path, Follow follow) {
   // BACKUP_SEMANTICS lets a directory open, so that it is reported as EISDIR like on Linux.
   const DWORD flags = FILE_FLAG_OVERLAPPED | FILE_FLAG_SEQUENTIAL_SCAN |
@@ -137,41 +114,26 @@ Result<OpenedFile> open_for_read(const std::filesystem::path& path, Follow follo
   opened.handle.reset(::CreateFileW(win32_path(path).c_str(), GENERIC_READ, k_share_all, nullptr,
                                     OPEN_EXISTING, flags, nullptr));
   if (!opened.handle) return fail(win32_error(::GetLastError(), "open", path));
-  if (::GetFileType(opened.handle.get()) != FILE_TYPE_DISK) return fail(not_regular(path));
+  if (::GetFileType(opened.handle.get()) != FILE_TYPE_DISK)
+    return fail(not_regular(path, "a device, pipe or console"));
   FORGE_TRY(opened.stat, stat_handle(opened.handle.get(), path));
-  if (S_ISDIR(opened.stat.mode)) return fail(Error::from_errno(EISDIR, "read", utf8(path)));
-  if (S_ISLNK(opened.stat.mode)) return fail(Error::from_errno(ELOOP, "open", utf8(path)));
+  if (S_ISDIR(opened.stat.mode)) return fail(Error::from_errno(EISDIR, "read", display_path(path)));
+  if (S_ISLNK(opened.stat.mode)) return fail(Error::from_errno(ELOOP, "open", display_path(path)));
   return opened;
-}
-
-Result<void> check_unchanged(const std::filesystem::path& path, const FileStat& before,
-                             const FileStat& after, std::uint64_t bytes_read) {
-  if (bytes_read != before.size) {
-    return fail(changed_while_reading(
-        path, fmt::format("{} bytes at open, {} bytes read", before.size, bytes_read)));
-  }
-  if (after.size != before.size || after.mtime_ns != before.mtime_ns) {
-    return fail(changed_while_reading(path, "size or mtime changed"));
-  }
-  return ok();
 }
 
 Result<void> atomic_write(const std::filesystem::path& path, std::span<const std::byte> data,
                           Sync sync) {
-  const std::filesystem::path dir =
-      path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
   thread_local std::mt19937_64 random{std::random_device{}()};
-  const std::filesystem::path temp =
-      dir / (L"." + path.filename().wstring() + L".forge-tmp." +
-             std::filesystem::path(fmt::format("{:016x}", random())).wstring());
+  const std::filesystem::path temp = temp_path_beside(path, random());
   const std::wstring temp_name = win32_path(temp);
   UniqueHandle file(::CreateFileW(temp_name.c_str(), GENERIC_WRITE, 0, nullptr, CREATE_NEW,
                                   FILE_ATTRIBUTE_NORMAL, nullptr));
-  if (!file) return fail(win32_error(::GetLastError(), "open", temp).with_file(utf8(path)));
+  if (!file) return fail(win32_error(::GetLastError(), "open", temp).with_file(display_path(path)));
   auto cleanup = [&](Error error) {
     file.reset();
     ::DeleteFileW(temp_name.c_str());
-    return fail(std::move(error).with_file(utf8(path)));
+    return fail(std::move(error).with_file(display_path(path)));
   };
   for (std::span<const std::byte> rest = data; !rest.empty();) {
     const auto want = static_cast<DWORD>(std::min<std::size_t>(rest.size(), 1u << 30));

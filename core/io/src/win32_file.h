@@ -15,6 +15,7 @@
 #include <span>
 #include <string>
 
+#include "file_common.h"
 #include "forge/core/io/platform_io.h"
 #include "forge/core/support/unique_handle_win32.h"
 
@@ -25,9 +26,6 @@ int errno_from_win32(DWORD error);
 
 // Error::from_errno(errno_from_win32(error), operation, path) with the Win32 code attached.
 Error win32_error(DWORD error, std::string_view operation, const std::filesystem::path& path);
-
-// The path as UTF-8 with '/' separators: how paths appear in messages and JSON.
-std::string utf8(const std::filesystem::path& path);
 
 // The path handed to CreateFileW: '\' separators, and the `\\?\` prefix on an absolute path
 // of MAX_PATH or more characters (long paths without the registry switch).
@@ -49,14 +47,6 @@ struct OpenedFile {
   FileStat stat;
 };
 Result<OpenedFile> open_for_read(const std::filesystem::path& path, Follow follow);
-
-// The error for a device, pipe or console where a regular file is read.
-Error not_regular(const std::filesystem::path& path);
-
-// A file_system Error "changed while reading" unless `bytes_read` equals the size at open
-// and size and mtime are the same after reading as at open.
-Result<void> check_unchanged(const std::filesystem::path& path, const FileStat& before,
-                             const FileStat& after, std::uint64_t bytes_read);
 
 // Atomic replace: a temp file beside `path`, every byte written, FlushFileBuffers with
 // Sync::yes, then MoveFileExW(REPLACE_EXISTING, WRITE_THROUGH with Sync::yes). The temp file

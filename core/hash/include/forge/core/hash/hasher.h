@@ -1,10 +1,10 @@
 #pragma once
-// MultiHasher: streaming SHA-256 (OpenSSL EVP, which uses SHA-NI where the CPU has it) and
-// XXH3-128 (xxHash), either or both in one pass over the data.
+// MultiHasher: streaming SHA-256 (OpenSSL EVP on Linux, CNG on Windows; both use the CPU's SHA
+// instructions where present) and XXH3-128 (xxHash), either or both in one pass over the data.
 //
 // Contract: movable, not copyable; not thread-safe (one hasher per stream). finish() may be
 // called once; afterwards the hasher is spent and must not be updated. Never fails: the
-// only failure OpenSSL can report here is allocation, which aborts like operator new.
+// only failure OpenSSL or CNG can report here is allocation, which aborts like operator new.
 
 #include <cstddef>
 #include <memory>

@@ -78,18 +78,32 @@ class PlatformIO {
   virtual Result<void> write_all(const std::filesystem::path& path, std::span<const std::byte> data,
                                  Sync sync) = 0;
 
-  virtual std::vector<Result<std::vector<std::byte>>> batch_read(
-      std::span<const std::filesystem::path> paths) = 0;
+  // batch_read and batch_hash give one slot per path, in path order, each starting as an
+  // empty success; the backend fills them (read_into / hash_into).
+  std::vector<Result<std::vector<std::byte>>> batch_read(
+      std::span<const std::filesystem::path> paths) {
+    std::vector<Result<std::vector<std::byte>>> results(paths.size(), std::vector<std::byte>{});
+    read_into(paths, results);
+    return results;
+  }
   virtual std::vector<Result<FileStat>> batch_stat(
       std::span<const std::filesystem::path> paths) = 0;
-  virtual std::vector<Result<HashResult>> batch_hash(std::span<const std::filesystem::path> paths,
-                                                     hash::AlgorithmSet algorithms,
-                                                     Follow follow) = 0;
   std::vector<Result<HashResult>> batch_hash(std::span<const std::filesystem::path> paths,
-                                             hash::AlgorithmSet algorithms) {
-    return batch_hash(paths, algorithms, Follow::yes);
+                                             hash::AlgorithmSet algorithms,
+                                             Follow follow = Follow::yes) {
+    std::vector<Result<HashResult>> results(paths.size(), HashResult{});
+    hash_into(paths, algorithms, follow, results);
+    return results;
   }
   virtual std::vector<Result<void>> batch_write(std::span<const WriteOp> ops) = 0;
+
+ protected:
+  // The backend's batch reads: out[i] is the result for paths[i] (out.size() == paths.size()).
+  virtual void read_into(std::span<const std::filesystem::path> paths,
+                         std::span<Result<std::vector<std::byte>>> out) = 0;
+  virtual void hash_into(std::span<const std::filesystem::path> paths,
+                         hash::AlgorithmSet algorithms, Follow follow,
+                         std::span<Result<HashResult>> out) = 0;
 };
 
 // fsync(2) of a directory, so that a create or rename inside it survives a power loss.
