@@ -40,7 +40,7 @@ add_library(forge_core STATIC)
 target_link_libraries(forge_core
   PUBLIC forge_third_party Threads::Threads forge_settings
   PRIVATE forge_warnings bcrypt)
-foreach(part support hash io)
+foreach(part support hash io watch)
   add_subdirectory(core/${part})
 endforeach()
 

@@ -21,39 +21,10 @@ constexpr std::uint32_t k_dir_mask = IN_CREATE | IN_DELETE | IN_MODIFY | IN_CLOS
                                      IN_MOVED_FROM | IN_MOVED_TO | IN_ATTRIB | IN_DELETE_SELF |
                                      IN_MOVE_SELF | IN_ONLYDIR | IN_EXCL_UNLINK | IN_DONT_FOLLOW;
 
-bool skipped(std::string_view name) {
-  return name == ".git" || name == ".forge";
-}
-
-std::string join(const std::string& dir, std::string_view name) {
-  return dir.empty() ? std::string(name) : dir + "/" + std::string(name);
-}
-
-// Merges a new event into what is pending for a path.
-std::optional<EventKind> merge(EventKind old_kind, EventKind new_kind) {
-  if (old_kind == EventKind::created && new_kind == EventKind::removed) return std::nullopt;
-  if (old_kind == EventKind::created || old_kind == EventKind::renamed) {
-    return new_kind == EventKind::removed ? EventKind::removed : old_kind;
-  }
-  if (old_kind == EventKind::removed && new_kind == EventKind::created) return EventKind::modified;
-  if (new_kind == EventKind::removed) return EventKind::removed;
-  return old_kind == EventKind::removed ? EventKind::removed : new_kind;
-}
-
 }  // namespace
 
-std::string_view to_string(EventKind kind) {
-  switch (kind) {
-    case EventKind::created: return "created";
-    case EventKind::modified: return "modified";
-    case EventKind::removed: return "removed";
-    case EventKind::renamed: return "renamed";
-    case EventKind::rescan_required: return "rescan_required";
-    default: return "unknown";
-  }
-}
-
-InotifyWatcher::InotifyWatcher(WatcherOptions options) : m_options(options) {}
+InotifyWatcher::InotifyWatcher(WatcherOptions options)
+    : m_options(options), m_events(options.debounce) {}
 
 InotifyWatcher::~InotifyWatcher() {
   stop();
@@ -85,9 +56,7 @@ Result<void> InotifyWatcher::start(const std::filesystem::path& root) {
     m_root = root;
     m_fd = fd;
     m_wake_fd = wake;
-    m_pending.clear();
-    m_moves.clear();
-    m_immediate.clear();
+    m_events.clear();
     add_tree("", false);
   }
   m_reader = std::thread([this] { reader_loop(); });
@@ -127,7 +96,7 @@ int InotifyWatcher::inotify_fd() const {
 
 void InotifyWatcher::rescan(std::string reason) {
   spdlog::warn("watch: {}: the view may be stale, rescanning", reason);
-  m_immediate.push_back(WatchEvent{EventKind::rescan_required, "", "", std::move(reason), false});
+  m_events.immediate(WatchEvent{EventKind::rescan_required, "", "", std::move(reason), false});
   m_ready.notify_all();
 }
 
@@ -154,13 +123,13 @@ void InotifyWatcher::add_tree(const std::string& relative, bool report_contents)
   std::vector<std::pair<std::string, bool>> children;
   while (dirent* entry = readdir(dir)) {
     const std::string_view name = entry->d_name;
-    if (name == "." || name == ".." || skipped(name)) continue;
+    if (name == "." || name == ".." || skipped_name(name)) continue;
     children.emplace_back(std::string(name), entry->d_type == DT_DIR);
   }
   closedir(dir);
   for (const auto& [name, is_dir] : children) {
-    const std::string child = join(relative, name);
-    if (report_contents) note(child, EventKind::created, is_dir);
+    const std::string child = join_relative(relative, name);
+    if (report_contents) m_events.note(child, EventKind::created, is_dir);
     if (is_dir) add_tree(child, report_contents);
   }
 }
@@ -168,31 +137,12 @@ void InotifyWatcher::add_tree(const std::string& relative, bool report_contents)
 void InotifyWatcher::rewatch_all() {
   const std::unordered_map<int, std::string> old = std::move(m_dirs);
   m_dirs.clear();
-  m_moves.clear();
+  m_events.forget_moves();
   add_tree("", false);
   for (const auto& [wd, path] : old) {
     if (!m_dirs.contains(wd)) inotify_rm_watch(m_fd, wd);  // gone, or no longer in the tree
   }
   support::Metrics::global().gauge("files_watched").add(-static_cast<std::int64_t>(old.size()));
-}
-
-void InotifyWatcher::note(const std::string& path, EventKind kind, bool is_directory,
-                          const std::string& from) {
-  const auto now = std::chrono::steady_clock::now();
-  auto it = m_pending.find(path);
-  if (it == m_pending.end()) {
-    m_pending.emplace(path, Pending{kind, from, is_directory, now});
-    return;
-  }
-  const auto merged = merge(it->second.kind, kind);
-  if (!merged) {
-    m_pending.erase(it);
-    return;
-  }
-  it->second.kind = *merged;
-  if (!from.empty()) it->second.from = from;
-  it->second.is_directory = is_directory;
-  it->second.last = now;
 }
 
 void InotifyWatcher::handle(int wd, std::uint32_t mask, std::uint32_t cookie,
@@ -215,31 +165,25 @@ void InotifyWatcher::handle(int wd, std::uint32_t mask, std::uint32_t cookie,
     return;
   }
   if (mask & (IN_DELETE_SELF | IN_MOVE_SELF)) return;  // reported by the parent's event
-  if (name.empty() || skipped(name)) return;
-  const std::string path = join(dir->second, name);
+  if (name.empty() || skipped_name(name)) return;
+  const std::string path = join_relative(dir->second, name);
   const bool is_dir = (mask & IN_ISDIR) != 0;
   if (mask & IN_MOVED_FROM) {
-    m_moves[cookie] = {path,
-                       Pending{EventKind::removed, {}, is_dir, std::chrono::steady_clock::now()}};
+    m_events.moved_from(cookie, path, is_dir);
     return;
   }
   if (mask & IN_MOVED_TO) {
-    auto move = m_moves.find(cookie);
-    if (move != m_moves.end()) {
-      const std::string from = move->second.first;
-      m_moves.erase(move);
-      m_pending.erase(from);
-      note(path, EventKind::renamed, is_dir, from);
+    if (const auto from = m_events.moved_to(cookie, path, is_dir)) {
       if (is_dir) {  // watches under the moved directory keep their inode: fix their paths
         for (auto& [watch, relative] : m_dirs) {
-          if (relative == from)
+          if (relative == *from)
             relative = path;
-          else if (relative.starts_with(from + "/"))
-            relative = path + relative.substr(from.size());
+          else if (relative.starts_with(*from + "/"))
+            relative = path + relative.substr(from->size());
         }
       }
     } else {
-      note(path, EventKind::created, is_dir);
+      m_events.note(path, EventKind::created, is_dir);
       if (is_dir) add_tree(path, true);
     }
     return;
@@ -248,33 +192,22 @@ void InotifyWatcher::handle(int wd, std::uint32_t mask, std::uint32_t cookie,
     // A sync cookie is delivered at once, without debounce (its creator is waiting), and
     // only its creation: its close and removal would only restart a debounce window.
     if (mask & IN_CREATE) {
-      m_immediate.push_back(WatchEvent{EventKind::created, path, {}, {}, false});
+      m_events.immediate(WatchEvent{EventKind::created, path, {}, {}, false});
       m_ready.notify_all();
     }
     return;
   }
   if (mask & IN_CREATE) {
-    note(path, EventKind::created, is_dir);
+    m_events.note(path, EventKind::created, is_dir);
     if (is_dir) add_tree(path, true);
     return;
   }
   if (mask & IN_DELETE) {
-    note(path, EventKind::removed, is_dir);
+    m_events.note(path, EventKind::removed, is_dir);
     return;
   }
-  if (mask & (IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB)) note(path, EventKind::modified, is_dir);
-}
-
-void InotifyWatcher::expire_moves(std::chrono::steady_clock::time_point now) {
-  // A MOVED_FROM whose MOVED_TO never came within the window: moved out of the tree.
-  for (auto it = m_moves.begin(); it != m_moves.end();) {
-    if (now - it->second.second.last >= m_options.debounce) {
-      note(it->second.first, EventKind::removed, it->second.second.is_directory);
-      it = m_moves.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  if (mask & (IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB))
+    m_events.note(path, EventKind::modified, is_dir);
 }
 
 void InotifyWatcher::reader_loop() {
@@ -298,8 +231,8 @@ void InotifyWatcher::reader_loop() {
         }
       }
     }
-    expire_moves(std::chrono::steady_clock::now());
-    if (!m_pending.empty() || !m_immediate.empty()) m_ready.notify_all();
+    m_events.expire_moves(std::chrono::steady_clock::now());
+    if (m_events.has_events()) m_ready.notify_all();
   }
 }
 
@@ -308,20 +241,8 @@ std::vector<WatchEvent> InotifyWatcher::poll(std::chrono::milliseconds timeout) 
   std::unique_lock lock(m_mutex);
   for (;;) {
     const auto now = std::chrono::steady_clock::now();
-    std::vector<WatchEvent> ready = std::move(m_immediate);
-    m_immediate.clear();
     auto next_due = std::chrono::steady_clock::time_point::max();
-    for (auto it = m_pending.begin(); it != m_pending.end();) {
-      const auto due = it->second.last + m_options.debounce;
-      if (due <= now) {
-        ready.push_back(
-            WatchEvent{it->second.kind, it->first, it->second.from, {}, it->second.is_directory});
-        it = m_pending.erase(it);
-      } else {
-        next_due = std::min(next_due, due);
-        ++it;
-      }
-    }
+    std::vector<WatchEvent> ready = m_events.take_due(now, next_due);
     if (!ready.empty() || now >= deadline || m_fd < 0) return ready;
     m_ready.wait_until(lock, std::min(deadline, next_due));
   }
@@ -333,13 +254,7 @@ namespace forge::watch {
 
 std::vector<WatchEvent> InotifyWatcher::drain() {
   std::lock_guard lock(m_mutex);
-  std::vector<WatchEvent> ready = std::move(m_immediate);
-  m_immediate.clear();
-  for (const auto& [path, pending] : m_pending) {
-    ready.push_back(WatchEvent{pending.kind, path, pending.from, {}, pending.is_directory});
-  }
-  m_pending.clear();
-  return ready;
+  return m_events.take_all();
 }
 
 }  // namespace forge::watch

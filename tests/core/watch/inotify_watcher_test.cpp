@@ -13,56 +13,22 @@
 #include <rapidcheck/gtest.h>
 
 #include "forge/test/temp_dir.h"
+#include "watcher_contract.h"
 
 namespace forge::watch {
 namespace {
 
 using namespace std::chrono_literals;
+using namespace contract;
 
-void write_raw(const std::filesystem::path& path, const std::string& data) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << data;
-}
-
-// How long a test waits for events it expects: generous, since CI is a loaded 2-core machine
-// (collect returns as soon as `done` holds, so a passing test never waits this long).
-constexpr auto k_patience = 30s;
-
-// Collects events until `done` says enough or `limit` passes.
-std::vector<WatchEvent> collect(InotifyWatcher& watcher, std::chrono::milliseconds limit,
-                                const std::function<bool(const std::vector<WatchEvent>&)>& done) {
-  std::vector<WatchEvent> all;
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    auto events = watcher.poll(50ms);
-    all.insert(all.end(), events.begin(), events.end());
-    if (done(all)) break;
-  }
-  return all;
-}
-
-std::map<std::string, WatchEvent> by_path(const std::vector<WatchEvent>& events) {
-  std::map<std::string, WatchEvent> out;
-  for (const auto& event : events) out[event.path] = event;
-  return out;
-}
+struct InotifyBackend {
+  using Watcher = InotifyWatcher;
+  using TempDir = test::TempDir;
+};
+INSTANTIATE_TYPED_TEST_SUITE_P(Inotify, WatcherContract, InotifyBackend);
 
 bool fd_is_open(int fd) {
   return fcntl(fd, F_GETFD) != -1;
-}
-
-TEST(InotifyWatcherTest, ReportsCreateModifyRemove) {
-  test::TempDir dir;
-  write_raw(dir / "old", "x");
-  InotifyWatcher watcher;
-  ASSERT_TRUE(watcher.start(dir.path()));
-  write_raw(dir / "new", "n");
-  write_raw(dir / "old", "changed");
-  auto events = by_path(collect(watcher, k_patience, [](const auto& e) { return e.size() >= 2; }));
-  EXPECT_EQ(events["new"].kind, EventKind::created);
-  EXPECT_EQ(events["old"].kind, EventKind::modified);
-  std::filesystem::remove(dir / "old");
-  events = by_path(collect(watcher, k_patience, [](const auto& e) { return !e.empty(); }));
-  EXPECT_EQ(events["old"].kind, EventKind::removed);
 }
 
 TEST(InotifyWatcherTest, RenameInsideTheTreeIsOnePairedEvent) {
@@ -77,32 +43,6 @@ TEST(InotifyWatcherTest, RenameInsideTheTreeIsOnePairedEvent) {
   EXPECT_EQ(events[0].kind, EventKind::renamed);
   EXPECT_EQ(events[0].path, "sub/b");
   EXPECT_EQ(events[0].from, "a");
-}
-
-TEST(InotifyWatcherTest, FilesInNewDirectoriesAreSeenEvenBeforeTheWatchExists) {
-  test::TempDir dir;
-  InotifyWatcher watcher;
-  ASSERT_TRUE(watcher.start(dir.path()));
-  // Created faster than the watcher can add watches for the new directories.
-  std::filesystem::create_directories(dir / "a" / "b" / "c");
-  write_raw(dir / "a" / "b" / "c" / "f", "deep");
-  auto events = by_path(collect(watcher, k_patience, [](const auto& e) {
-    return std::any_of(e.begin(), e.end(), [](const WatchEvent& w) { return w.path == "a/b/c/f"; });
-  }));
-  ASSERT_TRUE(events.contains("a/b/c/f"));
-  EXPECT_EQ(events["a/b/c/f"].kind, EventKind::created);
-  EXPECT_EQ(watcher.watch_count(), 4u);             // root, a, a/b, a/b/c
-  write_raw(dir / "a" / "b" / "c" / "f", "later");  // the new directory is watched now
-  events = by_path(collect(watcher, k_patience, [](const auto& e) { return !e.empty(); }));
-  EXPECT_EQ(events["a/b/c/f"].kind, EventKind::modified);
-}
-
-TEST(InotifyWatcherTest, SkipsGitDirectories) {
-  test::TempDir dir;
-  std::filesystem::create_directories(dir / ".git" / "objects");
-  InotifyWatcher watcher;
-  ASSERT_TRUE(watcher.start(dir.path()));
-  EXPECT_EQ(watcher.watch_count(), 1u);
 }
 
 // Feature: platform-native-io-hardening, Property 5: Watcher Scalability
@@ -129,21 +69,7 @@ TEST(InotifyWatcherProperty, Property5_TenThousandFilesAllWatchedAndAnyChangeDet
 
 // Feature: platform-native-io-hardening, Property 6: Event Debouncing and Deduplication
 RC_GTEST_PROP(InotifyWatcherProperty, Property6_RapidChangesToOneFileGiveAtMostOneEvent, ()) {
-  test::TempDir dir;
-  write_raw(dir / "f", "start");
-  // A window far longer than N writes take, even on a loaded CI machine.
-  InotifyWatcher watcher(WatcherOptions{100ms});
-  RC_ASSERT(watcher.start(dir.path()).has_value());
-  const int writes = *rc::gen::inRange(1, 50);
-  for (int i = 0; i < writes; ++i) write_raw(dir / "f", std::to_string(i));
-  auto events = collect(watcher, k_patience, [](const auto& e) { return !e.empty(); });
-  // Then one more window: a second event for the same burst would arrive in it.
-  const auto late = collect(watcher, 150ms, [](const auto&) { return false; });
-  events.insert(events.end(), late.begin(), late.end());
-  const auto count = std::count_if(events.begin(), events.end(),
-                                   [](const WatchEvent& e) { return e.path == "f"; });
-  RC_ASSERT(count <= 1);
-  RC_ASSERT(count == 1);  // and the change is not lost
+  RC_ASSERT(events_for_one_burst<InotifyBackend>(*rc::gen::inRange(1, 50)) == 1);
 }
 
 // Feature: platform-native-io-hardening, Property 14: Watcher Handle Cleanup
@@ -169,21 +95,7 @@ RC_GTEST_PROP(InotifyWatcherProperty, Property25_StartAndStopFromManyThreadsStay
   InotifyWatcher watcher;
   const auto plans = *rc::gen::container<std::vector<std::vector<bool>>>(
       3, rc::gen::container<std::vector<bool>>(rc::gen::arbitrary<bool>()));
-  std::vector<std::thread> threads;
-  for (const auto& plan : plans) {
-    threads.emplace_back([&watcher, &dir, plan] {
-      for (bool start : plan) {
-        if (start) {
-          auto started = watcher.start(dir.path());
-          (void)started;  // fails when another thread started it: that is the contract
-        } else {
-          watcher.stop();
-        }
-        (void)watcher.poll(0ms);
-      }
-    });
-  }
-  for (auto& thread : threads) thread.join();
+  run_start_stop_plans(watcher, dir.path(), plans);
   // Whatever the interleaving, the state is one of the two consistent ones.
   if (watcher.running()) {
     RC_ASSERT(watcher.watch_count() == 3u);
@@ -221,40 +133,11 @@ TEST(InotifyWatcherTest, QueueOverflowAsksForARescanNamingTheSysctl) {
   EXPECT_NE(rescan->reason.find("max_queued_events"), std::string::npos);
 }
 
-TEST(InotifyWatcherTest, StartingTwiceOrOnAMissingRootFails) {
-  test::TempDir dir;
-  InotifyWatcher watcher;
-  EXPECT_FALSE(watcher.start(dir / "absent"));
-  ASSERT_TRUE(watcher.start(dir.path()));
-  auto again = watcher.start(dir.path());
-  ASSERT_FALSE(again);
-  EXPECT_EQ(again.error().category(), ErrorCategory::validation);
-}
-
 }  // namespace
 }  // namespace forge::watch
 
 namespace forge::watch {
-namespace {
-
-// `forge scan --since` blocks on its sync cookie: it must not wait for the debounce window.
-TEST(InotifyWatcherTest, SyncCookiesAreDeliveredAtOnceWithoutDebounce) {
-  test::TempDir dir;
-  InotifyWatcher watcher(WatcherOptions{std::chrono::hours(1)});
-  ASSERT_TRUE(watcher.start(dir.path()));
-  write_raw(dir / "pending", "debounced for an hour");
-  write_raw(dir / ".forge-cookie-1-2", "");
-  const auto events = watcher.poll(std::chrono::seconds(5));
-  ASSERT_EQ(events.size(), 1u);
-  EXPECT_EQ(events[0].path, ".forge-cookie-1-2");
-  EXPECT_EQ(events[0].kind, EventKind::created);
-  // drain() hands over what is still inside its window.
-  const auto drained = watcher.drain();
-  ASSERT_EQ(drained.size(), 1u);
-  EXPECT_EQ(drained[0].path, "pending");
-}
-
-}  // namespace
+namespace {}  // namespace
 }  // namespace forge::watch
 
 namespace forge::watch {

@@ -5,11 +5,9 @@
 //   returning. Directories created later are watched as they appear, and their contents
 //   are listed and reported as created, which closes the race between mkdir and the new
 //   watch (files created in between would otherwise go unseen).
-// - Events are debounced per path: a path is reported once its last event is `debounce`
-//   old, so N rapid changes to one file give at most one event (Property 6). Kinds merge
-//   (created then modified -> created; created then removed -> nothing; removed then
-//   created -> modified). A move inside the tree is one `renamed` event with `from`;
-//   a move out is `removed`, a move in is `created` (and its subtree is listed).
+// - Events are debounced per path by a Debouncer (debouncer.h: Property 6, kind merging).
+//   A move inside the tree is one `renamed` event with `from` (inotify's cookie pairs the
+//   halves); a move out is `removed`, a move in is `created` (and its subtree is listed).
 // - Never a silently stale view: IN_Q_OVERFLOW, and a watch that cannot be added (ENOSPC:
 //   fs.inotify.max_user_watches), produce a `rescan_required` event whose `reason` names
 //   the sysctl to raise; the consumer must then rescan. On IN_Q_OVERFLOW the watch set is
@@ -33,24 +31,10 @@
 #include <vector>
 
 #include "forge/core/support/error.h"
+#include "forge/core/watch/debouncer.h"
+#include "forge/core/watch/watch_event.h"
 
 namespace forge::watch {
-
-enum class EventKind { created, modified, removed, renamed, rescan_required };
-std::string_view to_string(EventKind kind);
-
-struct WatchEvent {
-  EventKind kind = EventKind::modified;
-  std::string path;    // relative to the root ("" for rescan_required)
-  std::string from;    // renamed: the old relative path
-  std::string reason;  // rescan_required: why, and the sysctl to raise
-  bool is_directory = false;
-};
-
-struct WatcherOptions {
-  // 20 ms: longer than an editor's write-rename-chmod burst, short enough to feel instant.
-  std::chrono::milliseconds debounce{20};
-};
 
 class InotifyWatcher {
  public:
@@ -73,20 +57,11 @@ class InotifyWatcher {
   std::vector<WatchEvent> drain();
 
  private:
-  struct Pending {
-    EventKind kind;
-    std::string from;
-    bool is_directory = false;
-    std::chrono::steady_clock::time_point last;
-  };
   void reader_loop();
   void handle(int wd, std::uint32_t mask, std::uint32_t cookie, const std::string& name);
   void add_tree(const std::string& relative, bool report_contents);  // REQUIRES m_mutex
-  void note(const std::string& path, EventKind kind, bool is_directory,
-            const std::string& from = {});                       // REQUIRES m_mutex
-  void rescan(std::string reason);                               // REQUIRES m_mutex
-  void rewatch_all();                                            // REQUIRES m_mutex
-  void expire_moves(std::chrono::steady_clock::time_point now);  // REQUIRES m_mutex
+  void rescan(std::string reason);                                   // REQUIRES m_mutex
+  void rewatch_all();                                                // REQUIRES m_mutex
 
   WatcherOptions m_options;
   mutable std::mutex m_lifecycle_mutex;  // serialises start/stop
@@ -97,9 +72,7 @@ class InotifyWatcher {
   int m_wake_fd = -1;  // eventfd that wakes the reader thread for stop()
   std::thread m_reader;
   std::unordered_map<int, std::string> m_dirs;  // wd -> relative dir path
-  std::map<std::string, Pending> m_pending;
-  std::unordered_map<std::uint32_t, std::pair<std::string, Pending>> m_moves;  // cookie -> from
-  std::vector<WatchEvent> m_immediate;  // rescan_required and sync cookies: no debounce
+  Debouncer m_events;  // debounced changes, rename halves by cookie, immediate events
 };
 
 }  // namespace forge::watch
