@@ -11,6 +11,7 @@
 #include "command.h"
 #include "forge/cas_tree/capture.h"
 #include "forge/cas_tree/download.h"
+#include "forge/cas_tree/output_tree.h"
 #include "forge/cas_tree/remote.h"
 #include "forge/cas_tree/upload.h"
 
@@ -19,7 +20,7 @@ namespace {
 
 constexpr std::string_view k_usage =
     "usage: forge cas upload DIR [--dir STORE] [--remote URL] [--no-fsync]\n"
-    "       forge cas download HEX/SIZE DIR [--dir STORE] [--remote URL] [--hardlink]\n"
+    "       forge cas download HEX/SIZE DIR [--tree] [--dir STORE] [--remote URL] [--hardlink]\n"
     "       forge cas capture ACTION_HEX/SIZE [--cwd DIR] [--output-file PATH]...\n"
     "                         [--output-directory PATH]... [--exit-code N] [--dir STORE]\n\n"
     "upload:   stores every file of DIR and one REAPI Directory message per directory\n"
@@ -32,6 +33,8 @@ constexpr std::string_view k_usage =
     "          modify. --hardlink links non-executable files to the store instead, making\n"
     "          them read-only: fastest, but never modify such a file (chmod +w, root).\n"
     "          Symlinks must be relative and stay inside DIR; others are refused.\n"
+    "          --tree: HEX/SIZE is a REAPI Tree (an ActionResult's output directory, as\n"
+    "          Bazel uploads it) instead of a root Directory.\n"
     "capture:  what an executor does after running an action: stores the declared outputs\n"
     "          (paths relative to --cwd, default `.`, as REAPI's output_files and\n"
     "          output_directories; directories as REAPI Tree messages), builds the REAPI\n"
@@ -115,6 +118,25 @@ int run_capture(Args& args, const std::filesystem::path& store_dir) {
   return k_exit_ok;
 }
 
+// The root Directory of the REAPI Tree `tree` (fetched from `remote` into `local` first when
+// given), with every Directory of it stored locally for the download to walk.
+Result<cache::BlobDigest> root_of_tree(cache::ActionCache& local, cache::Upstream* remote,
+                                       const cache::BlobDigest& tree) {
+  if (remote) {
+    cache::PullRequest request;
+    request.blobs.push_back(tree.to_string());
+    FORGE_TRY(const auto pulled, cache::pull_from_upstream(local, *remote, request, {}));
+    if (!pulled.complete()) {
+      return fail(
+          Error(ErrorCategory::validation, fmt::format("Tree {} could not be fetched from {}",
+                                                       tree.to_string(), remote->describe()))
+              .with_suggestion("check the digest: give --tree the tree_digest of an "
+                               "output directory the build uploaded there"));
+    }
+  }
+  return cas_tree::store_tree_directories(local.cas(), tree);
+}
+
 int run(std::vector<std::string> tokens) {
   if (tokens.empty() ||
       (tokens[0] != "upload" && tokens[0] != "download" && tokens[0] != "capture")) {
@@ -132,8 +154,9 @@ int run(std::vector<std::string> tokens) {
   if (!remote_url) return report(remote_url.error(), k_exit_usage);
   const bool no_fsync = action == "upload" && args.flag("no-fsync");
   const bool hardlink = action == "download" && args.flag("hardlink");
+  const bool tree = action == "download" && args.flag("tree");
   if (auto done = args.finish(action == "upload" ? "--dir, --remote, --no-fsync"
-                                                 : "--dir, --remote, --hardlink");
+                                                 : "--dir, --remote, --hardlink, --tree");
       !done) {
     return report(done.error(), k_exit_usage);
   }
@@ -162,13 +185,18 @@ int run(std::vector<std::string> tokens) {
   if (action == "download") {
     auto root = cache::parse_blob_digest(positional[0]);
     if (!root) return report(root.error(), k_exit_usage);
+    auto ac = cache::ActionCache::open(*store);
+    if (!ac) return report(ac.error(), k_exit_failure);
+    if (tree) {
+      auto expanded = root_of_tree(**ac, remote.get(), *root);
+      if (!expanded) return report(expanded.error(), k_exit_failure);
+      root = *expanded;
+    }
     cas_tree::DownloadOptions download_options;
     download_options.link = hardlink ? cas_tree::Link::hardlink : cas_tree::Link::copy;
     cas_tree::RemoteCounts counts;
     Result<cas_tree::DownloadResult> done = fail(Error(ErrorCategory::unknown, "not run"));
     if (remote) {
-      auto ac = cache::ActionCache::open(*store);
-      if (!ac) return report(ac.error(), k_exit_failure);
       auto fetched = cas_tree::download_tree_from_remote(**ac, *remote, *root, positional[1],
                                                          download_options);
       if (fetched) counts = fetched->remote;

@@ -1,59 +1,17 @@
 // Bazel from Debian (bazel-bootstrap) against a real `forge serve`: a workspace with two
 // genrules and a cc_binary is built with --remote_cache over HTTP and over gRPC; after
 // `bazel clean` every action is a remote cache hit. Also: Bazel 4.2 against a read-only cache.
-//
-// Offline: Debian's Bazel 4.2 fetches @rules_cc and @rules_java from GitHub for its builtin
-// toolchains. The workspace points both at local stub repositories that re-export the
-// native rules, so nothing is downloaded.
+// The workspace is bazel_workspace.h's (offline: no download).
 #include <filesystem>
 #include <regex>
 
 #include <gtest/gtest.h>
 
+#include "bazel_workspace.h"
 #include "serve_fixture.h"
 
 namespace forge::test {
 namespace {
-
-void write_workspace(const TempDir& dir) {
-  dir.write_file("ws/WORKSPACE",
-                 "workspace(name = \"forge_smoke\")\n"
-                 "local_repository(name = \"rules_cc\", path = \"third_party/rules_cc\")\n"
-                 "local_repository(name = \"rules_java\", path = \"third_party/rules_java\")\n");
-  dir.write_file("ws/.bazelignore", "third_party\n");
-  dir.write_file("ws/BUILD",
-                 "genrule(name = \"gen_header\", outs = [\"generated.h\"],\n"
-                 "        cmd = \"echo '#define GREETING \\\"hello from a genrule\\\"' > $@\")\n"
-                 "genrule(name = \"gen_data\", srcs = [\"data.txt\"], outs = [\"data.upper\"],\n"
-                 "        cmd = \"tr a-z A-Z < $< > $@\")\n"
-                 "cc_binary(name = \"hello\", srcs = [\"hello.c\", \":gen_header\"])\n");
-  dir.write_file("ws/data.txt", "some data\n");
-  dir.write_file("ws/hello.c",
-                 "#include <stdio.h>\n#include \"generated.h\"\n"
-                 "int main(void) { puts(GREETING); return 0; }\n");
-  dir.write_file("ws/third_party/rules_cc/WORKSPACE", "");
-  dir.write_file("ws/third_party/rules_cc/BUILD", "");
-  dir.write_file("ws/third_party/rules_cc/cc/BUILD",
-                 "package(default_visibility = [\"//visibility:public\"])\n"
-                 "alias(name = \"toolchain_type\", actual = "
-                 "\"@bazel_tools//tools/cpp:toolchain_type\")\n");
-  std::string cc_defs;
-  for (const char* rule : {"cc_binary", "cc_library", "cc_test", "cc_import", "cc_toolchain",
-                           "cc_toolchain_suite", "objc_library", "cc_proto_library"}) {
-    cc_defs += std::string(rule) + " = native." + rule + "\n";
-  }
-  dir.write_file("ws/third_party/rules_cc/cc/defs.bzl", cc_defs);
-  dir.write_file("ws/third_party/rules_java/WORKSPACE", "");
-  dir.write_file("ws/third_party/rules_java/BUILD", "");
-  dir.write_file("ws/third_party/rules_java/java/BUILD",
-                 "package(default_visibility = [\"//visibility:public\"])\n");
-  std::string java_defs;
-  for (const char* rule :
-       {"java_import", "java_runtime", "java_toolchain", "java_binary", "java_library"}) {
-    java_defs += std::string(rule) + " = native." + rule + "\n";
-  }
-  dir.write_file("ws/third_party/rules_java/java/defs.bzl", java_defs);
-}
 
 // "INFO: 8 processes: 4 remote cache hit, 4 internal." -> 4
 int remote_cache_hits(const std::string& output) {
