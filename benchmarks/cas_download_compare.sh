@@ -18,23 +18,15 @@ kib=${2:-64}
 
 . benchmarks/lib.sh
 
-work=$(mktemp -d /tmp/forge-cas-bench.XXXXXX)
-serve_pid=
-cleanup() {
-  [ -n "$serve_pid" ] && kill -TERM "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
+bench_work forge-cas-bench
 tree=/tmp/forge-cas-tree-$files-$kib
-[ -d "$tree" ] || python3 benchmarks/make_tree.py --files "$files" --median-kib "$kib" --seed 7 \
-  --out "$tree" >/dev/null
-(cd "$tree" && find . -type f -print0 | xargs -0 cat > /dev/null)
+bench_tree "$tree" "$files" 7 "$kib"
 bytes=$(du -sb "$tree" | cut -f1)
 
 "$forge" serve --dir "$work/remote" --no-grpc --no-fsync --http-port 0 \
   --port-file "$work/ports.json" 2>"$work/serve.log" &
 serve_pid=$!
+stop_on_exit "$serve_pid"
 until [ -s "$work/ports.json" ]; do
   kill -0 "$serve_pid" || { cat "$work/serve.log"; exit 1; }
   sleep 0.1

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for the benchmark scripts: `. "$(dirname "$0")/lib.sh"`.
 # Times are wall seconds; every figure a script prints is a median (the machines are noisy).
 
@@ -23,3 +24,28 @@ timed() {
 
 # ratio A B: A / B with two decimals ("n/a" when B is zero).
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b == 0) print "n/a"; else printf "%.2f\n", a / b}'; }
+
+# bench_work NAME: makes $work, a temporary directory, and on exit stops (SIGTERM, then
+# waits for) every process given to stop_on_exit and removes $work.
+bench_work() {
+  work=$(mktemp -d "/tmp/$1.XXXXXX")
+  bench_pids=()
+  trap bench_cleanup EXIT
+}
+bench_cleanup() {
+  local pid
+  for pid in "${bench_pids[@]}"; do kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
+  rm -rf "$work"
+}
+stop_on_exit() { bench_pids+=("$1"); }
+
+# bench_tree DIR FILES SEED [MEDIAN_KIB]: a make_tree.py tree at DIR, kept between runs
+# (made only when DIR is missing), then read once so the page cache is warm.
+bench_tree() {
+  local dir=$1 files=$2 seed=$3 kib=${4:-}
+  if [ ! -d "$dir" ]; then
+    python3 "$(dirname "${BASH_SOURCE[0]}")/make_tree.py" --files "$files" --seed "$seed" \
+      ${kib:+--median-kib "$kib"} --out "$dir" >/dev/null
+  fi
+  (cd "$dir" && find . -type f -print0 | xargs -0 cat > /dev/null)
+}
