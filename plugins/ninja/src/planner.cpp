@@ -94,12 +94,18 @@ class Planner {
     bool dirty = false;
     auto inputs = dirtying_inputs(m_context, edge, node(edge.outputs.front()).stat.mtime);
     const bool deps_missing = !inputs;
+    std::optional<std::vector<std::string>> restored_deps;  // recorded deps standing in
     if (deps_missing) {
       dirty = true;
       outcome.reason =
           fmt::format("deps for '{}' are missing or out of date", edge.outputs.front());
       inputs.emplace(edge.inputs.begin(),
                      edge.inputs.begin() + static_cast<std::ptrdiff_t>(edge.dirtying_inputs()));
+      if (!edge.deps.empty() && m_check && m_context.recorded_deps) {
+        restored_deps = m_context.recorded_deps(index);
+        if (restored_deps)
+          inputs->insert(inputs->end(), restored_deps->begin(), restored_deps->end());
+      }
     }
     const Node* newest = nullptr;
     const std::string* newest_name = nullptr;
@@ -129,7 +135,7 @@ class Planner {
     }
     if (dirty && !edge.is_phony()) {
       outcome.verdict = Verdict::dirty;
-      if (input_dirty || deps_missing) {
+      if (input_dirty || (deps_missing && !restored_deps)) {
         outcome.content = true;
         outcome.blocker = input_dirty ? "an input will be rebuilt" : "no usable deps record";
       } else if (!m_check) {
@@ -138,7 +144,7 @@ class Planner {
         outcome.content = true;
         outcome.blocker = std::move(*blocker);
       } else {
-        settle(edge, newest, outcome);
+        settle(edge, newest, outcome, restored_deps ? &*restored_deps : nullptr);
         dirty = false;
       }
     }
@@ -184,7 +190,9 @@ class Planner {
     return false;
   }
 
-  void settle(const Edge& edge, const Node* newest, EdgeOutcome& outcome) {
+  // `restored_deps`: the recorded deps that stood in for a missing or stale deps record.
+  void settle(const Edge& edge, const Node* newest, EdgeOutcome& outcome,
+              const std::vector<std::string>* restored_deps) {
     outcome.verdict = Verdict::settled;
     const std::int64_t floor = newest != nullptr ? newest->stat.mtime : 0;
     std::int64_t log_mtime = 0;
@@ -211,7 +219,9 @@ class Planner {
     if (!edge.deps.empty()) {
       const DepsRecord* record = m_context.deps->find(edge.outputs.front());
       const std::int64_t out_mtime = node(edge.outputs.front()).stat.mtime;
-      if (record != nullptr && record->mtime < out_mtime) {
+      if (restored_deps != nullptr) {
+        m_plan.deps_updates.push_back({edge.outputs.front(), out_mtime, *restored_deps});
+      } else if (record != nullptr && record->mtime < out_mtime) {
         m_plan.deps_updates.push_back(
             {edge.outputs.front(), out_mtime, m_context.deps->dep_paths(*record)});
       }

@@ -132,7 +132,24 @@ Result<SettleReport> settle(io::PlatformIO& io, const SettleOptions& options) {
     needed.insert(needed.end(), edge.outputs.begin(), edge.outputs.end());
     return std::nullopt;
   };
-  const PlanContext context = state.plan_context();
+  PlanContext context = state.plan_context();
+  // A deps edge without a usable .ninja_deps record is checked on the deps Forge recorded
+  // (its recorded inputs beyond the manifest's): if their contents are unchanged, so are
+  // the deps the compiler would write.
+  context.recorded_deps = [&](std::size_t index) -> std::optional<std::vector<std::string>> {
+    auto record = records.get(index);
+    if (!record || *record == nullptr) return std::nullopt;
+    const Edge& edge = manifest.edges[index];
+    const auto manifest_inputs = std::span(edge.inputs).first(edge.dirtying_inputs());
+    std::vector<std::string> deps;
+    for (const auto& [path, digest] : (*record)->inputs) {
+      if (std::find(manifest_inputs.begin(), manifest_inputs.end(), path) ==
+          manifest_inputs.end()) {
+        deps.push_back(path);
+      }
+    }
+    return deps;
+  };
   FORGE_TRY(Plan plan, make_plan(context, collect));
   if (failure) return fail(std::move(*failure));
   const DigestMap digests = candidates ? state.digests(needed) : DigestMap{};

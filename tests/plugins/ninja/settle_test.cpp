@@ -79,6 +79,32 @@ TEST_F(SettleTest, AnEditRevertedIsClean) {
   EXPECT_EQ(ninja_would_run(), std::set<std::string>{});
 }
 
+// Without .ninja_deps (deleted, or a build dir restored without it) Ninja reruns every deps
+// edge; the deps Forge recorded stand in, and settle writes them back as Ninja's record.
+TEST_F(SettleTest, AMissingDepsLogIsRestoredFromTheRecordAndRunsNothing) {
+  touch_all();
+  std::filesystem::remove(m_dir / ".ninja_deps");
+  ASSERT_EQ(ninja_would_run().size(), 3u);
+  auto report = run_settle();
+  ASSERT_TRUE(report) << report.error().to_string();
+  EXPECT_EQ(report->settled, 3u);
+  EXPECT_EQ(report->dirty, 0u);
+  EXPECT_EQ(ninja_would_run(), std::set<std::string>{});
+  EXPECT_NE(ninja("-t deps a.out").out.find("hdr.h"), std::string::npos);
+  EXPECT_NE(ninja("-t deps b.out").out.find("hdr.h"), std::string::npos);
+}
+
+TEST_F(SettleTest, AMissingDepsLogWithAHeaderEditRebuildsTheIncluders) {
+  std::filesystem::remove(m_dir / ".ninja_deps");
+  m_dir.write_file("hdr.h", "new\n");
+  auto report = run_settle();
+  ASSERT_TRUE(report) << report.error().to_string();
+  EXPECT_EQ(report->settled, 0u);
+  EXPECT_EQ(ninja_would_run(), (std::set<std::string>{"a.out", "b.out", "all.out"}));
+  ASSERT_EQ(ninja("").exit_code, 0);
+  EXPECT_EQ(m_dir.read_file("a.out"), "a\nnew\n");
+}
+
 TEST_F(SettleTest, ADeletedOutputIsRebuilt) {
   touch_all();
   std::filesystem::remove(m_dir / "b.out");

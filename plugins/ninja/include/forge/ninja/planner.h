@@ -18,7 +18,8 @@
 // A dirty non-phony edge whose inputs are all clean is offered to the SettleCheck; when the
 // check accepts, the plan makes it clean the way Ninja itself leaves a finished edge: each
 // output's mtime becomes max(its mtime, M), a log entry (current command hash, that mtime)
-// and, for deps rules, a deps record (same deps, the first output's new mtime) are added,
+// and, for deps rules, a deps record (same deps — or the recorded_deps when Ninja's record
+// was missing or out of date — with the first output's new mtime) are added,
 // and the edge's outputs count as clean with their new mtimes for the edges after it.
 //
 // Threading: a pure computation over its arguments; the callbacks run on the caller's
@@ -70,6 +71,10 @@ struct PlanContext {
   std::function<NodeStat(const std::string&)> stat;
   // Reads a depfile's dependencies (nullopt when missing or unreadable).
   std::function<std::optional<std::vector<std::string>>(const std::string&)> read_depfile;
+  // Optional (settle): the deps last recorded for a `deps =` edge whose .ninja_deps record
+  // is missing or out of date (nullopt when none are known). With it, such an edge is
+  // checked on those deps like any other and, if settled, gets a fresh deps record of them.
+  std::function<std::optional<std::vector<std::string>>(std::size_t edge)> recorded_deps;
 };
 
 // Returns nullopt when `edge` (dirty, every input clean) may be made clean, else the reason
