@@ -34,6 +34,9 @@ set_target_properties(forge_core PROPERTIES EXPORT_NAME core)
 set_target_properties(forge_cache PROPERTIES EXPORT_NAME cache)
 
 install(TARGETS forge forge-serve RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT bin)
+# The agent's systemd user unit (ExecStart=/usr/bin/forge: right for the packages, which
+# install under /usr; tests/capi/deb_agent_probe.sh runs its command in a fresh root).
+install(FILES packaging/systemd/forge-agent.service DESTINATION lib/systemd/user COMPONENT bin)
 
 install(TARGETS forge_capi EXPORT ForgeCTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT runtime NAMELINK_COMPONENT dev)

@@ -5,7 +5,8 @@
 # runs against the extracted libforge.so.0. Then `apt-get install ./*.deb` on a fresh
 # Debian 12 root made by mmdebstrap from this machine's apt sources (the dependencies come
 # from the archive, not from this machine), where the installed `forge` hashes, stores and
-# serves: a blob PUT over HTTP from outside the root is read back.
+# serves: a blob PUT over HTTP from outside the root is read back, and the packaged systemd
+# user unit's command runs the agent there (deb_agent_probe.sh).
 # Usage: deb_test.sh BUILD_DIR SOURCE_DIR
 set -eu
 build=$1
@@ -27,6 +28,8 @@ dpkg-deb -f "$work"/out/libforge-dev_*.deb Depends | grep -q 'libforge0 (= ' ||
   { echo "libforge-dev does not depend on its libforge0" >&2; exit 1; }
 dpkg-deb -c "$work"/out/libforge0_*.deb | grep 'libforge.so.0 ->' > /dev/null ||
   { echo "libforge0 lacks libforge.so.0" >&2; exit 1; }
+dpkg-deb -c "$work"/out/forge_*.deb | grep -q ' ./usr/lib/systemd/user/forge-agent.service$' ||
+  { echo "forge lacks the agent's systemd user unit" >&2; exit 1; }
 
 echo "== lintian (errors fail the test; warnings are listed)"
 lintian --fail-on error --tag-display-limit 0 "$@" || { echo "lintian reported errors" >&2; exit 1; }
@@ -62,6 +65,8 @@ mmdebstrap --mode=root --variant=apt --quiet \
   --customize-hook="mount --bind $serve_dir \"\$1/srv/forge\"" \
   --customize-hook='chroot "$1" forge --version' \
   --customize-hook='chroot "$1" sh -c "printf hello > /tmp/hello && forge hash /tmp/hello | grep -q '$blob_sha'"' \
+  --customize-hook="copy-in $source/tests/capi/deb_agent_probe.sh /debs" \
+  --customize-hook='chroot "$1" sh /debs/deb_agent_probe.sh' \
   --customize-hook='chroot "$1" sh -c "forge serve --dir /srv/forge/store --address 127.0.0.1 --http-port 0 --no-grpc --port-file /srv/forge/port > /srv/forge/serve.log 2>&1 & echo \$! > /srv/forge/pid"' \
   --customize-hook="$source/tests/capi/deb_serve_probe.sh $serve_dir $blob_sha" \
   --customize-hook='umount "$1/srv/forge"' \
