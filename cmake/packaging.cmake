@@ -22,6 +22,9 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 
 set(CPACK_DEBIAN_BIN_PACKAGE_NAME forge)
 set(CPACK_DEBIAN_BIN_PACKAGE_SECTION devel)
+# libcurl is loaded at run time when an upstream cache is used (cache/src/libcurl_loader.h),
+# so dpkg-shlibdeps cannot see it.
+set(CPACK_DEBIAN_BIN_PACKAGE_DEPENDS "libcurl4")
 set(CPACK_COMPONENT_BIN_DESCRIPTION
     "content-addressed build cache and change detection engine\n"
     "Forge hashes trees with io_uring, keeps a change index of a source tree\n"

@@ -11,6 +11,8 @@
 
 #include <fmt/format.h>
 
+#include "libcurl_loader.h"
+
 namespace forge::cache {
 namespace {
 
@@ -183,6 +185,9 @@ struct EasyDeleter {
 CurlClient::CurlClient(const UpstreamOptions& options)
     : m_options(options), m_pool(options.connections, []() -> Result<std::unique_ptr<Handle>> {
         global_init_once();
+        if (auto why = libcurl_load_error()) {
+          return fail(Error(ErrorCategory::dependency, *why).with_operation("upstream"));
+        }
         auto handle = std::make_unique<Handle>();
         if (handle->share == nullptr) {
           return fail(Error(ErrorCategory::unknown, "curl_share_init failed")

@@ -24,6 +24,8 @@ for deb in "$@"; do
 done
 dpkg-deb -f "$work"/out/libforge0_*.deb Depends | grep -q 'liburing2' ||
   { echo "libforge0 does not depend on liburing2 (dpkg-shlibdeps did not run?)" >&2; exit 1; }
+dpkg-deb -f "$work"/out/forge_*.deb Depends | grep -q 'libcurl4' ||
+  { echo "forge does not depend on libcurl4 (loaded at run time for upstreams)" >&2; exit 1; }
 dpkg-deb -f "$work"/out/libforge-dev_*.deb Depends | grep -q 'libforge0 (= ' ||
   { echo "libforge-dev does not depend on its libforge0" >&2; exit 1; }
 dpkg-deb -c "$work"/out/libforge0_*.deb | grep 'libforge.so.0 ->' > /dev/null ||
