@@ -1,9 +1,12 @@
 // Upstream URL parsing, option checks and the choice of kind by scheme (upstream.h).
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
 #include <sstream>
+#include <thread>
 
 #include <unistd.h>
 
@@ -143,6 +146,34 @@ Result<std::string> upstream_bearer_token(const UpstreamOptions& options) {
                     .with_suggestion("the token must be printable ASCII without spaces"));
   }
   return token;
+}
+
+Result<std::vector<bool>> Upstream::contains_many(std::span<const BlobDigest> digests) {
+  std::vector<char> found(digests.size(), 0);  // not vector<bool>: threads write apart
+  std::atomic<std::size_t> next{0};
+  std::mutex mutex;
+  std::optional<Error> failure;  // guarded by mutex
+  const auto work = [&] {
+    for (std::size_t i = next.fetch_add(1); i < digests.size(); i = next.fetch_add(1)) {
+      auto got = contains(UpstreamSpace::cas, digests[i].sha256.hex(), digests[i].size);
+      if (!got) {
+        std::lock_guard lock(mutex);
+        if (!failure) failure = std::move(got).error();
+        next = digests.size();  // the others stop too
+        return;
+      }
+      found[i] = *got ? 1 : 0;
+    }
+  };
+  {
+    std::vector<std::jthread> helpers;
+    for (std::size_t t = 1; t < std::min(digests.size(), k_parallel_checks); ++t) {
+      helpers.emplace_back(work);
+    }
+    work();
+  }
+  if (failure) return fail(std::move(*failure));
+  return std::vector<bool>(found.begin(), found.end());
 }
 
 Result<std::unique_ptr<Upstream>> open_upstream(const UpstreamOptions& given) {

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <random>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -39,6 +40,8 @@ constexpr std::size_t k_write_chunk = 256u << 10;
 // Action results are read into memory (as UpstreamTier does).
 constexpr std::uint64_t k_max_action_result = 16u << 20;
 constexpr std::string_view k_raw_output = "forge-raw-value";
+// Digests per FindMissingBlobs: ~80 bytes each, well under a 4 MiB message.
+constexpr std::size_t k_find_batch = 4096;
 
 std::string digest_message(std::string_view hash, std::uint64_t size) {
   WireWriter digest;
@@ -122,6 +125,39 @@ class GrpcUpstream final : public Upstream {
       if (field.number == 2) return false;  // the one digest asked about is missing
     }
     return true;
+  }
+
+  // One FindMissingBlobs per k_find_batch digests.
+  Result<std::vector<bool>> contains_many(std::span<const BlobDigest> digests) override {
+    std::vector<bool> present(digests.size(), true);
+    for (std::size_t start = 0; start < digests.size(); start += k_find_batch) {
+      const auto batch = digests.subspan(start, std::min(k_find_batch, digests.size() - start));
+      WireWriter request;
+      request.bytes_field(1, m_instance);
+      for (const auto& digest : batch) {
+        request.bytes_field(2, digest_message(digest.sha256.hex(), digest.size));
+      }
+      FORGE_TRY(auto reply,
+                m_channel.unary(fmt::format("{}FindMissingBlobs", k_cas), request.bytes()));
+      if (!reply.status.ok()) {
+        return fail(grpc_error(reply.status, "FindMissingBlobs", m_described));
+      }
+      std::unordered_set<std::string> missing;
+      WireReader response(reply.message, "FindMissingBlobsResponse");
+      while (!response.done()) {
+        FORGE_TRY(auto field, response.next());
+        if (field.number != 2) continue;
+        WireReader digest(field.bytes, "Digest");
+        while (!digest.done()) {
+          FORGE_TRY(auto part, digest.next());
+          if (part.number == 1) missing.emplace(part.bytes);
+        }
+      }
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        present[start + i] = !missing.contains(batch[i].sha256.hex());
+      }
+    }
+    return present;
   }
 
   Result<void> put(UpstreamSpace space, std::string_view key, const UploadBody& body) override {

@@ -273,29 +273,34 @@ Result<std::optional<std::string>> UpstreamTier::fetch_action_once(UpstreamSpace
 std::vector<bool> UpstreamTier::present_upstream(std::span<const BlobDigest> digests) {
   std::vector<bool> present(digests.size(), false);
   if (local_only()) return present;
-  for (std::size_t i = 0; i < digests.size(); ++i) {
-    const auto& sha = digests[i].sha256;
-    const std::int64_t now = steady_now_ns();
-    {
-      std::lock_guard lock(m_mutex);
-      if (auto it = m_absent_until.find(sha); it != m_absent_until.end() && it->second > now) {
-        continue;
-      }
-    }
-    bool found = false;
-    auto asked = through_breaker([&]() -> Result<void> {
-      FORGE_TRY(found, m_upstream->contains(UpstreamSpace::cas, sha.hex(), digests[i].size));
-      return ok();
-    });
-    if (!asked) {
-      // Unavailable: every remaining digest is absent as far as this answer goes.
-      break;
-    }
-    present[i] = found;
+  const std::int64_t now = steady_now_ns();
+  // What the negative cache does not answer goes to the upstream in one batched query.
+  std::vector<std::size_t> asked_index;
+  std::vector<BlobDigest> asked;
+  {
     std::lock_guard lock(m_mutex);
-    if (found) {
+    for (std::size_t i = 0; i < digests.size(); ++i) {
+      const auto it = m_absent_until.find(digests[i].sha256);
+      if (it != m_absent_until.end() && it->second > now) continue;
+      asked_index.push_back(i);
+      asked.push_back(digests[i]);
+    }
+  }
+  if (asked.empty()) return present;
+  std::vector<bool> found;
+  auto outcome = through_breaker([&]() -> Result<void> {
+    FORGE_TRY(found, m_upstream->contains_many(asked));
+    return ok();
+  });
+  // Unavailable: absent as far as this answer goes.
+  if (!outcome || found.size() != asked.size()) return present;
+  std::lock_guard lock(m_mutex);
+  for (std::size_t j = 0; j < asked.size(); ++j) {
+    const auto& sha = asked[j].sha256;
+    present[asked_index[j]] = found[j];
+    if (found[j]) {
       if (m_size_hints.size() >= k_max_size_hints) m_size_hints.clear();
-      m_size_hints[sha] = digests[i].size;
+      m_size_hints[sha] = asked[j].size;
     } else {
       if (m_absent_until.size() >= k_max_absent_entries) m_absent_until.clear();
       m_absent_until[sha] = now + std::chrono::nanoseconds(m_options.negative_cache_ttl).count();

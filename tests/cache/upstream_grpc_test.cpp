@@ -114,6 +114,25 @@ TEST_F(UpstreamGrpcTest, SmallBlobsGoInBatchesAndNeedTheirSize) {
   EXPECT_LE(upstream->live_connections(), 2u);
 }
 
+TEST_F(UpstreamGrpcTest, ContainsManyAsksFindMissingBlobsInOneBatch) {
+  GrpcUpstreamServer server(m_dir / "upstream");
+  auto upstream = open(server.url()).value();
+  std::vector<BlobDigest> digests;
+  std::vector<bool> expected;
+  for (int i = 0; i < 50; ++i) {
+    const std::string blob = "blob " + std::to_string(i);
+    digests.push_back(digest_of(blob));
+    expected.push_back(i % 3 == 0);
+    if (i % 3 == 0) {
+      ASSERT_TRUE(server.cas().put(std::as_bytes(std::span(blob)), digests.back()));
+    }
+  }
+  auto present = upstream->contains_many(digests);
+  ASSERT_TRUE(present) << present.error().to_string();
+  EXPECT_EQ(*present, expected);
+  EXPECT_TRUE(upstream->contains_many({}).value().empty());
+}
+
 TEST_F(UpstreamGrpcTest, LargeBlobsStreamThroughByteStreamFromAFile) {
   GrpcUpstreamServer server(m_dir / "upstream");
   auto upstream = open(server.url()).value();

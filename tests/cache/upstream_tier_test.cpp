@@ -178,6 +178,31 @@ TEST_F(UpstreamTierTest, ConcurrentActionMissesOfOneKeyMakeOneRequest) {
   EXPECT_EQ(canned.requests(), 3);
 }
 
+// find_missing's upstream check: parallel HEADs, several in flight at once.
+TEST_F(UpstreamTierTest, PresenceOfManyDigestsIsAskedInParallel) {
+  std::atomic<int> in_flight{0}, most{0};
+  test::CannedHttpServer canned([&](const std::string& head) -> std::optional<std::string> {
+    const int now = ++in_flight;
+    for (int seen = most.load(); now > seen && !most.compare_exchange_weak(seen, now);) {
+    }
+    // Held until a second request arrives (or 2 s pass): serial HEADs never overlap.
+    const auto give_up = std::chrono::steady_clock::now() + 2s;
+    while (most.load() < 2 && std::chrono::steady_clock::now() < give_up) {
+      std::this_thread::sleep_for(1ms);
+    }
+    --in_flight;
+    const bool known = head.find(digest_of("present 0").sha256.hex()) != std::string::npos;
+    return test::canned_response(known ? 200 : 404, "");
+  });
+  auto t = tier(canned.url());
+  std::vector<BlobDigest> digests;
+  for (int i = 0; i < 6; ++i) digests.push_back(digest_of("present " + std::to_string(i)));
+  const auto present = t->present_upstream(digests);
+  EXPECT_EQ(canned.requests(), 6);
+  EXPECT_GE(most.load(), 2);
+  EXPECT_EQ(present, (std::vector<bool>{true, false, false, false, false, false}));
+}
+
 TEST_F(UpstreamTierTest, TheBreakerTakesAFailingUpstreamOutAndProbesItBack) {
   std::atomic<bool> healthy{false};
   test::CannedHttpServer canned([&](const std::string&) -> std::optional<std::string> {

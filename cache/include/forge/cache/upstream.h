@@ -28,7 +28,9 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "forge/cache/blob_digest.h"
 #include "forge/core/support/error.h"
 #include "forge/core/support/retry_policy.h"
 
@@ -90,6 +92,8 @@ Result<void> validate(const UpstreamOptions& options);
 // `size`: a cas blob's size when the caller knows it. The REAPI names blobs by hash and
 // size, so grpc:// answers a cas get or contains without it as a miss; the other kinds
 // ignore it.
+inline constexpr std::size_t k_parallel_checks = 8;
+
 class Upstream {
  public:
   virtual ~Upstream() = default;
@@ -105,6 +109,11 @@ class Upstream {
   Result<bool> contains(UpstreamSpace space, std::string_view key) {
     return contains(space, key, std::nullopt);
   }
+  // For each CAS blob, whether the upstream has it. Default: contains() for each, up to
+  // k_parallel_checks at once (parallel HEADs for http(s):// and s3://; the connection pool
+  // still bounds the connections); grpc:// asks FindMissingBlobs once per batch. The first
+  // error fails the whole call.
+  virtual Result<std::vector<bool>> contains_many(std::span<const BlobDigest> digests);
   virtual Result<void> put(UpstreamSpace space, std::string_view key, const UploadBody& body) = 0;
   // The URL without credentials, for logs and /status.
   virtual std::string describe() const = 0;

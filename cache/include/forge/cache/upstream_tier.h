@@ -113,8 +113,10 @@ class UpstreamTier {
   // An action-cache value (space ac or raw) from the upstream (not stored: the caller
   // validates and stores it); nullopt on a miss or an unavailable upstream.
   Result<std::optional<std::string>> fetch_action(UpstreamSpace space, std::string_view key);
-  // For each digest, whether the upstream holds it (HEAD; false while the breaker is open
-  // or within negative_cache_ttl of an "absent" answer).
+  // For each digest, whether the upstream holds it: one batched Upstream::contains_many
+  // for the digests not answered by the negative cache (grpc: FindMissingBlobs; http/s3:
+  // parallel HEADs); false while the breaker is open, after an error, or within
+  // negative_cache_ttl of an "absent" answer.
   std::vector<bool> present_upstream(std::span<const BlobDigest> digests);
   // Write-behind hook (see above). value: the CAS blob to upload (for cas, the blob itself).
   Result<void> stored(UpstreamSpace space, std::string_view key, const BlobDigest& value);
