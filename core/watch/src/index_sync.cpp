@@ -91,9 +91,17 @@ Result<void> IndexKeeper::claim() {
   return ok();
 }
 
+// A whole-tree scan for the keeper, which needs the index, not the list of what changed:
+// the changes are dropped as each batch commits instead of being collected (100k "added"
+// entries on a first scan), so the memory release after it has nothing left to keep.
+scan::ScanOptions keeper_scan_options() {
+  scan::ScanOptions options;
+  options.on_change = [](const scan::Change&) {};
+  return options;
+}
+
 Result<void> IndexKeeper::start() {
-  FORGE_TRY(auto scanned, m_scanner.scan({}));
-  (void)scanned;
+  FORGE_TRY_VOID(m_scanner.scan(keeper_scan_options()));
   m_stale = false;
   release_scan_memory(m_index);  // from here on a batch touches a few paths and pages
   return claim();
@@ -114,7 +122,7 @@ Result<void> IndexKeeper::apply(const std::vector<WatchEvent>& events, const std
   }
   Result<scan::ChangeSet> updated = scan::ChangeSet{};
   if (rescan) {
-    updated = m_scanner.scan({});
+    updated = m_scanner.scan(keeper_scan_options());
     if (updated) release_scan_memory(m_index);
   } else if (!paths.empty()) {
     updated = m_scanner.scan_paths(paths, {});
