@@ -151,15 +151,34 @@ Result<GrpcStatus> GrpcChannel::server_stream(std::string_view method, std::stri
 Result<GrpcReply> GrpcChannel::client_stream(std::string_view method,
                                              const GrpcMessageSource& messages) {
   // The frames of the messages, handed to libcurl as it asks for bytes.
+  if (messages.message_bytes < 0) {
+    return fail(Error(ErrorCategory::unknown,
+                      fmt::format("the {} request stream did not declare its size", method), EINVAL)
+                    .with_suggestion("report this as a Forge bug"));
+  }
+  const std::int64_t length =
+      messages.message_bytes + static_cast<std::int64_t>(k_frame_header * messages.message_count);
   std::string pending;
   std::size_t pos = 0;
+  std::int64_t produced = 0;
   bool ended = false;
+  const auto mismatch = [&] {
+    return Error(ErrorCategory::unknown,
+                 fmt::format("the {} request stream gave {} bytes where {} were declared", method,
+                             produced, length),
+                 EPROTO)
+        .with_suggestion("report this as a Forge bug");
+  };
   const BodySource source{.read = [&](std::span<char> out) -> Result<std::size_t> {
                             while (pos == pending.size() && !ended) {
                               FORGE_TRY(auto next, messages.next());
                               pending = next ? grpc_frame(*next) : std::string();
                               pos = 0;
                               ended = !next;
+                              produced += static_cast<std::int64_t>(pending.size());
+                              if (produced > length || (ended && produced != length)) {
+                                return fail(mismatch());
+                              }
                             }
                             const std::size_t n = std::min(out.size(), pending.size() - pos);
                             std::copy_n(pending.data() + pos, n, out.data());
@@ -171,9 +190,11 @@ Result<GrpcReply> GrpcChannel::client_stream(std::string_view method,
                                 if (!messages.restart || !messages.restart()) return false;
                                 pending.clear();
                                 pos = 0;
+                                produced = 0;
                                 ended = false;
                                 return true;
-                              }};
+                              },
+                          .length = length};
   GrpcReply reply;
   const GrpcMessageSink sink = [&](std::string_view message) -> Result<void> {
     if (reply.message.empty()) reply.message = std::string(message);

@@ -62,10 +62,16 @@ using GrpcMessageSink = std::function<Result<void>(std::string_view message)>;
 
 // A client stream's request messages: next() gives the following one, nullopt after the
 // last; restart() starts over from the first (libcurl resends a request whose reused
-// connection had died) and returns false when it cannot.
+// connection had died) and returns false when it cannot. message_bytes and message_count:
+// the sum of the messages' sizes and their number, declared in advance, so that the stream
+// ends with its last byte (BodySource::length) and a server that answers on the last
+// message (ByteStream.Write on finish_write) never races the end of the stream. A source
+// without them, or whose messages add up to another size, is an error.
 struct GrpcMessageSource {
   std::function<Result<std::optional<std::string>>()> next;
   std::function<bool()> restart;
+  std::int64_t message_bytes = -1;
+  std::size_t message_count = 0;
 };
 
 // Reply messages are at most this large: ByteStream chunks and single-blob batches are far

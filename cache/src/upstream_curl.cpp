@@ -279,7 +279,8 @@ Result<CurlResponse> CurlClient::perform(const CurlRequest& request) {
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.post_body.data());
         break;
       }
-      curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(-1));
+      curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+                       static_cast<curl_off_t>(request.source->length));
       curl_easy_setopt(curl, CURLOPT_READFUNCTION, on_read);
       curl_easy_setopt(curl, CURLOPT_READDATA, &transfer);
       curl_easy_setopt(curl, CURLOPT_SEEKFUNCTION, on_seek);

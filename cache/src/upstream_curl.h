@@ -14,6 +14,7 @@
 // Thread-safe.
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <span>
@@ -32,6 +33,11 @@ namespace forge::cache {
 struct BodySource {
   std::function<Result<std::size_t>(std::span<char>)> read;
   std::function<bool()> restart;
+  // The body's size in bytes when known in advance, else -1. Over HTTP/2 a known size lets
+  // the last DATA frame carry END_STREAM, so the request is complete the moment its last
+  // byte arrives; with -1 libcurl ends the stream with an empty frame afterwards, and a
+  // server that answers on the last message races that frame.
+  std::int64_t length = -1;
 };
 
 struct CurlRequest {

@@ -17,6 +17,7 @@
 
 #include <random>
 #include <unordered_set>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -48,6 +49,32 @@ std::string digest_message(std::string_view hash, std::uint64_t size) {
   digest.bytes_field(1, hash);
   if (size != 0) digest.varint_field(2, size);
   return digest.take();
+}
+
+// The encoded size of a varint, and of a length-delimited field numbered under 16.
+std::size_t varint_size(std::uint64_t value) {
+  std::size_t size = 1;
+  for (; value >= 0x80; value >>= 7) ++size;
+  return size;
+}
+std::size_t bytes_field_size(std::size_t length) {
+  return 1 + varint_size(length) + length;
+}
+
+// The WriteRequests that upload `size` bytes to `resource` in k_write_chunk pieces: their
+// count and total encoded size, known before the first is made (GrpcMessageSource).
+std::pair<std::int64_t, std::size_t> write_stream_size(std::size_t resource, std::uint64_t size) {
+  std::uint64_t total = 0;
+  std::size_t count = 0;
+  for (std::uint64_t offset = 0; offset < size; ++count) {
+    const std::uint64_t n = std::min<std::uint64_t>(k_write_chunk, size - offset);
+    if (offset == 0) total += bytes_field_size(resource);
+    if (offset != 0) total += 1 + varint_size(offset);
+    offset += n;
+    if (offset >= size) total += 2;  // finish_write = true
+    total += bytes_field_size(static_cast<std::size_t>(n));
+  }
+  return {static_cast<std::int64_t>(total), count};
 }
 
 // The whole upload body in memory (small blobs and action results only).
@@ -335,6 +362,7 @@ class GrpcUpstream final : public Upstream {
     std::uint64_t offset = 0;
     bool started = false;
     std::string chunk;
+    const auto [message_bytes, message_count] = write_stream_size(resource.size(), body.size);
     const GrpcMessageSource source{
         .next = [&]() -> Result<std::optional<std::string>> {
           if (started && offset >= body.size) return std::optional<std::string>();
@@ -370,8 +398,18 @@ class GrpcUpstream final : public Upstream {
               offset = 0;
               started = false;
               return true;
-            }};
-    FORGE_TRY(auto reply, m_channel.client_stream(fmt::format("{}Write", k_bytestream), source));
+            },
+        .message_bytes = message_bytes,
+        .message_count = message_count};
+    auto streamed = m_channel.client_stream(fmt::format("{}Write", k_bytestream), source);
+    if (!streamed) {
+      // The stream broke after the server may have committed the blob (it may answer on the
+      // finish_write message and close the stream): if it has the blob now, the put is done.
+      auto present_now = contains(UpstreamSpace::cas, hash, body.size);
+      if (present_now && *present_now) return ok();
+      return fail(std::move(streamed).error());
+    }
+    auto& reply = *streamed;
     if (!reply.status.ok() && !reply.status.is(GrpcCode::already_exists)) {
       return fail(grpc_error(reply.status, "Write", what));
     }

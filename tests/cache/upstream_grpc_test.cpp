@@ -7,7 +7,6 @@
 
 #include <fmt/format.h>
 
-#include "forge/bazel_remote/grpc_server.h"
 #include "forge/cache/action_cache.h"
 #include "forge/cache/upstream.h"
 #include "forge/cache/wire.h"
@@ -15,44 +14,14 @@
 #include "forge/core/support/unique_fd.h"
 #include "forge/test/process.h"
 #include "forge/test/temp_dir.h"
+#include "upstream_test_support.h"
 
 namespace forge::cache {
 namespace {
 
 using namespace std::chrono_literals;
 
-// A REAPI server over a store of its own.
-class GrpcUpstreamServer {
- public:
-  explicit GrpcUpstreamServer(const std::filesystem::path& dir,
-                              bazel_remote::GrpcServerOptions options = {}) {
-    StoreOptions store;
-    store.dir = dir;
-    store.fsync = false;
-    m_cas = CasStore::open(store).value();
-    m_cache = ActionCache::open(m_cas).value();
-    auto server = bazel_remote::GrpcServer::start(std::move(options), m_cache);
-    EXPECT_TRUE(server) << server.error().to_string();
-    if (server) m_server = std::move(*server);
-  }
-  ~GrpcUpstreamServer() {
-    if (m_server) m_server->shutdown(500ms);
-  }
-  GrpcUpstreamServer(const GrpcUpstreamServer&) = delete;
-  GrpcUpstreamServer& operator=(const GrpcUpstreamServer&) = delete;
-
-  std::string url(std::string_view scheme = "grpc", std::string_view instance = "") const {
-    return fmt::format("{}://127.0.0.1:{}{}{}", scheme, m_server ? m_server->port() : 0,
-                       instance.empty() ? "" : "/", instance);
-  }
-  CasStore& cas() { return *m_cas; }
-  ActionCache& actions() { return *m_cache; }
-
- private:
-  std::shared_ptr<CasStore> m_cas;
-  std::shared_ptr<ActionCache> m_cache;
-  std::unique_ptr<bazel_remote::GrpcServer> m_server;
-};
+using test::GrpcUpstreamServer;
 
 Result<std::unique_ptr<Upstream>> open(const std::string& url, UpstreamOptions options = {}) {
   options.url = url;
