@@ -13,6 +13,7 @@
 #include "cache_transfer.h"
 #include "command.h"
 #include "forge/cache/cas_store.h"
+#include "forge/core/support/unique_fd.h"
 
 namespace forge::cli {
 namespace {
@@ -173,10 +174,12 @@ int run(std::vector<std::string> tokens) {
   // Stream in 1 MiB pieces: memory stays bounded whatever the blob size; checked again on
   // the way (the output file is removed if this pass finds the blob changed).
   auto check = (*reader)->verifier();
-  const int out = *output
-                      ? ::open((*output)->c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)
-                      : STDOUT_FILENO;
-  if (out < 0) return report(Error::from_errno(errno, "open", **output), k_exit_failure);
+  UniqueFd file;
+  if (*output) {
+    file = UniqueFd(::open((*output)->c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (!file.valid()) return report(Error::from_errno(errno, "open", **output), k_exit_failure);
+  }
+  const int out = *output ? file.get() : STDOUT_FILENO;
   std::vector<std::byte> buffer(1 << 20);
   std::uint64_t offset = 0;
   Result<void> copied = ok();
@@ -202,7 +205,7 @@ int run(std::vector<std::string> tokens) {
     }
     offset += *n;
   }
-  if (out != STDOUT_FILENO && ::close(out) != 0 && copied) {
+  if (file.valid() && ::close(file.release()) != 0 && copied) {
     copied = fail(Error::from_errno(errno, "close", **output));
   }
   if (copied) copied = check.finish();

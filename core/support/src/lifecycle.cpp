@@ -31,7 +31,11 @@ extern "C" void on_shutdown_signal(int signal_number) {
 }  // namespace
 
 Lifecycle::Lifecycle() {
-  if (::pipe2(m_pipe, O_CLOEXEC | O_NONBLOCK) != 0) m_pipe[0] = m_pipe[1] = -1;
+  int ends[2] = {-1, -1};
+  if (::pipe2(ends, O_CLOEXEC | O_NONBLOCK) == 0) {
+    m_pipe_read = UniqueFd(ends[0]);
+    m_pipe_write = UniqueFd(ends[1]);
+  }
 }
 
 Lifecycle::~Lifecycle() {
@@ -40,15 +44,12 @@ Lifecycle::~Lifecycle() {
     sigaction(SIGTERM, &g_previous_term, nullptr);
     g_signal_pipe.store(-1);
   }
-  for (int fd : m_pipe) {
-    if (fd >= 0) ::close(fd);
-  }
 }
 
 Result<void> Lifecycle::install_signal_handlers() {
-  if (m_pipe[1] < 0) return fail(Error::from_errno(EMFILE, "pipe"));
+  if (!m_pipe_write.valid()) return fail(Error::from_errno(EMFILE, "pipe"));
   int expected = -1;
-  if (!g_signal_pipe.compare_exchange_strong(expected, m_pipe[1])) {
+  if (!g_signal_pipe.compare_exchange_strong(expected, m_pipe_write.get())) {
     return fail(Error(ErrorCategory::unknown, "another Lifecycle already handles SIGINT/SIGTERM")
                     .with_suggestion("create one Lifecycle per process"));
   }
@@ -69,9 +70,9 @@ void Lifecycle::request_shutdown(std::string reason) {
     if (m_reason.empty()) m_reason = std::move(reason);
   }
   m_stop.store(true, std::memory_order_release);
-  if (m_pipe[1] >= 0) {
+  if (m_pipe_write.valid()) {
     const char byte = 0;
-    [[maybe_unused]] const ssize_t n = ::write(m_pipe[1], &byte, 1);
+    [[maybe_unused]] const ssize_t n = ::write(m_pipe_write.get(), &byte, 1);
   }
 }
 
@@ -79,7 +80,7 @@ void Lifecycle::consume_signal_bytes() {
   char bytes[64];
   ssize_t n;
   bool any = false;
-  while ((n = ::read(m_pipe[0], bytes, sizeof bytes)) > 0) any = true;
+  while ((n = ::read(m_pipe_read.get(), bytes, sizeof bytes)) > 0) any = true;
   if (!any) return;
   const int signal_number = g_last_signal.load();
   std::string reason = signal_number == SIGTERM  ? "SIGTERM"
@@ -104,7 +105,7 @@ bool Lifecycle::wait_for_shutdown(std::optional<std::chrono::milliseconds> timeo
       wait_ms = static_cast<int>(std::max<std::int64_t>(0, left.count()));
     }
     // Always look at the pipe once, even with a zero timeout: a signal may be waiting.
-    pollfd fd{m_pipe[0], POLLIN, 0};
+    pollfd fd{m_pipe_read.get(), POLLIN, 0};
     if (::poll(&fd, 1, wait_ms) > 0) consume_signal_bytes();
     if (stop_requested()) return true;
     if (timeout && std::chrono::steady_clock::now() >= deadline) return false;

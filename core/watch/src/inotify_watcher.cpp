@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <utility>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -32,7 +33,7 @@ InotifyWatcher::~InotifyWatcher() {
 
 Result<void> InotifyWatcher::start(const std::filesystem::path& root) {
   std::lock_guard lifecycle(m_lifecycle_mutex);
-  if (m_fd >= 0) {
+  if (m_fd.valid()) {
     return fail(Error(ErrorCategory::validation, "the watcher is already running")
                     .with_suggestion("stop() it before starting it again"));
   }
@@ -40,22 +41,18 @@ Result<void> InotifyWatcher::start(const std::filesystem::path& root) {
   if (!std::filesystem::is_directory(root, ec)) {
     return fail(Error::from_errno(ec ? ec.value() : ENOTDIR, "watch", root.string()));
   }
-  const int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-  if (fd < 0) {
+  UniqueFd fd(inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
+  if (!fd.valid()) {
     return fail(Error::from_errno(errno, "inotify_init", root.string())
                     .with_suggestion("raise fs.inotify.max_user_instances with sysctl"));
   }
-  const int wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (wake < 0) {
-    const int saved = errno;
-    ::close(fd);
-    return fail(Error::from_errno(saved, "eventfd"));
-  }
+  UniqueFd wake(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!wake.valid()) return fail(Error::from_errno(errno, "eventfd"));
   {
     std::lock_guard lock(m_mutex);
     m_root = root;
-    m_fd = fd;
-    m_wake_fd = wake;
+    m_fd = std::move(fd);
+    m_wake_fd = std::move(wake);
     m_events.clear();
     add_tree("", false);
   }
@@ -65,23 +62,22 @@ Result<void> InotifyWatcher::start(const std::filesystem::path& root) {
 
 void InotifyWatcher::stop() {
   std::lock_guard lifecycle(m_lifecycle_mutex);
-  if (m_fd < 0) return;
+  if (!m_fd.valid()) return;
   const std::uint64_t one = 1;
-  [[maybe_unused]] const ssize_t n = ::write(m_wake_fd, &one, sizeof one);
+  [[maybe_unused]] const ssize_t n = ::write(m_wake_fd.get(), &one, sizeof one);
   if (m_reader.joinable()) m_reader.join();
   std::lock_guard lock(m_mutex);
-  for (const auto& [wd, path] : m_dirs) inotify_rm_watch(m_fd, wd);
+  for (const auto& [wd, path] : m_dirs) inotify_rm_watch(m_fd.get(), wd);
   support::Metrics::global().gauge("files_watched").add(-static_cast<std::int64_t>(m_dirs.size()));
   m_dirs.clear();
-  ::close(m_fd);
-  ::close(m_wake_fd);
-  m_fd = m_wake_fd = -1;
+  m_fd.reset();
+  m_wake_fd.reset();
   m_ready.notify_all();
 }
 
 bool InotifyWatcher::running() const {
   std::lock_guard lock(m_mutex);
-  return m_fd >= 0;
+  return m_fd.valid();
 }
 
 std::size_t InotifyWatcher::watch_count() const {
@@ -91,7 +87,7 @@ std::size_t InotifyWatcher::watch_count() const {
 
 int InotifyWatcher::inotify_fd() const {
   std::lock_guard lock(m_mutex);
-  return m_fd;
+  return m_fd.get();
 }
 
 void InotifyWatcher::rescan(std::string reason) {
@@ -102,7 +98,7 @@ void InotifyWatcher::rescan(std::string reason) {
 
 void InotifyWatcher::add_tree(const std::string& relative, bool report_contents) {
   const std::filesystem::path absolute = relative.empty() ? m_root : m_root / relative;
-  const int wd = inotify_add_watch(m_fd, absolute.c_str(), k_dir_mask);
+  const int wd = inotify_add_watch(m_fd.get(), absolute.c_str(), k_dir_mask);
   if (wd < 0) {
     if (errno == ENOSPC) {
       rescan(
@@ -140,7 +136,7 @@ void InotifyWatcher::rewatch_all() {
   m_events.forget_moves();
   add_tree("", false);
   for (const auto& [wd, path] : old) {
-    if (!m_dirs.contains(wd)) inotify_rm_watch(m_fd, wd);  // gone, or no longer in the tree
+    if (!m_dirs.contains(wd)) inotify_rm_watch(m_fd.get(), wd);  // gone, or no longer in the tree
   }
   support::Metrics::global().gauge("files_watched").add(-static_cast<std::int64_t>(old.size()));
 }
@@ -213,7 +209,7 @@ void InotifyWatcher::handle(int wd, std::uint32_t mask, std::uint32_t cookie,
 void InotifyWatcher::reader_loop() {
   alignas(inotify_event) char buffer[64 * 1024];
   for (;;) {
-    pollfd fds[2] = {{m_fd, POLLIN, 0}, {m_wake_fd, POLLIN, 0}};
+    pollfd fds[2] = {{m_fd.get(), POLLIN, 0}, {m_wake_fd.get(), POLLIN, 0}};
     const int ready =
         ::poll(fds, 2, static_cast<int>(std::max<std::int64_t>(1, m_options.debounce.count())));
     if (ready < 0 && errno != EINTR) return;
@@ -221,7 +217,7 @@ void InotifyWatcher::reader_loop() {
     std::lock_guard lock(m_mutex);
     if (fds[0].revents & POLLIN) {
       for (;;) {
-        const ssize_t n = ::read(m_fd, buffer, sizeof buffer);
+        const ssize_t n = ::read(m_fd.get(), buffer, sizeof buffer);
         if (n <= 0) break;
         for (char* at = buffer; at < buffer + n;) {
           const auto* event = reinterpret_cast<const inotify_event*>(at);
@@ -243,7 +239,7 @@ std::vector<WatchEvent> InotifyWatcher::poll(std::chrono::milliseconds timeout) 
     const auto now = std::chrono::steady_clock::now();
     auto next_due = std::chrono::steady_clock::time_point::max();
     std::vector<WatchEvent> ready = m_events.take_due(now, next_due);
-    if (!ready.empty() || now >= deadline || m_fd < 0) return ready;
+    if (!ready.empty() || now >= deadline || !m_fd.valid()) return ready;
     m_ready.wait_until(lock, std::min(deadline, next_due));
   }
 }

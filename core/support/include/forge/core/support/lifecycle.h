@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "forge/core/support/error.h"
+#include "forge/core/support/unique_fd.h"
 
 namespace forge::support {
 
@@ -54,7 +55,8 @@ class Lifecycle {
  private:
   void consume_signal_bytes();
   std::atomic<bool> m_stop{false};
-  int m_pipe[2] = {-1, -1};
+  UniqueFd m_pipe_read;  // the self-pipe: the signal handler writes, the waiters read
+  UniqueFd m_pipe_write;
   bool m_installed = false;
   mutable std::mutex m_mutex;
   std::string m_reason;                                                        // guarded by m_mutex

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "forge/core/support/error.h"
+#include "forge/core/support/unique_fd.h"
 #include "forge/core/watch/debouncer.h"
 #include "forge/core/watch/watch_event.h"
 
@@ -68,8 +69,8 @@ class InotifyWatcher {
   mutable std::mutex m_mutex;            // guards everything below
   std::condition_variable m_ready;
   std::filesystem::path m_root;
-  int m_fd = -1;
-  int m_wake_fd = -1;  // eventfd that wakes the reader thread for stop()
+  UniqueFd m_fd;
+  UniqueFd m_wake_fd;  // eventfd that wakes the reader thread for stop()
   std::thread m_reader;
   std::unordered_map<int, std::string> m_dirs;  // wd -> relative dir path
   Debouncer m_events;  // debounced changes, rename halves by cookie, immediate events
