@@ -12,6 +12,7 @@
 #   benchmarks/cmake_affected.sh [TARGETS] [SOURCES_PER_TARGET]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. benchmarks/lib.sh
 forge=${FORGE:-$PWD/build/default/cli/forge}
 targets=${1:-2000}
 per=${2:-10}
@@ -19,9 +20,6 @@ runs=${RUNS:-5}
 root=/tmp/forge-cmake-bench-$targets-$per
 src=$root/src
 build=$root/build
-
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-now() { date +%s.%N; }
 
 if [ ! -f "$build/build.ninja" ]; then
   rm -rf "$root"
