@@ -73,9 +73,13 @@ Result<std::vector<T>> read_index(CasStore& store, std::string_view database,
   FORGE_TRY(store::ReadTxn txn, store.environment().begin_read());
   FORGE_TRY(store::Cursor cursor, txn.cursor(db));
   std::vector<T> items;
-  FORGE_TRY(auto entry, cursor.first());
-  while (entry) {
-    if (auto item = decode(*entry)) items.push_back(std::move(*item));
+  FORGE_TRY(std::optional<store::KeyValue> entry, cursor.first());
+  while (entry.has_value()) {
+    // value_or, not *entry: clang-tidy's optional check cannot follow FORGE_TRY's
+    // reassignment of `entry` around the loop.
+    if (auto item = decode(entry.value_or(store::KeyValue{}))) {
+      items.push_back(std::move(*item));
+    }
     FORGE_TRY(entry, cursor.next());
   }
   return items;
@@ -96,13 +100,14 @@ Result<std::vector<BlobDigest>> local_blobs(CasStore& store) {
 ItemResult upload(CasStore& store, Upstream& upstream, const TransferOptions& options,
                   UpstreamSpace space, const std::string& key, const BlobDigest& value) {
   const std::string what = fmt::format("{}/{}", upstream_space_name(space), key);
-  auto reader = store.open_blob(value, "");
-  if (!reader) return failed(what, reader.error());
-  if (!*reader) {
+  auto opened = store.open_blob(value, "");
+  if (!opened) return failed(what, opened.error());
+  const auto reader = std::move(opened).value();
+  if (!reader) {
     return failed(what, Error(ErrorCategory::validation, "the local blob is gone (evicted)"));
   }
   const UploadBody body{
-      .fd = (*reader)->fd(), .size = (*reader)->size(), .sha256_hex = value.sha256.hex()};
+      .fd = reader->fd(), .size = reader->size(), .sha256_hex = value.sha256.hex()};
   auto put = support::retry(options.retry, [&] { return upstream.put(space, key, body); });
   if (!put) return failed(what, put.error());
   return {Outcome::copied, value.size, {}};
@@ -191,6 +196,7 @@ bool pull_blobs(CasStore& store, Upstream& upstream, const TransferOptions& opti
 
 std::vector<Wanted> wanted_of(const std::vector<BlobDigest>& digests) {
   std::vector<Wanted> wanted;
+  wanted.reserve(digests.size());
   for (const auto& digest : digests)
     wanted.push_back({digest.sha256, digest.size, digest.to_string()});
   return wanted;

@@ -9,6 +9,7 @@
 #include "forge/core/support/log.h"
 #include "forge/core/support/metrics.h"
 #include "forge/core/support/retry.h"
+#include "single_flight.h"
 #include "upstream_tier_internal.h"
 
 namespace forge::cache {
@@ -43,16 +44,10 @@ Result<UpstreamWrite> parse_upstream_write(std::string_view text) {
                                    "(synchronous)"));
 }
 
-struct UpstreamTier::Flight {
-  bool done = false;
-  std::optional<Result<bool>> result;
-  std::condition_variable finished;
-};
-
-struct UpstreamTier::ActionFlight {
-  bool done = false;
-  std::optional<Result<std::optional<std::string>>> result;
-  std::condition_variable finished;
+struct UpstreamTier::Flights {
+  SingleFlight<hash::Digest, Result<bool>> blobs;
+  // Keyed "space/key".
+  SingleFlight<std::string, Result<std::optional<std::string>>> actions;
 };
 
 UpstreamTier::UpstreamTier(TierOptions options, std::unique_ptr<Upstream> upstream,
@@ -60,7 +55,8 @@ UpstreamTier::UpstreamTier(TierOptions options, std::unique_ptr<Upstream> upstre
     : m_options(std::move(options)),
       m_upstream(std::move(upstream)),
       m_queue(std::move(queue)),
-      m_breaker(m_options.breaker) {}
+      m_breaker(m_options.breaker),
+      m_flights(std::make_unique<Flights>()) {}
 
 Result<std::shared_ptr<UpstreamTier>> UpstreamTier::open(TierOptions options,
                                                          std::unique_ptr<Upstream> upstream) {
@@ -130,32 +126,11 @@ Result<void> UpstreamTier::with_retries(const std::function<Result<void>()>& att
 Result<bool> UpstreamTier::fetch_blob(const hash::Digest& sha256,
                                       std::optional<std::uint64_t> size) {
   if (local_only() || m_store == nullptr) return false;
-  std::shared_ptr<Flight> flight;
-  bool leader = false;
-  {
-    std::unique_lock lock(m_mutex);
-    if (!size) {
-      if (auto hint = m_size_hints.find(sha256); hint != m_size_hints.end()) size = hint->second;
-    }
-    auto [it, inserted] = m_flights.try_emplace(sha256);
-    if (inserted) it->second = std::make_shared<Flight>();
-    flight = it->second;
-    leader = inserted;
-    if (!leader) {
-      m_shared.fetch_add(1, std::memory_order_relaxed);
-      flight->finished.wait(lock, [&] { return flight->done; });
-      return *flight->result;
-    }
-  }
-  auto result = fetch_blob_once(sha256, size);
-  {
+  if (!size) {
     std::lock_guard lock(m_mutex);
-    flight->result = result;
-    flight->done = true;
-    m_flights.erase(sha256);
+    if (auto hint = m_size_hints.find(sha256); hint != m_size_hints.end()) size = hint->second;
   }
-  flight->finished.notify_all();
-  return result;
+  return m_flights->blobs.run(sha256, [&] { return fetch_blob_once(sha256, size); });
 }
 
 Result<bool> UpstreamTier::fetch_blob_once(const hash::Digest& sha256,
@@ -215,28 +190,7 @@ Result<std::optional<std::string>> UpstreamTier::fetch_action(UpstreamSpace spac
                                                               std::string_view key) {
   if (local_only()) return std::nullopt;
   const std::string flight_key = fmt::format("{}/{}", upstream_space_name(space), key);
-  std::shared_ptr<ActionFlight> flight;
-  {
-    std::unique_lock lock(m_mutex);
-    auto [it, inserted] = m_action_flights.try_emplace(flight_key);
-    if (!inserted) {
-      flight = it->second;
-      m_shared.fetch_add(1, std::memory_order_relaxed);
-      flight->finished.wait(lock, [&] { return flight->done; });
-      return *flight->result;
-    }
-    it->second = std::make_shared<ActionFlight>();
-    flight = it->second;
-  }
-  auto result = fetch_action_once(space, key);
-  {
-    std::lock_guard lock(m_mutex);
-    flight->result = result;
-    flight->done = true;
-    m_action_flights.erase(flight_key);
-  }
-  flight->finished.notify_all();
-  return result;
+  return m_flights->actions.run(flight_key, [&] { return fetch_action_once(space, key); });
 }
 
 Result<std::optional<std::string>> UpstreamTier::fetch_action_once(UpstreamSpace space,
@@ -369,7 +323,7 @@ TierStats UpstreamTier::stats() const {
   stats.fetch_misses = m_fetch_misses.load(std::memory_order_relaxed);
   stats.fetch_errors = m_fetch_errors.load(std::memory_order_relaxed);
   stats.corrupt = m_corrupt.load(std::memory_order_relaxed);
-  stats.shared_fetches = m_shared.load(std::memory_order_relaxed);
+  stats.shared_fetches = m_flights->blobs.joined() + m_flights->actions.joined();
   stats.breaker = m_breaker.state();
   stats.connections = m_upstream->live_connections();
   return stats;

@@ -134,8 +134,7 @@ class UpstreamTier {
   static bool local_only();
 
  private:
-  struct Flight;
-  struct ActionFlight;
+  struct Flights;  // the single-flight maps of blob and action reads (upstream_tier.cpp)
   UpstreamTier(TierOptions options, std::unique_ptr<Upstream> upstream,
                std::unique_ptr<UploadQueue> queue);
   // Runs attempt under the RetryPolicy and the breaker (Dependency error while it is open).
@@ -159,10 +158,8 @@ class UpstreamTier {
 
   mutable std::mutex m_mutex;
   std::condition_variable m_wake;
-  bool m_stop = false;                                                  // guarded by m_mutex
-  std::unordered_map<hash::Digest, std::shared_ptr<Flight>> m_flights;  // guarded by m_mutex
-  // "space/key" -> the action read in flight; guarded by m_mutex
-  std::unordered_map<std::string, std::shared_ptr<ActionFlight>> m_action_flights;
+  bool m_stop = false;                                            // guarded by m_mutex
+  const std::unique_ptr<Flights> m_flights;                       // its own lock
   std::unordered_map<hash::Digest, std::int64_t> m_absent_until;  // guarded by m_mutex
   std::unordered_map<hash::Digest, std::uint64_t> m_size_hints;   // guarded by m_mutex
   std::vector<std::uint64_t> m_claimed;                           // guarded by m_mutex
@@ -172,7 +169,7 @@ class UpstreamTier {
   std::vector<std::thread> m_workers;
 
   std::atomic<std::uint64_t> m_uploads{0}, m_upload_errors{0}, m_fetch_hits{0}, m_fetch_misses{0},
-      m_fetch_errors{0}, m_corrupt{0}, m_shared{0};
+      m_fetch_errors{0}, m_corrupt{0};
 };
 
 }  // namespace forge::cache
