@@ -109,6 +109,15 @@ Result<void> validate(const UpstreamOptions& options) {
       return fail(bad_url(options.s3_endpoint, "--s3-endpoint must be http(s)://HOST[:PORT]"));
     }
   }
+  constexpr std::uint64_t k_min_part = std::uint64_t{5} << 20;  // S3's smallest part
+  if (options.s3_part_size < k_min_part || options.s3_part_size > (std::uint64_t{5} << 30) ||
+      options.s3_multipart_threshold < options.s3_part_size) {
+    return fail(Error(ErrorCategory::configuration,
+                      fmt::format("S3 part size {} with multipart threshold {} is not usable",
+                                  options.s3_part_size, options.s3_multipart_threshold))
+                    .with_suggestion("use a part size from 5 MiB to 5 GiB and a threshold of at "
+                                     "least one part (the defaults: 16 MiB parts above 64 MiB)"));
+  }
   return ok();
 }
 

@@ -202,6 +202,7 @@ Result<CurlResponse> CurlClient::perform(const CurlRequest& request) {
   const std::string_view operation = request.method == CurlRequest::Method::get    ? "GET"
                                      : request.method == CurlRequest::Method::head ? "HEAD"
                                      : request.method == CurlRequest::Method::post ? "POST"
+                                     : request.method == CurlRequest::Method::del  ? "DELETE"
                                                                                    : "PUT";
   FORGE_TRY(auto lease, m_pool.acquire(m_options.request_timeout));
   std::unique_ptr<CURL, EasyDeleter> easy(curl_easy_init());
@@ -262,6 +263,7 @@ Result<CurlResponse> CurlClient::perform(const CurlRequest& request) {
   }
   switch (request.method) {
     case CurlRequest::Method::head: curl_easy_setopt(curl, CURLOPT_NOBODY, 1L); break;
+    case CurlRequest::Method::del: curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "DELETE"); break;
     case CurlRequest::Method::put:
       curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
       curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(request.body->size));

@@ -41,7 +41,7 @@ struct BodySource {
 };
 
 struct CurlRequest {
-  enum class Method : std::uint8_t { get, head, put, post };
+  enum class Method : std::uint8_t { get, head, put, post, del };
   // h2_prior_knowledge: HTTP/2 without TLS from the first byte (gRPC's h2c); h2_tls: HTTP/2
   // negotiated by ALPN over TLS.
   enum class Http : std::uint8_t { any, h2_prior_knowledge, h2_tls };

@@ -8,13 +8,23 @@
 // Credentials never come from the command line: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
 // and AWS_SESSION_TOKEN, else the shared credentials file (AWS_SHARED_CREDENTIALS_FILE or
 // ~/.aws/credentials), profile AWS_PROFILE or "default".
-// One PUT per object: S3 takes up to 5 GiB in one PUT, above the store's 4 GiB blob limit.
+// A blob up to UpstreamOptions::s3_multipart_threshold (64 MiB) is one PUT; a larger one
+// is a multipart upload (CreateMultipartUpload, UploadPart per s3_part_size piece, each
+// signed with its own SHA-256, CompleteMultipartUpload). S3 shows the object only once
+// Complete succeeds, so a failed part leaves nothing a reader can see; the upload is then
+// aborted (AbortMultipartUpload) so its parts do not linger in the bucket.
+// Query strings are written already in SigV4's canonical form (sorted, `name=value`, even
+// `uploads=`): libcurl before 8.x signs the query exactly as written.
+#include <unistd.h>
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
 #include <fmt/format.h>
 
+#include "forge/core/hash/digest.h"
+#include "forge/core/support/log.h"
 #include "upstream_curl.h"
 #include "upstream_url.h"
 
@@ -99,7 +109,9 @@ class S3Upstream final : public Upstream {
                                    : fmt::format("{}/{}/{}", endpoint, url.host, url.path)),
         m_described(fmt::format("{} (endpoint {}, region {})", url.base, endpoint, region)),
         m_sigv4(fmt::format("aws:amz:{}:s3", region)),
-        m_credentials(std::move(credentials)) {}
+        m_credentials(std::move(credentials)),
+        m_threshold(options.s3_multipart_threshold),
+        m_part_size(options.s3_part_size) {}
 
   Result<bool> get(UpstreamSpace space, std::string_view key, const BodySink& sink,
                    std::optional<std::uint64_t> /*size*/) override {
@@ -121,6 +133,7 @@ class S3Upstream final : public Upstream {
   }
 
   Result<void> put(UpstreamSpace space, std::string_view key, const UploadBody& body) override {
+    if (body.size > m_threshold) return put_multipart(space, key, body);
     auto request = make(CurlRequest::Method::put, space, key, body.sha256_hex);
     request.body = &body;
     // No "Expect:" override here: libcurl would sign the empty header, and the server,
@@ -134,14 +147,173 @@ class S3Upstream final : public Upstream {
   std::size_t live_connections() const override { return m_client.live_connections(); }
 
  private:
+  Result<void> put_multipart(UpstreamSpace space, std::string_view key, const UploadBody& body) {
+    const std::string object = where(space, key);
+    // CreateMultipartUpload: POST ?uploads= answers <UploadId>.
+    std::string answer;
+    FORGE_TRY(auto response,
+              perform_collecting(CurlRequest::Method::post, space, key, "uploads=", {}, answer));
+    if (response.status != 200) return fail(status_error(response, "POST ?uploads", object));
+    const std::string upload_id = xml_element(answer, "UploadId");
+    if (upload_id.empty()) {
+      return fail(Error(ErrorCategory::network,
+                        fmt::format("S3 CreateMultipartUpload for {} answered no UploadId", object))
+                      .with_suggestion("check that --s3-endpoint is an S3 server"));
+    }
+    auto completed = upload_parts(space, key, body, upload_id);
+    if (!completed) {
+      // Nothing is visible (the object exists only after Complete); free the parts.
+      std::string ignored;
+      auto aborted = perform_collecting(CurlRequest::Method::del, space, key,
+                                        "uploadId=" + query_escape(upload_id), {}, ignored);
+      if (!aborted || (aborted->status != 204 && aborted->status != 200)) {
+        support::log(spdlog::level::warn,
+                     "s3: AbortMultipartUpload failed; the bucket's "
+                     "lifecycle rule for incomplete uploads must remove the parts",
+                     {{"object", object}, {"upload_id", upload_id}});
+      }
+    }
+    return completed;
+  }
+
+  // UploadPart for each piece, then CompleteMultipartUpload.
+  Result<void> upload_parts(UpstreamSpace space, std::string_view key, const UploadBody& body,
+                            const std::string& upload_id) {
+    const std::string object = where(space, key);
+    std::string complete = "<CompleteMultipartUpload>";
+    std::string part(static_cast<std::size_t>(std::min(m_part_size, body.size)), '\0');
+    std::uint64_t offset = 0;
+    for (int number = 1; offset < body.size; ++number) {
+      const auto length = static_cast<std::size_t>(std::min(m_part_size, body.size - offset));
+      FORGE_TRY_VOID(read_part(body, offset, std::span(part.data(), length)));
+      const std::string_view bytes(part.data(), length);
+      const UploadBody piece{
+          .bytes = bytes, .size = length, .sha256_hex = hash::sha256_of(bytes).hex()};
+      auto request =
+          make(CurlRequest::Method::put, space, key, piece.sha256_hex,
+               fmt::format("partNumber={}&uploadId={}", number, query_escape(upload_id)));
+      request.body = &piece;
+      request.keep_headers = true;
+      FORGE_TRY(auto response, m_client.perform(request));
+      if (response.status != 200) {
+        return fail(status_error(response, fmt::format("PUT part {}", number), object));
+      }
+      std::string etag;
+      for (const auto& [name, value] : response.headers) {
+        if (name == "etag") etag = value;
+      }
+      if (etag.empty()) {
+        return fail(Error(ErrorCategory::network,
+                          fmt::format("S3 UploadPart {} of {} answered no ETag", number, object))
+                        .with_suggestion("check that --s3-endpoint is an S3 server"));
+      }
+      complete += fmt::format("<Part><PartNumber>{}</PartNumber><ETag>{}</ETag></Part>", number,
+                              xml_escape(etag));
+      offset += length;
+    }
+    complete += "</CompleteMultipartUpload>";
+    std::string answer;
+    FORGE_TRY(auto response,
+              perform_collecting(CurlRequest::Method::post, space, key,
+                                 "uploadId=" + query_escape(upload_id), complete, answer));
+    // S3 may answer 200 and still fail the Complete, with an <Error> body.
+    if (response.status != 200 || answer.find("<Error>") != std::string::npos) {
+      if (response.error_body.empty()) response.error_body = answer.substr(0, k_error_body_limit);
+      if (response.status == 200) response.status = 500;
+      return fail(status_error(response, "POST ?uploadId (complete)", object));
+    }
+    return ok();
+  }
+
+  static Result<void> read_part(const UploadBody& body, std::uint64_t offset,
+                                std::span<char> into) {
+    if (body.fd < 0) {
+      std::copy_n(body.bytes.data() + offset, into.size(), into.data());
+      return ok();
+    }
+    std::size_t done = 0;
+    while (done < into.size()) {
+      const ssize_t got = ::pread(body.fd, into.data() + done, into.size() - done,
+                                  static_cast<off_t>(offset + done));
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) {
+        return fail(Error::from_errno(got < 0 ? errno : EIO, "upload.pread")
+                        .with_suggestion("run `forge cache verify` on the local store"));
+      }
+      done += static_cast<std::size_t>(got);
+    }
+    return ok();
+  }
+
+  // A request whose 2xx body (at most 64 KiB) is collected into `answer`.
+  Result<CurlResponse> perform_collecting(CurlRequest::Method method, UpstreamSpace space,
+                                          std::string_view key, const std::string& query,
+                                          std::string_view post_body, std::string& answer) {
+    auto request =
+        make(method, space, key,
+             post_body.empty() ? k_empty_sha256 : hash::sha256_of(post_body).hex(), query);
+    // Never a null pointer: libcurl would read a null POSTFIELDS body from stdin.
+    request.post_body = post_body.empty() ? std::string_view("") : post_body;
+    const BodySink sink = [&](std::span<const std::byte> data) -> Result<void> {
+      if (answer.size() + data.size() > 64 * 1024) {
+        return fail(Error(ErrorCategory::network, "S3 answer over 64 KiB")
+                        .with_suggestion("check that --s3-endpoint is an S3 server"));
+      }
+      answer.append(reinterpret_cast<const char*>(data.data()), data.size());
+      return ok();
+    };
+    request.sink = &sink;
+    return m_client.perform(request);
+  }
+
+  // The text of the first <name>...</name> in xml; empty when there is none.
+  static std::string xml_element(std::string_view xml, std::string_view name) {
+    const std::string open = fmt::format("<{}>", name), close = fmt::format("</{}>", name);
+    const auto start = xml.find(open);
+    if (start == std::string_view::npos) return {};
+    const auto end = xml.find(close, start + open.size());
+    if (end == std::string_view::npos) return {};
+    return std::string(xml.substr(start + open.size(), end - start - open.size()));
+  }
+  static std::string xml_escape(std::string_view text) {
+    std::string out;
+    for (const char c : text) {
+      if (c == '&')
+        out += "&amp;";
+      else if (c == '<')
+        out += "&lt;";
+      else if (c == '>')
+        out += "&gt;";
+      else if (c == '"')
+        out += "&quot;";
+      else
+        out += c;
+    }
+    return out;
+  }
+  // SigV4's URI encoding of a query value: everything but A-Z a-z 0-9 - _ . ~ as %XX.
+  static std::string query_escape(std::string_view text) {
+    std::string out;
+    for (const char c : text) {
+      const auto u = static_cast<unsigned char>(c);
+      if (std::isalnum(u) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
+        out += c;
+      } else {
+        out += fmt::format("%{:02X}", u);
+      }
+    }
+    return out;
+  }
+
   // SHA-256 of the empty body of GET and HEAD.
   static constexpr std::string_view k_empty_sha256 =
       "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
   CurlRequest make(CurlRequest::Method method, UpstreamSpace space, std::string_view key,
-                   std::string_view payload_sha256) const {
+                   std::string_view payload_sha256, std::string_view query = {}) const {
     CurlRequest request{.method = method,
                         .url = join_url(m_objects, upstream_space_name(space), key)};
+    if (!query.empty()) request.url += fmt::format("?{}", query);
     request.userpwd = m_credentials.access_key + ":" + m_credentials.secret_key;
     request.aws_sigv4 = m_sigv4;
     request.headers.push_back(fmt::format("x-amz-content-sha256: {}", payload_sha256));
@@ -160,6 +332,8 @@ class S3Upstream final : public Upstream {
   std::string m_described;  // s3://BUCKET/PREFIX (endpoint ..., region ...)
   std::string m_sigv4;
   Credentials m_credentials;
+  std::uint64_t m_threshold;  // larger blobs go up in parts
+  std::uint64_t m_part_size;
 };
 
 }  // namespace

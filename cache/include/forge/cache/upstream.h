@@ -75,6 +75,11 @@ struct UpstreamOptions {
   std::string tls_key_file;
   std::string s3_endpoint;  // http(s)://HOST:PORT; default https://s3.REGION.amazonaws.com
   std::string s3_region;    // default AWS_REGION, AWS_DEFAULT_REGION, then us-east-1
+  // s3: a blob larger than s3_multipart_threshold goes up as a multipart upload in parts of
+  // s3_part_size (the last one smaller), each part held in memory while it is sent: a
+  // 4 GiB blob is 256 parts (S3 allows 10,000). S3 refuses parts under 5 MiB but the last.
+  std::uint64_t s3_multipart_threshold = std::uint64_t{64} << 20;
+  std::uint64_t s3_part_size = std::uint64_t{16} << 20;
   // At most this many requests (and connections) at once: one per upload worker plus
   // room for concurrent read-through misses.
   std::size_t connections = 8;
