@@ -9,7 +9,9 @@
 #include <fmt/format.h>
 
 #include "forge/core/store/encoding.h"
+#include "forge/core/support/log.h"
 #include "forge/core/support/paths.h"
+#include "journal.h"
 
 namespace forge::scan {
 using store::get_le;
@@ -235,7 +237,36 @@ Result<FileIndex> FileIndex::open(const std::filesystem::path& dir) {
   FORGE_TRY(auto format, index.meta_value("format"));
   std::string expected;
   put_le(expected, k_index_format);
+  std::string migratable;
+  put_le(migratable, k_migrated_format);
+  if (!meta.instance.empty() && format == migratable) {
+    // Format 3 differs only by lacking stat-only journal entries: keep the records (no
+    // re-hash), but answer no cursor older than now from a journal without them.
+    FORGE_TRY_VOID(index.m_env.write([&](store::WriteTxn& txn) -> Result<void> {
+      IndexMeta migrated = meta;
+      migrated.journal_floor = std::max(meta.journal_floor, meta.cursor);
+      FORGE_TRY_VOID(journal::trim(txn, index.m_journal, migrated.journal_floor));
+      FORGE_TRY_VOID(put_meta(txn, index.m_meta, migrated));
+      return txn.put(index.m_meta, "format", expected);
+    }));
+    support::log(spdlog::level::info, "scan index migrated to a new format",
+                 {{"index", dir.string()},
+                  {"from", k_migrated_format},
+                  {"to", k_index_format},
+                  {"note",
+                   "records kept; cursors older than the index's current one now "
+                   "answer a fresh instance"}});
+    return index;
+  }
   if (meta.instance.empty() || format != expected) {
+    if (format) {
+      support::log(spdlog::level::info, "scan index of another format rebuilt",
+                   {{"index", dir.string()},
+                    {"to", k_index_format},
+                    {"note",
+                     "every file is hashed again by the next scan; older cursors "
+                     "answer a fresh instance"}});
+    }
     // New, or written by another format: the index is a cache, so start it afresh under a
     // new instance (old cursors then answer a fresh instance, never a misread).
     FORGE_TRY_VOID(index.m_env.write([&](store::WriteTxn& txn) -> Result<void> {

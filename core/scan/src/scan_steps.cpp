@@ -247,9 +247,15 @@ void diff(Batch& batch, std::uint64_t cursor) {
       next.changed_cursor = prev.changed_cursor;
       next.type_changed = prev.type_changed;
     }
-    if (content_changed || !same_stat(stat_of(next), stat_of(prev)) || next.sha256 != prev.sha256) {
-      batch.writes.push_back(i);
+    const bool stat_changed = !same_stat(stat_of(next), stat_of(prev));
+    if (stat_changed && !content_changed && next.type != EntryType::directory) {
+      Change touched;
+      touched.path = path;
+      touched.kind = ChangeKind::stat_only;
+      touched.type = next.type;
+      batch.stat_only.push_back(std::move(touched));
     }
+    if (content_changed || stat_changed || next.sha256 != prev.sha256) batch.writes.push_back(i);
   }
 }
 

@@ -74,6 +74,7 @@ struct Batch {
   std::vector<std::size_t> vanished;  // partial scans: entries that are gone
   std::vector<std::size_t> writes;    // indexes into entries/candidates, ascending (= by path)
   std::vector<Change> changes;        // of present entries, by path (removals not yet)
+  std::vector<Change> stat_only;      // files and symlinks whose stat alone changed (journal)
   std::vector<Error> errors;
 };
 
@@ -87,7 +88,8 @@ void plan(Batch& batch, const std::filesystem::path& root, bool full, std::int64
 std::size_t hash_files(Batch& batch, io::PlatformIO& io, const std::filesystem::path& root,
                        bool full, bool sha256);
 // Compares each candidate with its previous record: what to report (content, not stat: a
-// touch or chmod rewrites the record silently) and what to write.
+// touch or chmod of a file or symlink goes to stat_only, for the journal only) and what to
+// write.
 void diff(Batch& batch, std::uint64_t cursor);
 
 }  // namespace forge::scan::steps

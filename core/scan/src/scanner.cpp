@@ -68,6 +68,7 @@ std::string_view to_string(ChangeKind kind) {
     case ChangeKind::modified: return "modified";
     case ChangeKind::removed: return "removed";
     case ChangeKind::type_changed: return "type_changed";
+    case ChangeKind::stat_only: return "stat_only";
     default: return "unknown";
   }
 }
@@ -212,6 +213,7 @@ Result<ChangeSet> Scanner::update(std::vector<WalkEntry> entries, const ScanOpti
         FORGE_TRY_VOID(txn.put(m_index.tombstones(), record_key(path), cursor_bytes));
       }
       FORGE_TRY_VOID(journal::append(txn, m_index.journal(), cursor, batch.changes));
+      FORGE_TRY_VOID(journal::append(txn, m_index.journal(), cursor, batch.stat_only));
       if (several && b == 0) {
         FORGE_TRY_VOID(txn.put(m_index.meta_db(), k_incomplete_key, std::to_string(cursor)));
       }
@@ -257,7 +259,7 @@ Result<ChangeSet> Scanner::update(std::vector<WalkEntry> entries, const ScanOpti
   return result;
 }
 
-Result<ChangeSet> Scanner::since(std::string_view cursor_text) const {
+Result<ChangeSet> Scanner::since(std::string_view cursor_text, const SinceOptions& options) const {
   FORGE_TRY(const IndexMeta meta, m_index.meta());
   ChangeSet result;
   result.cursor = fmt::format("{}:{}", meta.instance, meta.cursor);
@@ -285,10 +287,21 @@ Result<ChangeSet> Scanner::since(std::string_view cursor_text) const {
   }
   // Collapse the journal after the cursor to one entry per path.
   FORGE_TRY(const auto touched, journal::read_after(txn, m_index.journal(), since_cursor));
-  for (const auto& [path, kinds] : touched) {
+  for (const auto& [path, all_kinds] : touched) {
+    // Stat-only entries never change what a content kind says; alone they report stat_only
+    // (when asked) for a path that still exists.
+    std::vector<ChangeKind> kinds;
+    for (const ChangeKind kind : all_kinds) {
+      if (kind != ChangeKind::stat_only) kinds.push_back(kind);
+    }
+    if (kinds.empty() && !options.stat_only) continue;
     FORGE_TRY(auto value, m_index.record(txn, path));
     std::optional<FileRecord> record;
     if (value) record = FileRecord::decode(*value);
+    if (kinds.empty()) {
+      if (record) result.changes.push_back(change_from(path, ChangeKind::stat_only, *record));
+      continue;
+    }
     if (!record) {
       if (kinds.front() == ChangeKind::added) continue;  // born and gone after the cursor
       Change change;

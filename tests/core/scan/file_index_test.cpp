@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
+#include "forge/core/store/encoding.h"
 #include "forge/test/temp_dir.h"
 
 namespace forge::scan {
@@ -156,6 +157,40 @@ TEST(FileIndexTest, AnIndexOfAnotherFormatIsRebuilt) {
   txn.abort();
   auto again = FileIndex::open(dir / "index").value();  // the current format is kept
   EXPECT_EQ(again.meta()->instance, reopened.meta()->instance);
+}
+
+// Format 3 lacked stat-only journal entries (issue 11): it is migrated in place (records
+// and instance kept, nothing re-hashed), and no cursor older than the migration is answered
+// from its journal.
+TEST(FileIndexTest, AFormat3IndexIsMigratedKeepingRecordsAndRaisingTheJournalFloor) {
+  test::TempDir dir;
+  std::string instance;
+  {
+    auto index = FileIndex::open(dir / "index").value();
+    instance = index.meta()->instance;
+    ASSERT_TRUE(index.env().write([&](store::WriteTxn& txn) -> Result<void> {
+      FORGE_TRY_VOID(index.put_record(txn, "kept", FileRecord{}.encode()));
+      FORGE_TRY_VOID(txn.put(index.journal(), std::string(7, '\0') + "\x03" + "kept", "\x01"));
+      std::string old_format;
+      store::put_le(old_format, std::uint32_t{3});
+      FORGE_TRY_VOID(txn.put(index.meta_db(), "format", old_format));
+      IndexMeta meta = FileIndex::read_meta(txn, index.meta_db()).value();
+      meta.cursor = 9;
+      return FileIndex::put_meta(txn, index.meta_db(), meta);
+    }));
+  }
+  auto migrated = FileIndex::open(dir / "index").value();
+  const IndexMeta meta = migrated.meta().value();
+  EXPECT_EQ(meta.instance, instance);
+  EXPECT_EQ(meta.cursor, 9u);
+  EXPECT_EQ(meta.journal_floor, 9u);
+  std::string current;
+  store::put_le(current, k_index_format);
+  EXPECT_EQ(migrated.meta_value("format").value(), std::optional<std::string>(current));
+  auto txn = migrated.env().begin_read().value();
+  EXPECT_EQ(migrated.records(txn).value().size(), 1u);
+  auto journal = txn.cursor(migrated.journal()).value();
+  EXPECT_FALSE(journal.first().value().has_value());  // the pre-migration journal is trimmed
 }
 
 // After an interrupted scan (issue 16, streamed scans) the index starts afresh: records,

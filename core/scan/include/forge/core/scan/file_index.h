@@ -7,8 +7,10 @@
 //   "tombstones" record key -> u64 LE cursor at which the path was removed
 //   "journal"    u64 BE cursor + record key -> u8 ChangeKind (+ the path, for a long path):
 //                what each scan changed, so "since cursor C" is a range read of O(changes)
-//                (trimmed below journal_floor; see journal.h)
-//   "meta"       "format"   -> u32 LE k_index_format; an index of another format (or none)
+//                (trimmed below journal_floor; see journal.h); stat_only entries for files
+//                and symlinks whose stat changed while their content did not
+//   "meta"       "format"   -> u32 LE k_index_format; an index of format k_migrated_format
+//                              is migrated at open, one of another format (or none)
 //                              is emptied at open and gets a new instance: it is a cache
 //                "instance" -> 16 random hex chars, fixed for the life of the index
 //                "cursor"   -> u64 LE, the number of the last completed scan
@@ -60,9 +62,13 @@ namespace forge::scan {
 
 inline constexpr std::uint8_t k_record_version = 1;
 // 2: long-path keys, journal values; 3: "scan_incomplete" (a forge that does not know it
-// must not answer from a half-written index, so it rebuilds a format-3 index instead)
-inline constexpr std::uint32_t k_index_format = 3;
-static_assert(k_index_format == 3 && k_record_version == 1,
+// must not answer from a half-written index, so it rebuilds a format-3 index instead);
+// 4: stat-only journal entries (ChangeKind::stat_only). A format-3 index is migrated at
+// open (k_migrated_format): records and tombstones are kept, "journal_floor" moves up to
+// its cursor, since its journal lacks stat-only entries; any other format is rebuilt.
+inline constexpr std::uint32_t k_index_format = 4;
+inline constexpr std::uint32_t k_migrated_format = 3;
+static_assert(k_index_format == 4 && k_record_version == 1,
               "index layout changed: bump k_index_format (old indexes are rebuilt)");
 inline constexpr std::size_t k_max_inline_path = 400;
 static_assert(k_max_inline_path + 8 < 511, "journal keys (cursor + path) must fit LMDB's limit");
@@ -139,7 +145,8 @@ inline constexpr std::string_view k_incomplete_key = "scan_incomplete";
 
 class FileIndex {
  public:
-  // Opens or creates the index in `dir`.
+  // Opens or creates the index in `dir`; migrates or rebuilds an index of another format
+  // (k_index_format above), logging which at info level.
   static Result<FileIndex> open(const std::filesystem::path& dir);
 
   store::Environment& env() { return m_env; }

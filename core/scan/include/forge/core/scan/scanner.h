@@ -20,8 +20,11 @@
 // listings of directories whose stat is unchanged and not racy (see ListingCache in
 // walker.h): it still statx()es every entry, but reads and filters only changed directories.
 //
-// Change sets compare content, not stat: a touch or chmod updates the index silently;
-// only created, content-modified, removed and type-changed paths are reported.
+// Change sets compare content, not stat: a scan reports only created, content-modified,
+// removed and type-changed paths. A touch or chmod of a file or symlink (stat changed,
+// content not) is journaled as ChangeKind::stat_only, which since() reports only when
+// asked (SinceOptions::stat_only): `forge ninja settle` needs exactly those (Ninja decides
+// by mtime), other consumers never see them.
 //
 // Cursors are "<instance>:<number>". since(cursor) answers from the index alone, in time
 // proportional to the index (no tree walk): every record carries the cursor of its last
@@ -53,7 +56,8 @@ inline constexpr std::int64_t k_racy_margin_ns = 50'000'000;
 // enough files per batch_hash call to keep every read slot busy.
 inline constexpr std::size_t k_scan_batch_entries = 8192;
 
-enum class ChangeKind { added, modified, removed, type_changed };
+// On disk in the journal as u8 (docs/FORMATS.md): never renumber.
+enum class ChangeKind : std::uint8_t { added, modified, removed, type_changed, stat_only };
 std::string_view to_string(ChangeKind kind);
 
 struct Change {
@@ -74,6 +78,13 @@ struct ChangeSet {
   std::size_t hashed = 0;
   std::size_t listings_reused = 0;  // directories not read: their listing was unchanged
   std::vector<Error> errors;        // paths that could not be read; they keep their old record
+};
+
+struct SinceOptions {
+  // Also report files and symlinks whose stat (mtime, ctime, mode, size, inode) changed
+  // while their content did not (ChangeKind::stat_only; a path that also changed content
+  // gets its content kind). Directories' stat changes are never reported.
+  bool stat_only = false;
 };
 
 struct ScanOptions {
@@ -105,7 +116,7 @@ class Scanner {
   // Re-checks only `paths` (root-relative), e.g. from a watcher; others are trusted.
   Result<ChangeSet> scan_paths(const std::vector<std::string>& paths, const ScanOptions& options);
   // What changed since `cursor`, from the index alone.
-  Result<ChangeSet> since(std::string_view cursor) const;
+  Result<ChangeSet> since(std::string_view cursor, const SinceOptions& options = {}) const;
 
  private:
   // What a full scan adds to its walk. `records`: every record, sorted, pointing into
