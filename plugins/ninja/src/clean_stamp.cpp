@@ -102,6 +102,19 @@ bool paths_unchanged(int dir_fd, const std::vector<PathMtime>& paths) {
   return !changed.load();
 }
 
+// The build dir, canonical, as the base of its relative source paths.
+std::filesystem::path build_dir_base(const std::filesystem::path& dir) {
+  std::error_code ec;
+  auto base = std::filesystem::canonical(dir, ec);
+  return ec ? std::filesystem::absolute(dir, ec) : base;
+}
+
+// A stamped source path as the index names it: absolute and lexically normal.
+std::string absolute_source(const std::filesystem::path& base, std::string_view path) {
+  const std::filesystem::path given(path);
+  return (given.is_absolute() ? given : base / given).lexically_normal().string();
+}
+
 }  // namespace
 
 std::filesystem::path clean_stamp_path(const std::filesystem::path& dir) {
@@ -112,7 +125,8 @@ void remove_clean_stamp(const std::filesystem::path& dir) {
   ::unlink(clean_stamp_path(dir).c_str());
 }
 
-Result<void> write_clean_stamp(BuildState& state, std::size_t edges, std::int64_t racy_margin_ns) {
+Result<void> write_clean_stamp(BuildState& state, std::size_t edges, std::int64_t racy_margin_ns,
+                               const std::optional<SourceCursor>& cursor) {
   const std::filesystem::path& dir = state.dir();
   UniqueFd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dir_fd) return fail(Error::from_errno(errno, "ninja.clean_stamp", dir.string()));
@@ -155,10 +169,24 @@ Result<void> write_clean_stamp(BuildState& state, std::size_t edges, std::int64_
     if (state.manifest().producer.contains(path)) continue;
     sources.emplace_back(&path, entry.exists ? entry.stat.mtime_ns : k_absent);
   }
+  std::vector<bool> tracked(sources.size(), false);
+  if (cursor) {
+    std::vector<std::string> absolute;
+    absolute.reserve(sources.size());
+    const std::filesystem::path base = build_dir_base(dir);
+    for (const auto& [path, mtime] : sources) absolute.push_back(absolute_source(base, *path));
+    tracked = tracked_paths(*cursor, absolute);
+  }
   store::put_le<std::uint32_t>(out, static_cast<std::uint32_t>(sources.size()));
-  for (const auto& [path, mtime] : sources) {
-    put_path(out, *path);
-    store::put_le<std::int64_t>(out, mtime);
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    put_path(out, *sources[i].first);
+    store::put_le<std::int64_t>(out, sources[i].second);
+    out.push_back(tracked[i] ? '\1' : '\0');
+  }
+  out.push_back(cursor ? '\1' : '\0');
+  if (cursor) {
+    put_path(out, cursor->root.string());
+    put_path(out, cursor->cursor);
   }
 
   const std::filesystem::path target = clean_stamp_path(dir);
@@ -186,13 +214,14 @@ Result<void> write_clean_stamp(BuildState& state, std::size_t edges, std::int64_
   return ok();
 }
 
-std::optional<std::size_t> clean_stamp_edges(const std::filesystem::path& dir) {
+StampCheck check_clean_stamp(const std::filesystem::path& dir, io::PlatformIO* io) {
+  StampCheck check;
   const auto bytes = read_all(clean_stamp_path(dir));
-  if (!bytes) return std::nullopt;
+  if (!bytes) return check;
   UniqueFd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!dir_fd) return std::nullopt;
+  if (!dir_fd) return check;
   store::ByteReader in(*bytes);
-  if (in.number<std::uint32_t>() != k_clean_stamp_version) return std::nullopt;
+  if (in.number<std::uint32_t>() != k_clean_stamp_version) return check;
   in.number<std::int64_t>();  // taken_ns: for diagnostics
   const auto edges = in.number<std::uint64_t>();
   const auto identities = in.number<std::uint32_t>();
@@ -204,21 +233,58 @@ std::optional<std::size_t> clean_stamp_edges(const std::filesystem::path& dir) {
     stamped.mtime_ns = in.number<std::int64_t>();
     stamped.ctime_ns = in.number<std::int64_t>();
     stamped.ino = in.number<std::uint64_t>();
-    if (path == nullptr || !in.ok()) return std::nullopt;
-    if (identity_at(dir_fd.get(), path) != stamped) return std::nullopt;
+    if (path == nullptr || !in.ok()) return check;
+    if (identity_at(dir_fd.get(), path) != stamped) return check;
   }
   const auto count = in.number<std::uint32_t>();
-  if (!in.ok() || count > bytes->size()) return std::nullopt;
+  if (!in.ok() || count > bytes->size()) return check;
   std::vector<PathMtime> paths;
+  std::vector<bool> tracked;
   paths.reserve(count);
+  tracked.reserve(count);
   for (std::uint32_t i = 0; i < count; ++i) {
     const char* path = read_path(in);
     const auto mtime = in.number<std::int64_t>();
-    if (path == nullptr || !in.ok()) return std::nullopt;
+    const bool is_tracked = in.number<std::uint8_t>() != 0;
+    if (path == nullptr || !in.ok()) return check;
     paths.push_back({path, mtime});
+    tracked.push_back(is_tracked);
   }
-  if (!in.at_end() || !paths_unchanged(dir_fd.get(), paths)) return std::nullopt;
-  return static_cast<std::size_t>(edges);
+  std::optional<SourceCursor> cursor;
+  if (in.number<std::uint8_t>() != 0) {
+    const char* root = read_path(in);
+    const char* text = read_path(in);
+    if (root == nullptr || text == nullptr) return check;
+    cursor = SourceCursor{root, text};
+  }
+  if (!in.ok() || !in.at_end()) return check;
+  check.sources = paths.size();
+  if (!cursor) {
+    check.fallback = "no scan index covered the build dir when the stamp was written";
+  } else if (io == nullptr) {
+    check.fallback = "the index was not asked";
+  } else if (const ChangedSince changed = changed_since(*cursor, *io); !changed.usable) {
+    check.fallback = changed.why;
+  } else {
+    // Only the untracked paths and those the index reports changed need a stat.
+    const std::filesystem::path base = build_dir_base(dir);
+    std::vector<PathMtime> chosen;
+    for (std::size_t i = 0; i < paths.size(); ++i) {
+      if (!tracked[i] || changed.paths.contains(absolute_source(base, paths[i].path))) {
+        chosen.push_back(paths[i]);
+      }
+    }
+    paths = std::move(chosen);
+    check.via_index = true;
+  }
+  check.sources_stated = paths.size();
+  if (!paths_unchanged(dir_fd.get(), paths)) return check;
+  check.edges = static_cast<std::size_t>(edges);
+  return check;
+}
+
+std::optional<std::size_t> clean_stamp_edges(const std::filesystem::path& dir) {
+  return check_clean_stamp(dir, nullptr).edges;
 }
 
 }  // namespace forge::ninja

@@ -12,6 +12,7 @@
 #include "forge/ninja/build_state.h"
 #include "forge/ninja/clean_stamp.h"
 #include "forge/ninja/murmur_hash.h"
+#include "forge/ninja/source_index.h"
 
 namespace forge::ninja {
 namespace {
@@ -99,14 +100,23 @@ Result<void> touch(const std::filesystem::path& path, std::int64_t mtime_ns) {
 }  // namespace
 
 Result<SettleReport> settle(io::PlatformIO& io, const SettleOptions& options) {
+  SettleReport report;
   if (options.use_clean_stamp) {
-    if (const auto edges = clean_stamp_edges(options.dir)) {
-      SettleReport report;
-      report.edges = *edges;
+    const StampCheck check =
+        check_clean_stamp(options.dir, options.use_source_index ? &io : nullptr);
+    report.stamp_sources = check.sources;
+    report.stamp_sources_stated = check.sources_stated;
+    report.stamp_via_index = check.via_index;
+    report.stamp_fallback = check.fallback;
+    if (check.edges) {
+      report.edges = *check.edges;
       report.from_stamp = true;
       return report;
     }
   }
+  // Read before the stats a new stamp would record (clean_stamp.h).
+  const std::optional<SourceCursor> cursor =
+      options.dry_run || !options.use_source_index ? std::nullopt : find_source_cursor(options.dir);
   FORGE_TRY(BuildState state, BuildState::load(io, options.dir, options.racy_margin_ns));
   const Manifest& manifest = state.manifest();
   Records records(state);
@@ -168,7 +178,6 @@ Result<SettleReport> settle(io::PlatformIO& io, const SettleOptions& options) {
     FORGE_TRY(plan, make_plan(context, check));
   }
 
-  SettleReport report;
   for (std::size_t i = 0; i < manifest.edges.size(); ++i) {
     const Edge& edge = manifest.edges[i];
     if (edge.is_phony()) continue;
@@ -196,12 +205,13 @@ Result<SettleReport> settle(io::PlatformIO& io, const SettleOptions& options) {
   }
   FORGE_TRY_VOID(state.write_file_states());
   if (!options.dry_run && report.settled == 0 && report.dirty == 0) {
-    FORGE_TRY_VOID(write_clean_stamp(state, report.edges, options.racy_margin_ns));
+    FORGE_TRY_VOID(write_clean_stamp(state, report.edges, options.racy_margin_ns, cursor));
   }
   return report;
 }
 
 Result<RecordReport> record(io::PlatformIO& io, const RecordOptions& options) {
+  const std::optional<SourceCursor> cursor = find_source_cursor(options.dir);
   FORGE_TRY(BuildState state, BuildState::load(io, options.dir, options.racy_margin_ns));
   const Manifest& manifest = state.manifest();
   const PlanContext context = state.plan_context();
@@ -269,7 +279,7 @@ Result<RecordReport> record(io::PlatformIO& io, const RecordOptions& options) {
   if (plan.dirty_commands() == 0) {
     const auto edges = static_cast<std::size_t>(std::count_if(
         manifest.edges.begin(), manifest.edges.end(), [](const Edge& e) { return !e.is_phony(); }));
-    FORGE_TRY_VOID(write_clean_stamp(state, edges, options.racy_margin_ns));
+    FORGE_TRY_VOID(write_clean_stamp(state, edges, options.racy_margin_ns, cursor));
   } else {
     remove_clean_stamp(options.dir);
   }

@@ -27,9 +27,14 @@ nlohmann::json settle_report_to_json(const SettleReport& report, bool dry_run) {
     if (!edge.blocker.empty()) entry["blocker"] = edge.blocker;
     details.push_back(std::move(entry));
   }
-  return {{"edges", report.edges},           {"settled", report.settled},
-          {"dirty", report.dirty},           {"hashed", report.hashed},
-          {"from_stamp", report.from_stamp}, {"dry_run", dry_run},
+  return {{"edges", report.edges},
+          {"settled", report.settled},
+          {"dirty", report.dirty},
+          {"hashed", report.hashed},
+          {"from_stamp", report.from_stamp},
+          {"dry_run", dry_run},
+          {"stamp_sources_stated", report.stamp_sources_stated},
+          {"stamp_via_index", report.stamp_via_index},
           {"details", std::move(details)}};
 }
 
@@ -52,6 +57,9 @@ Result<nlohmann::json> answer_settle_request(const nlohmann::json& params) {
                     .with_file(options.dir.string())
                     .with_suggestion("pass the Ninja build directory (the one with build.ninja)"));
   }
+  // The agent holds its workspaces' scan indexes open; a second open in this process would
+  // break LMDB's locks, so the stamp check stats every source path here.
+  options.use_source_index = false;
   FORGE_TRY(auto io, io::create_platform_io(support::IoConfig{}));
   std::optional<BuildDirLock> lock;
   if (!options.dry_run) {

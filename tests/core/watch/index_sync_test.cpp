@@ -1,7 +1,9 @@
 #include "forge/core/watch/index_sync.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -86,6 +88,39 @@ TEST(IndexSyncTest, ASyncedClientSeesEveryEarlierChangeInTheIndex) {
   }
   ASSERT_TRUE(keeper.release());
   EXPECT_FALSE(fx.index.meta_value(k_watcher_pid_key).value().has_value());
+}
+
+// Issue 11: a touch and a chmod seen by the watcher (IN_ATTRIB) reach the index as
+// stat-only journal entries, which since() reports when asked for them, and only then.
+TEST(IndexSyncTest, TheKeeperJournalsTouchOnlyChangesAsStatOnly) {
+  Fixture fx;
+  fx.dir.write_file("tree/b", "2");
+  InotifyWatcher watcher(WatcherOptions{60'000ms});
+  ASSERT_TRUE(watcher.start(fx.root));
+  IndexKeeper keeper(fx.scanner, fx.index, ::getpid());
+  ASSERT_TRUE(keeper.start());
+  const auto cursor = fx.scanner.since("").value().cursor;
+  timespec times[2] = {{1'500'000'000, 0}, {1'500'000'000, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, (fx.root / "a").c_str(), times, 0), 0);
+  std::filesystem::permissions(fx.root / "b", std::filesystem::perms::owner_all);
+  std::atomic<bool> done = false;
+  std::thread client([&] {
+    EXPECT_TRUE(sync_with_keeper(fx.root, fx.index));
+    done = true;
+  });
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (!done && std::chrono::steady_clock::now() < deadline) {
+    auto batch = take_batch(watcher, 20ms);
+    ASSERT_TRUE(keeper.apply(batch.events, batch.cookie));
+  }
+  client.join();
+  EXPECT_TRUE(fx.scanner.since(cursor).value().changes.empty());
+  const auto touched = fx.scanner.since(cursor, scan::SinceOptions{.stat_only = true}).value();
+  ASSERT_EQ(touched.changes.size(), 2u);
+  EXPECT_EQ(touched.changes[0].path, "a");
+  EXPECT_EQ(touched.changes[1].path, "b");
+  for (const auto& change : touched.changes) EXPECT_EQ(change.kind, scan::ChangeKind::stat_only);
+  ASSERT_TRUE(keeper.release());
 }
 
 // A real update failure (a file-size limit below what the index needs: EFBIG) withdraws

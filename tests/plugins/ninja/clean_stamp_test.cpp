@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "forge/core/io/backend_selector.h"
+#include "forge/core/store/encoding.h"
 #include "forge/ninja/settle.h"
 #include "tiny_project.h"
 
@@ -117,9 +118,11 @@ TEST_F(CleanStampTest, TruncatedGarbageOrOtherVersionStampsDoNotHold) {
   const auto path = clean_stamp_path(m_dir.path());
   const std::string bytes = m_dir.read_file(".forge/ninja-clean");
   ASSERT_GT(bytes.size(), 8u);
+  std::string other_version;
+  store::put_le<std::uint32_t>(other_version, k_clean_stamp_version + 1);
   for (const std::string& damaged :
        {bytes.substr(0, bytes.size() - 1), bytes + "x", std::string("garbage"),
-        std::string("\x02\0\0\0", 4) + bytes.substr(4), std::string()}) {
+        other_version + bytes.substr(4), std::string()}) {
     m_dir.write_file(".forge/ninja-clean", damaged);
     EXPECT_EQ(clean_stamp_edges(m_dir.path()), std::nullopt);
   }

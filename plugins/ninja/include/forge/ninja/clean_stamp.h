@@ -12,7 +12,12 @@
 // - .ninja_log and .ninja_deps: (size, mtime, ctime, inode) equal; Ninja and settle only
 //   append to them (the size grows) or replace them by rename (a new inode);
 // - every source path of the graph (an input or deps-log header that no edge produces):
-//   existence and mtime equal (stat following symlinks, as Ninja).
+//   existence and mtime equal (stat following symlinks, as Ninja). When a scan index covers
+//   the build dir (source_index.h), the stamp also holds its cursor, taken before the
+//   stats it records, and which source paths the index tracks; the check then stats only
+//   the untracked ones and those the index reports changed (content or stat) since the
+//   cursor - O(changed), not O(sources) - provided a live keeper syncs with the check.
+//   Otherwise (no keeper, a fresh instance) it stats every source path, as before.
 // Outputs are not covered: an output deleted, touched or replaced by hand is Ninja's to
 // rebuild (settle would at most have spared that rebuild). So when the stamp holds,
 // skipping settle leaves Ninja to decide on unchanged sources exactly as it would alone:
@@ -23,8 +28,10 @@
 // Format (integers little-endian): u32 k_clean_stamp_version, i64 taken_ns, u64 edges
 // (non-phony edges of the manifest), u32 n, n x identity (u32 length, path, NUL, u8 exists,
 // u64 size, i64 mtime_ns, i64 ctime_ns, u64 ino), u32 m, m x path (u32 length, path, NUL,
-// i64 mtime_ns, -1 when absent) of the source paths. Paths are relative to the build dir unless
-// absolute. Written to a temporary file and renamed into place (a reader sees the old or the new).
+// i64 mtime_ns, -1 when absent, u8 tracked by the index) of the source paths, u8 has_cursor,
+// and when 1: path (the index's root) and path (its cursor). Paths are relative to the build
+// dir unless absolute. Written to a temporary file and renamed into place (a reader sees the
+// old or the new). Version 2 added the tracked flags and the cursor.
 //
 // Threading: clean_stamp_edges stats the paths on a few threads of its own and joins them
 // before returning; callers hold the build-dir lock.
@@ -34,13 +41,15 @@
 #include <filesystem>
 #include <optional>
 
+#include "forge/core/io/platform_io.h"
 #include "forge/core/support/error.h"
 #include "forge/ninja/build_state.h"
+#include "forge/ninja/source_index.h"
 
 namespace forge::ninja {
 
-inline constexpr std::uint32_t k_clean_stamp_version = 1;
-static_assert(k_clean_stamp_version == 1,
+inline constexpr std::uint32_t k_clean_stamp_version = 2;
+static_assert(k_clean_stamp_version == 2,
               "bump k_clean_stamp_version when the stamp layout above changes");
 
 std::filesystem::path clean_stamp_path(const std::filesystem::path& dir);
@@ -48,10 +57,25 @@ std::filesystem::path clean_stamp_path(const std::filesystem::path& dir);
 // Writes the stamp for `state` (REQUIRES: the planner found every edge of state's manifest
 // clean on state's stats). `edges`: the manifest's non-phony edge count. Writes nothing
 // (and removes an older stamp) when a manifest file or depfile is racily clean.
-Result<void> write_clean_stamp(BuildState& state, std::size_t edges, std::int64_t racy_margin_ns);
+// `cursor`: the covering index's cursor, read before state's stats were taken (nullopt:
+// no index; every source path is stat'ed by the check).
+Result<void> write_clean_stamp(BuildState& state, std::size_t edges, std::int64_t racy_margin_ns,
+                               const std::optional<SourceCursor>& cursor = std::nullopt);
 
-// The stamped edge count when DIR's stamp exists and still holds; nullopt otherwise
-// (missing, unreadable, another version, or anything it covers changed).
+struct StampCheck {
+  std::optional<std::size_t> edges;  // the stamped edge count when the stamp holds
+  std::size_t sources = 0;           // source paths in the stamp
+  std::size_t sources_stated = 0;    // of them, stat'ed by this check (the cost counter)
+  bool via_index = false;            // the index chose which sources to stat
+  std::string fallback;              // why every source was stat'ed ("" when via_index)
+};
+
+// Whether DIR's stamp exists and still holds (missing, unreadable, another version, or
+// anything it covers changed: it does not). With `io`, a stamp carrying a cursor asks the
+// index (header comment); without, every source path is stat'ed.
+StampCheck check_clean_stamp(const std::filesystem::path& dir, io::PlatformIO* io);
+
+// check_clean_stamp(dir, nullptr).edges.
 std::optional<std::size_t> clean_stamp_edges(const std::filesystem::path& dir);
 
 // Removes the stamp (missing is fine).

@@ -10,7 +10,9 @@
 //   settled outputs keep their content, so the edges after them are checked the same way.
 // - explain(): settle's decisions without writing anything.
 // When settle or record finds every edge clean it writes a clean stamp (clean_stamp.h);
-// the next settle answers from it while it holds, at the cost of one stat per path.
+// the next settle answers from it while it holds, at the cost of one stat per source path,
+// or, when the scan index covering the build dir is kept warm by a live keeper
+// (source_index.h), one stat per source path changed since the stamp's cursor.
 //
 // Guarantees: never marks clean an edge whose inputs or outputs changed content, whose
 // output is missing, whose command changed or whose inputs will be rebuilt; never writes
@@ -43,6 +45,10 @@ struct SettleOptions {
   // Answer "all clean" from a clean stamp that still holds (clean_stamp.h) without loading
   // the build state; false forces the full check.
   bool use_clean_stamp = true;
+  // Let the scan index covering the build dir (source_index.h) choose which source paths
+  // the stamp check stats, and record its cursor in a new stamp. False in a process that
+  // holds that index open itself (the agent): LMDB forbids a second open in one process.
+  bool use_source_index = true;
 };
 
 struct EdgeReport {
@@ -60,6 +66,12 @@ struct SettleReport {
   std::size_t hashed = 0;          // files read and hashed
   std::vector<EdgeReport> report;  // every settled or dirty edge, manifest order
   bool from_stamp = false;         // answered by the clean stamp (nothing else was read)
+  // The clean stamp's check (clean_stamp.h), run first when use_clean_stamp: how many
+  // source paths it stat'ed, whether the scan index chose them, and if not, why not.
+  std::size_t stamp_sources = 0;
+  std::size_t stamp_sources_stated = 0;
+  bool stamp_via_index = false;
+  std::string stamp_fallback;
 };
 
 Result<SettleReport> settle(io::PlatformIO& io, const SettleOptions& options);

@@ -6,6 +6,7 @@
 //   params  {"dir": ABS (the build dir), "dry_run": false (optional: decide, write nothing,
 //            as `forge ninja explain`)}
 //   result  {"edges", "settled", "dirty", "hashed", "from_stamp", "dry_run",
+//            "stamp_sources_stated", "stamp_via_index" (the clean stamp's check: settle.h),
 //            "details": [{"output", "verdict": "settled"|"run", "cause": "content"|"mtime",
 //                         "reason", "blocker"?}]}
 // A settle takes the build dir's BuildDirLock (driver.h) as `forge ninja settle` does, so it
