@@ -255,7 +255,7 @@ class S3Upstream final : public Upstream {
     // Never a null pointer: libcurl would read a null POSTFIELDS body from stdin.
     request.post_body = post_body.empty() ? std::string_view("") : post_body;
     const BodySink sink = [&](std::span<const std::byte> data) -> Result<void> {
-      if (answer.size() + data.size() > 64 * 1024) {
+      if (answer.size() + data.size() > k_max_answer) {
         return fail(Error(ErrorCategory::network, "S3 answer over 64 KiB")
                         .with_suggestion("check that --s3-endpoint is an S3 server"));
       }
@@ -268,7 +268,8 @@ class S3Upstream final : public Upstream {
 
   // The text of the first <name>...</name> in xml; empty when there is none.
   static std::string xml_element(std::string_view xml, std::string_view name) {
-    const std::string open = fmt::format("<{}>", name), close = fmt::format("</{}>", name);
+    const std::string open = fmt::format("<{}>", name);
+    const std::string close = fmt::format("</{}>", name);
     const auto start = xml.find(open);
     if (start == std::string_view::npos) return {};
     const auto end = xml.find(close, start + open.size());
@@ -305,6 +306,8 @@ class S3Upstream final : public Upstream {
     return out;
   }
 
+  // The most of an S3 XML answer kept (CreateMultipartUpload, CompleteMultipartUpload).
+  static constexpr std::size_t k_max_answer = std::size_t{64} * 1024;
   // SHA-256 of the empty body of GET and HEAD.
   static constexpr std::string_view k_empty_sha256 =
       "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
