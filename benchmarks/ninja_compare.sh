@@ -2,7 +2,8 @@
 # `forge ninja` vs plain `ninja` side by side on a generated Ninja project (issue 11).
 # EDGES copy edges (`cp src/N.txt out/N.out`), grouped under GROUPS concatenation edges, in
 # two identical build dirs: A is driven by `forge ninja`, B by plain `ninja`. Measures
-#   1. the no-op: nothing changed (median of ROUNDS wall times, and CPU time);
+#   1. the no-op: nothing changed (median of ROUNDS wall times, and CPU time), then again
+#      with `forge watch --update-index` keeping A's scan index warm;
 #   2. after `touch` of every input (what a branch switch and back does): forge ninja
 #      settles and runs nothing, plain ninja reruns every edge.
 # Prints wall times and the number of edges each run executed.
@@ -62,6 +63,31 @@ if command -v perf >/dev/null && perf stat -e task-clock true >/dev/null 2>&1; t
   echo "no-op CPU (task-clock incl. children, mean of $rounds): forge ninja $(cpu "$forge" ninja -C "$work/a") ms" \
        "  plain ninja $(cpu ninja -C "$work/b") ms"
 fi
+
+# The same no-op with the scan index of A kept warm by `forge watch --update-index`: the
+# clean stamp then asks the index what changed since its cursor and stats no source
+# (issue 11). The index lives outside the trees (XDG_CACHE_HOME).
+export XDG_CACHE_HOME="$work/cache"
+"$forge" watch "$work/a" --update-index >"$work/watch.log" 2>&1 &
+watcher=$!
+trap 'kill "$watcher" 2>/dev/null; wait "$watcher" 2>/dev/null; rm -rf "$work"' EXIT
+for ((i = 0; i < 300; i++)); do grep -q '^watching' "$work/watch.log" && break; sleep 0.1; done
+rm -f "$work/a/.forge/ninja-clean"
+"$forge" ninja -C "$work/a" >/dev/null  # a full settle: stamps at the index's cursor
+echo "settle with the index kept warm: $("$forge" ninja settle -C "$work/a" | tail -1)"
+warm_times=()
+ninja_times=()
+for ((r = 0; r < rounds; r++)); do
+  t=$(date +%s%N); "$forge" ninja -C "$work/a" >/dev/null; warm_times+=("$(ms "$t")")
+  t=$(date +%s%N); ninja -C "$work/b" >/dev/null; ninja_times+=("$(ms "$t")")
+done
+warm_median=$(printf '%s\n' "${warm_times[@]}" | median)
+ninja_median=$(printf '%s\n' "${ninja_times[@]}" | median)
+echo "no-op, index warm (median of $rounds):   forge ninja ${warm_median} ms   plain ninja" \
+     "${ninja_median} ms   ratio $(awk -v a="$warm_median" -v b="$ninja_median" 'BEGIN {printf "%.2f", a / b}')"
+kill "$watcher"; wait "$watcher" 2>/dev/null || true
+echo "settle without a keeper: $("$forge" ninja settle -C "$work/a" | tail -1)"
+unset XDG_CACHE_HOME
 
 find "$work/a/src" "$work/b/src" -type f -exec touch {} +
 t=$(date +%s%N); forge_ran=$("$forge" ninja -C "$work/a" 2>/dev/null | ran); forge_ms=$(ms "$t")

@@ -145,6 +145,13 @@ int run(std::vector<std::string> args) {
       }
       fmt::print("{} edges: {} made clean (mtime-only changes), {} left to run, {} files hashed\n",
                  report->edges, report->settled, report->dirty, report->hashed);
+      if (report->stamp_sources > 0) {
+        fmt::print("clean stamp {}: {} of {} sources stat'ed ({})\n",
+                   report->from_stamp ? "held" : "did not hold", report->stamp_sources_stated,
+                   report->stamp_sources,
+                   report->stamp_via_index ? "chosen by the scan index"
+                                           : "all: " + report->stamp_fallback);
+      }
       return k_exit_ok;
     }
     ninja::RecordOptions options;
