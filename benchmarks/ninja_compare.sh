@@ -71,9 +71,13 @@ export XDG_CACHE_HOME="$work/cache"
 "$forge" watch "$work/a" --update-index >"$work/watch.log" 2>&1 &
 watcher=$!
 trap 'kill "$watcher" 2>/dev/null; wait "$watcher" 2>/dev/null; rm -rf "$work"' EXIT
-for ((i = 0; i < 300; i++)); do grep -q '^watching' "$work/watch.log" && break; sleep 0.1; done
-rm -f "$work/a/.forge/ninja-clean"
-"$forge" ninja -C "$work/a" >/dev/null  # a full settle: stamps at the index's cursor
+# Until the keeper has scanned and claimed the index, a full settle stamps without a cursor.
+for ((i = 0; i < 120; i++)); do
+  rm -f "$work/a/.forge/ninja-clean"
+  "$forge" ninja -C "$work/a" >/dev/null  # a full settle: stamps at the index's cursor
+  "$forge" ninja settle -C "$work/a" | grep -q 'chosen by the scan index' && break
+  sleep 0.5
+done
 echo "settle with the index kept warm: $("$forge" ninja settle -C "$work/a" | tail -1)"
 warm_times=()
 ninja_times=()
