@@ -34,11 +34,13 @@ Result<std::string> read_link(const std::filesystem::path& path) {
 // A file already in the store is only read and looked up: no temp file, no fsync, no rename
 // (a re-upload of an unchanged tree costs one read per file). Otherwise put_file stores it;
 // its digest wins if the file changed in between.
-Result<cache::BlobDigest> store_file(cache::CasStore& store, const std::filesystem::path& path) {
+// size_hint (from lstat) sizes the read buffer (cache::copy_buffer_size).
+Result<cache::BlobDigest> store_file(cache::CasStore& store, const std::filesystem::path& path,
+                                     std::uint64_t size_hint) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
   if (!fd) return fail(Error::from_errno(errno, "open", path.string()));
   hash::MultiHasher hasher(hash::AlgorithmSet{true, false});
-  std::vector<std::byte> buffer(1 << 20);
+  std::vector<std::byte> buffer(cache::copy_buffer_size(size_hint));
   std::uint64_t size = 0;
   for (;;) {
     const ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
@@ -72,7 +74,8 @@ Result<cache::BlobDigest> upload_directory(cache::CasStore& store, const std::fi
     if (::lstat(path.c_str(), &st) != 0)
       return fail(Error::from_errno(errno, "lstat", path.string()));
     if (S_ISREG(st.st_mode)) {
-      FORGE_TRY(const cache::BlobDigest digest, store_file(store, path));
+      FORGE_TRY(const cache::BlobDigest digest,
+                store_file(store, path, static_cast<std::uint64_t>(st.st_size)));
       directory.files.push_back({std::move(name), digest, (st.st_mode & S_IXUSR) != 0});
       ++stats.files;
       stats.file_bytes += digest.size;

@@ -42,6 +42,7 @@
 // Thread-safe: one CasStore per directory per process, shared by every thread. Several
 // processes may open one directory at once (LMDB serialises writers).
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -130,6 +131,16 @@ class BlobReader;
 //     fail the stream with DATA_LOSS) so the client never completes a corrupt download.
 // CasStore::get() checks before returning (a corrupt blob is a miss).
 inline constexpr int k_corrupt_blob_code = 0xC0DE;
+
+// The buffer for streaming a file of `file_size` bytes in or out of the store: the whole
+// file up to k_copy_buffer_max (1 MiB: syscalls stay a small share, memory stays bounded
+// whatever the size), at least one page. A fresh 1 MiB buffer per small file costs 256
+// page faults, which dominated uploads of trees of small files.
+inline constexpr std::size_t k_copy_buffer_max = std::size_t{1} << 20;
+inline constexpr std::size_t copy_buffer_size(std::uint64_t file_size) {
+  return file_size >= k_copy_buffer_max ? k_copy_buffer_max
+                                        : std::max<std::size_t>(4096, file_size + 1);
+}
 bool is_corrupt_blob(const Error& error);
 
 // Checks one pass over a blob's bytes (see above). Move-only; valid while its reader lives.
@@ -245,7 +256,7 @@ class CasStore {
   // protocol names blobs without their size); nullopt when absent.
   Result<std::optional<BlobDigest>> find(const hash::Digest& sha256) const;
   Result<BlobDigest> put(std::span<const std::byte> data, std::optional<BlobDigest> expected = {});
-  // Streams a regular file into the store (1 MiB at a time, whatever its size) and returns
+  // Streams a regular file into the store (copy_buffer_size() at a time) and returns
   // its digest. Errors name the file (open/read) or come from the put.
   Result<BlobDigest> put_file(const std::filesystem::path& file);
   // A hit pins the blob against eviction until the reader is destroyed and records the
