@@ -25,6 +25,23 @@ add_library(fmt::fmt ALIAS forge_third_party)
 add_library(spdlog::spdlog ALIAS forge_third_party)
 add_library(nlohmann_json::nlohmann_json ALIAS forge_third_party)
 
+# LMDB and zstd: static libraries built from Debian's source packages by
+# scripts/build-windows-deps.sh into FORGE_WINDOWS_DEPS (build/windows-deps by default).
+set(FORGE_WINDOWS_DEPS "${PROJECT_SOURCE_DIR}/build/windows-deps" CACHE PATH
+    "Prefix of the Windows LMDB/zstd build (scripts/build-windows-deps.sh PREFIX)")
+foreach(lib lmdb zstd)
+  if(NOT EXISTS ${FORGE_WINDOWS_DEPS}/lib/lib${lib}.a)
+    message(FATAL_ERROR "${FORGE_WINDOWS_DEPS}/lib/lib${lib}.a is missing: run "
+                        "scripts/build-windows-deps.sh ${FORGE_WINDOWS_DEPS}")
+  endif()
+  add_library(forge_win_${lib} STATIC IMPORTED)
+  set_target_properties(forge_win_${lib} PROPERTIES
+    IMPORTED_LOCATION ${FORGE_WINDOWS_DEPS}/lib/lib${lib}.a
+    INTERFACE_INCLUDE_DIRECTORIES ${FORGE_WINDOWS_DEPS}/include)
+endforeach()
+add_library(PkgConfig::LMDB ALIAS forge_win_lmdb)
+add_library(PkgConfig::ZSTD ALIAS forge_win_zstd)
+
 add_library(forge_settings INTERFACE)
 target_compile_features(forge_settings INTERFACE cxx_std_23)
 # Windows 10 APIs, wide-character Win32 calls, and no min/max macros; the POSIX names the
@@ -39,8 +56,8 @@ target_compile_options(forge_warnings INTERFACE -Wall -Wextra -Werror -Wno-missi
 add_library(forge_core STATIC)
 target_link_libraries(forge_core
   PUBLIC forge_third_party Threads::Threads forge_settings
-  PRIVATE forge_warnings bcrypt)
-foreach(part support hash io watch)
+  PRIVATE forge_warnings bcrypt PkgConfig::LMDB)
+foreach(part support hash io store watch)
   add_subdirectory(core/${part})
 endforeach()
 

@@ -20,12 +20,25 @@ packages=(
 # wine runs the Windows tests; installed with its recommended packages, as it was tested.
 with_recommends=(wine wine64)
 
+sudo=""
+if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+# Debian's source packages: scripts/build-windows-deps.sh builds LMDB and zstd for Windows
+# from them (`apt-get source`), which needs deb-src lists; a fresh Debian 12 has none.
+deb_src=/etc/apt/sources.list.d/forge-deb-src.sources
+need_update=false
+if ! grep -rqsE '^(Types:.*deb-src|deb-src )' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+  echo "install-deps: adding $deb_src (Debian 12 source packages)" >&2
+  printf '%s\n' "Types: deb-src" "URIs: http://deb.debian.org/debian" \
+    "Suites: bookworm bookworm-updates" "Components: main" \
+    "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg" | $sudo tee "$deb_src" >/dev/null
+  need_update=true
+fi
+if [ -z "$(apt-cache showsrc lmdb 2>/dev/null | head -1)" ]; then need_update=true; fi
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-sudo=""
-if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
 # npm (for turbo below) only where no Node.js with npm is installed already.
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 missing_with_recommends=()
@@ -33,10 +46,12 @@ for p in "${with_recommends[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
     missing_with_recommends+=("$p")
 done
+export DEBIAN_FRONTEND=noninteractive
+if ((${#missing[@]} + ${#missing_with_recommends[@]} > 0)) || $need_update; then
+  $sudo apt-get update -qq
+fi
 if ((${#missing[@]} + ${#missing_with_recommends[@]} > 0)); then
   echo "install-deps: installing ${missing[*]} ${missing_with_recommends[*]}" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update -qq
   if ((${#missing[@]} > 0)); then
     $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
   fi

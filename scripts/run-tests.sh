@@ -18,6 +18,8 @@ if command -v ccache >/dev/null 2>&1; then
 fi
 for preset in ${FORGE_PRESETS:-windows default asan}; do
   echo "=== preset: $preset ==="
+  # LMDB and zstd for Windows, from Debian's source packages (cached in build/windows-deps).
+  if [ "$preset" = windows ]; then scripts/build-windows-deps.sh; fi
   cmake --preset "$preset"
   if [ "$preset" = windows ]; then
     # mingw-w64 cross build; the tests run under wine in a private, temporary prefix.

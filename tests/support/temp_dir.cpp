@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -10,12 +11,22 @@
 namespace forge::test {
 
 TempDir::TempDir() {
+#ifdef _WIN32
+  // %TEMP% (what wine gives as well); a random name, retried until it is new.
+  std::random_device seed;
+  const auto base = std::filesystem::temp_directory_path();
+  for (;;) {
+    m_path = base / ("forge-test-" + std::to_string(seed()) + std::to_string(seed()));
+    if (std::filesystem::create_directory(m_path)) break;
+  }
+#else
   const char* base = std::getenv("TMPDIR");
   std::string pattern = std::string(base && *base ? base : "/tmp") + "/forge-test-XXXXXX";
   std::vector<char> buf(pattern.begin(), pattern.end());
   buf.push_back('\0');
   if (::mkdtemp(buf.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
   m_path = buf.data();
+#endif
 }
 
 TempDir::~TempDir() {

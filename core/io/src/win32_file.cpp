@@ -63,14 +63,6 @@ Error win32_error(DWORD error, std::string_view operation, const std::filesystem
       .with_suggestion(fmt::format("Win32 error {} from {}", error, operation));
 }
 
-std::wstring win32_path(const std::filesystem::path& path) {
-  std::wstring text = std::filesystem::path(path).make_preferred().native();
-  if (text.size() >= MAX_PATH && path.is_absolute() && !text.starts_with(L"\\\\?\\")) {
-    text = (text.starts_with(L"\\\\") ? L"\\\\?\\UNC\\" + text.substr(2) : L"\\\\?\\" + text);
-  }
-  return text;
-}
-
 Result<FileStat> stat_handle(HANDLE handle, const std::filesystem::path& path) {
   BY_HANDLE_FILE_INFORMATION info{};
   if (!::GetFileInformationByHandle(handle, &info)) {

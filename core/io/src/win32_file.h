@@ -17,6 +17,7 @@
 
 #include "file_common.h"
 #include "forge/core/io/platform_io.h"
+#include "forge/core/support/path_text.h"
 #include "forge/core/support/unique_handle_win32.h"
 
 namespace forge::io::detail {
@@ -27,9 +28,8 @@ int errno_from_win32(DWORD error);
 // Error::from_errno(errno_from_win32(error), operation, path) with the Win32 code attached.
 Error win32_error(DWORD error, std::string_view operation, const std::filesystem::path& path);
 
-// The path handed to CreateFileW: '\' separators, and the `\\?\` prefix on an absolute path
-// of MAX_PATH or more characters (long paths without the registry switch).
-std::wstring win32_path(const std::filesystem::path& path);
+// forge::win32_path (path_text.h) gives the path handed to CreateFileW.
+using forge::win32_path;
 
 // FileStat of an open handle: size, file index as ino, volume serial as dev, last write and
 // change times as ns since the Unix epoch, and a POSIX mode (S_IFDIR, S_IFLNK for a reparse

@@ -21,6 +21,8 @@
 
 #include <fmt/format.h>
 
+#include "forge/core/support/path_text.h"
+
 namespace forge::store {
 namespace {
 
@@ -81,14 +83,14 @@ Result<void> resize_map(MDB_env* env, std::size_t size, const std::filesystem::p
     return fail(Error(ErrorCategory::file_system,
                       fmt::format("the LMDB map of '{}' must be resized, but transactions stayed "
                                   "open for {} s",
-                                  dir.string(), k_resize_wait.count()),
+                                  path_utf8(dir), k_resize_wait.count()),
                       MDB_MAP_FULL)
                     .with_operation("lmdb.set_mapsize")
-                    .with_file(dir.string())
+                    .with_file(path_utf8(dir))
                     .with_suggestion("retry; if it persists, raise the initial map size (a thread "
                                      "held a transaction while it wrote)"));
   }
-  if (rc != 0) return fail(lmdb_error(rc, "lmdb.set_mapsize", dir.string()));
+  if (rc != 0) return fail(lmdb_error(rc, "lmdb.set_mapsize", path_utf8(dir)));
   return ok();
 }
 
@@ -102,7 +104,7 @@ Result<MDB_txn*> begin_txn(MDB_env* env, unsigned flags, const std::filesystem::
     if (rc == 0) return txn;
     gate_of(env).leave();
     if (rc != MDB_MAP_RESIZED || attempt > 0) {
-      return fail(lmdb_error(rc, "lmdb.txn_begin", dir.string()));
+      return fail(lmdb_error(rc, "lmdb.txn_begin", path_utf8(dir)));
     }
     FORGE_TRY_VOID(resize_map(env, 0, dir));
   }
@@ -265,25 +267,26 @@ Result<void> WriteTxn::commit() {
 Result<Environment> Environment::open(const EnvOptions& options) {
   std::error_code ec;
   std::filesystem::create_directories(options.dir, ec);
-  if (ec) return fail(Error::from_error_code(ec, "lmdb.create_dir", options.dir.string()));
+  if (ec) return fail(Error::from_error_code(ec, "lmdb.create_dir", path_utf8(options.dir)));
 
   FORGE_TRY_VOID(check_data_file(options.dir));
   Environment env;
   env.m_dir = options.dir;
   int rc = mdb_env_create(&env.m_env);
-  if (rc != 0) return fail(lmdb_error(rc, "lmdb.env_create", options.dir.string()));
+  if (rc != 0) return fail(lmdb_error(rc, "lmdb.env_create", path_utf8(options.dir)));
   mdb_env_set_userctx(env.m_env, new TxnGate());  // deleted with the environment
   mdb_env_set_maxdbs(env.m_env, options.max_databases);
   mdb_env_set_maxreaders(env.m_env, options.max_readers);
   mdb_env_set_mapsize(env.m_env, options.initial_map_size);
   unsigned flags = MDB_NOTLS;
   if (!options.sync) flags |= MDB_NOSYNC;
-  rc = mdb_env_open(env.m_env, options.dir.c_str(), flags, 0644);
-  if (rc != 0) return fail(lmdb_error(rc, "lmdb.env_open", options.dir.string()));
+  // LMDB takes UTF-8 (on Windows it converts to UTF-16 itself).
+  rc = mdb_env_open(env.m_env, path_utf8(options.dir).c_str(), flags, 0644);
+  if (rc != 0) return fail(lmdb_error(rc, "lmdb.env_open", path_utf8(options.dir)));
   // A map larger than asked (another process grew it) is picked up by set_mapsize(0).
   mdb_env_set_mapsize(env.m_env, 0);
   rc = mdb_reader_check(env.m_env, &env.m_stale_cleared);
-  if (rc != 0) return fail(lmdb_error(rc, "lmdb.reader_check", options.dir.string()));
+  if (rc != 0) return fail(lmdb_error(rc, "lmdb.reader_check", path_utf8(options.dir)));
   return env;
 }
 
@@ -307,16 +310,16 @@ Environment::~Environment() {
 Result<Database> Environment::open_database(std::string_view name) {
   MDB_txn* txn = nullptr;
   int rc = mdb_txn_begin(m_env, nullptr, 0, &txn);
-  if (rc != 0) return fail(lmdb_error(rc, "lmdb.txn_begin", m_dir.string()));
+  if (rc != 0) return fail(lmdb_error(rc, "lmdb.txn_begin", path_utf8(m_dir)));
   MDB_dbi dbi = 0;
   const std::string name_z(name);
   rc = mdb_dbi_open(txn, name_z.c_str(), MDB_CREATE, &dbi);
   if (rc != 0) {
     mdb_txn_abort(txn);
-    return fail(lmdb_error(rc, "lmdb.dbi_open", m_dir.string()));
+    return fail(lmdb_error(rc, "lmdb.dbi_open", path_utf8(m_dir)));
   }
   rc = mdb_txn_commit(txn);
-  if (rc != 0) return fail(lmdb_error(rc, "lmdb.commit", m_dir.string()));
+  if (rc != 0) return fail(lmdb_error(rc, "lmdb.commit", path_utf8(m_dir)));
   return Database(dbi);
 }
 
@@ -333,7 +336,7 @@ Result<WriteTxn> Environment::begin_write() {
 Result<int> Environment::clear_stale_readers() {
   int cleared = 0;
   const int rc = mdb_reader_check(m_env, &cleared);
-  if (rc != 0) return fail(lmdb_error(rc, "lmdb.reader_check", m_dir.string()));
+  if (rc != 0) return fail(lmdb_error(rc, "lmdb.reader_check", path_utf8(m_dir)));
   return cleared;
 }
 
@@ -360,7 +363,7 @@ Result<void> Environment::write(const std::function<Result<void>(WriteTxn&)>& fn
     txn.abort();
     FORGE_TRY_VOID(grow_map());
   }
-  return fail(lmdb_error(MDB_MAP_FULL, "lmdb.write", m_dir.string()));
+  return fail(lmdb_error(MDB_MAP_FULL, "lmdb.write", path_utf8(m_dir)));
 }
 
 #ifdef __linux__
@@ -397,17 +400,17 @@ Result<void> Environment::release_resident_pages() const {
   MDB_stat stat{};
   mdb_filehandle_t fd{};
   if (const int rc = mdb_env_info(m_env, &info); rc != 0) {
-    return fail(lmdb_error(rc, "lmdb.release_pages", m_dir.string()));
+    return fail(lmdb_error(rc, "lmdb.release_pages", path_utf8(m_dir)));
   }
   if (const int rc = mdb_env_stat(m_env, &stat); rc != 0) {
-    return fail(lmdb_error(rc, "lmdb.release_pages", m_dir.string()));
+    return fail(lmdb_error(rc, "lmdb.release_pages", path_utf8(m_dir)));
   }
   if (const int rc = mdb_env_get_fd(m_env, &fd); rc != 0) {
-    return fail(lmdb_error(rc, "lmdb.release_pages", m_dir.string()));
+    return fail(lmdb_error(rc, "lmdb.release_pages", path_utf8(m_dir)));
   }
   struct stat file {};
   if (::fstat(fd, &file) != 0) {
-    return fail(Error::from_errno(errno, "lmdb.release_pages", m_dir.string()));
+    return fail(Error::from_errno(errno, "lmdb.release_pages", path_utf8(m_dir)));
   }
   const auto mapping = find_mapping(file.st_dev, file.st_ino);
   if (!mapping) return ok();  // not mapped (yet): nothing is resident
@@ -415,7 +418,7 @@ Result<void> Environment::release_resident_pages() const {
   const std::size_t used = std::min<std::size_t>(
       mapping->second, (static_cast<std::size_t>(info.me_last_pgno) + 1) * stat.ms_psize);
   if (::madvise(mapping->first, used, MADV_DONTNEED) != 0) {
-    return fail(Error::from_errno(errno, "lmdb.release_pages", m_dir.string()));
+    return fail(Error::from_errno(errno, "lmdb.release_pages", path_utf8(m_dir)));
   }
 #endif  // elsewhere the OS trims a process's working set itself; there is nothing to ask for
   return ok();
@@ -423,7 +426,7 @@ Result<void> Environment::release_resident_pages() const {
 
 Result<void> Environment::sync_to_disk() {
   const int rc = mdb_env_sync(m_env, 1);
-  if (rc != 0) return fail(lmdb_error(rc, "lmdb.sync", m_dir.string()));
+  if (rc != 0) return fail(lmdb_error(rc, "lmdb.sync", path_utf8(m_dir)));
   return ok();
 }
 

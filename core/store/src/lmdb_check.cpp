@@ -1,9 +1,13 @@
 // Checks of an LMDB data file before LMDB maps it (see lmdb.h, "Damage").
 #include "forge/core/store/lmdb_check.h"
 
+#ifdef _WIN32
+#include <windows.h>
+#else
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#endif
 
 #include <array>
 #include <cerrno>
@@ -12,7 +16,12 @@
 
 #include <fmt/format.h>
 
+#include "forge/core/support/path_text.h"
+#ifdef _WIN32
+#include "forge/core/support/unique_handle_win32.h"
+#else
 #include "forge/core/support/unique_fd.h"
+#endif
 
 namespace forge::store {
 namespace {
@@ -65,34 +74,91 @@ Meta parse_meta(const std::uint8_t* page) {
   return meta;
 }
 
+// The data file, opened for reading without locking it (LMDB may have it open): its size and
+// reads at an offset, as errno-style results.
+class DataFile {
+ public:
+  // false with errno set when it cannot be opened.
+  bool open(const std::filesystem::path& file) {
+#ifdef _WIN32
+    m_handle.reset(::CreateFileW(win32_path(file).c_str(), GENERIC_READ,
+                                 FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, nullptr,
+                                 OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, nullptr));
+    if (m_handle) return true;
+    const DWORD error = ::GetLastError();
+    errno = error == ERROR_FILE_NOT_FOUND || error == ERROR_PATH_NOT_FOUND ? ENOENT
+            : error == ERROR_ACCESS_DENIED                                 ? EACCES
+                                                                           : EIO;
+    return false;
+#else
+    m_fd.reset(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+    return static_cast<bool>(m_fd);
+#endif
+  }
+  // The size in bytes, or -1 with errno set.
+  std::int64_t size() const {
+#ifdef _WIN32
+    LARGE_INTEGER size{};
+    if (::GetFileSizeEx(m_handle.get(), &size)) return size.QuadPart;
+    errno = EIO;
+    return -1;
+#else
+    struct stat status {};
+    if (::fstat(m_fd.get(), &status) != 0) return -1;
+    return status.st_size;
+#endif
+  }
+  // Reads up to `count` bytes at `offset`; the number read (short at the end), or -1.
+  std::int64_t read_at(void* into, std::size_t count, std::uint64_t offset) const {
+#ifdef _WIN32
+    OVERLAPPED at{};
+    at.Offset = static_cast<DWORD>(offset);
+    at.OffsetHigh = static_cast<DWORD>(offset >> 32);
+    DWORD got = 0;
+    if (::ReadFile(m_handle.get(), into, static_cast<DWORD>(count), &got, &at)) return got;
+    if (::GetLastError() == ERROR_HANDLE_EOF) return 0;
+    errno = EIO;
+    return -1;
+#else
+    return ::pread(m_fd.get(), into, count, static_cast<off_t>(offset));
+#endif
+  }
+
+ private:
+#ifdef _WIN32
+  UniqueHandle m_handle;
+#else
+  UniqueFd m_fd;
+#endif
+};
+
 Error damaged(const std::filesystem::path& file, std::string what) {
   return Error(ErrorCategory::validation,
-               fmt::format("the LMDB index '{}' is damaged: {}", file.string(), what),
+               fmt::format("the LMDB index '{}' is damaged: {}", path_utf8(file), what),
                k_damaged_index_code)
       .with_operation("lmdb.check")
-      .with_file(file.string())
+      .with_file(path_utf8(file))
       .with_suggestion(fmt::format("move '{}' away: the scan index is rebuilt on the next scan; "
                                    "the cache store rebuilds its index from cas/ when it opens",
-                                   file.parent_path().string()));
+                                   path_utf8(file.parent_path())));
 }
 
 }  // namespace
 
 Result<void> check_data_file(const std::filesystem::path& dir) {
   const auto file = dir / "data.mdb";
-  UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) {
+  DataFile data;
+  if (!data.open(file)) {
     if (errno == ENOENT) return ok();  // a new environment
-    return fail(Error::from_errno(errno, "open", file.string()));
+    return fail(Error::from_errno(errno, "open", path_utf8(file)));
   }
-  struct stat status;
-  if (::fstat(fd.get(), &status) != 0)
-    return fail(Error::from_errno(errno, "fstat", file.string()));
-  const auto size = static_cast<std::uint64_t>(status.st_size);
+  const std::int64_t first_size = data.size();
+  if (first_size < 0) return fail(Error::from_errno(errno, "fstat", path_utf8(file)));
+  const auto size = static_cast<std::uint64_t>(first_size);
   if (size == 0) return ok();  // created, never written: LMDB initialises it
   // Both meta pages live in the first two pages; pages are 4 KiB to 64 KiB.
   std::array<std::uint8_t, k_meta_end> first{};
-  if (::pread(fd.get(), first.data(), first.size(), 0) != static_cast<ssize_t>(first.size())) {
+  if (data.read_at(first.data(), first.size(), 0) != static_cast<std::int64_t>(first.size())) {
     return fail(damaged(file, fmt::format("{} bytes are too few for its meta pages", size)));
   }
   const Meta meta0 = parse_meta(first.data());
@@ -101,8 +167,8 @@ Result<void> check_data_file(const std::filesystem::path& dir) {
     return fail(damaged(file, fmt::format("meta page 0 names a page size of {}", page_size)));
   }
   std::array<std::uint8_t, k_meta_end> second{};
-  if (size < 2ull * page_size || ::pread(fd.get(), second.data(), second.size(), page_size) !=
-                                     static_cast<ssize_t>(second.size())) {
+  if (size < 2ull * page_size || data.read_at(second.data(), second.size(), page_size) !=
+                                     static_cast<std::int64_t>(second.size())) {
     return fail(damaged(file, fmt::format("{} bytes are too few for two meta pages", size)));
   }
   const Meta meta1 = parse_meta(second.data());
@@ -116,9 +182,9 @@ Result<void> check_data_file(const std::filesystem::path& dir) {
   // The size is taken again after the meta pages were read: another process may commit in
   // between, and its newer meta page names pages the first size did not have yet (the file
   // only grows), which is not damage.
-  if (::fstat(fd.get(), &status) != 0)
-    return fail(Error::from_errno(errno, "fstat", file.string()));
-  const auto size_after = static_cast<std::uint64_t>(status.st_size);
+  const std::int64_t later_size = data.size();
+  if (later_size < 0) return fail(Error::from_errno(errno, "fstat", path_utf8(file)));
+  const auto size_after = static_cast<std::uint64_t>(later_size);
   if (meta.last_page >= size_after / page_size) {
     return fail(damaged(file, fmt::format("it is truncated: {} bytes, but its last page is {} "
                                           "(of {} bytes)",
