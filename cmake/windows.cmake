@@ -57,7 +57,7 @@ add_library(forge_core STATIC)
 target_link_libraries(forge_core
   PUBLIC forge_third_party Threads::Threads forge_settings
   PRIVATE forge_warnings bcrypt PkgConfig::LMDB)
-foreach(part support hash io store watch)
+foreach(part support hash io store scan watch)
   add_subdirectory(core/${part})
 endforeach()
 

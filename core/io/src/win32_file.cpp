@@ -1,4 +1,5 @@
 #include "win32_file.h"
+#include "forge/core/io/win32_stat.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -14,11 +15,6 @@ constexpr std::int64_t k_epoch_offset_ticks = 116'444'736'000'000'000;
 
 std::int64_t ticks_to_unix_ns(std::int64_t ticks) {
   return (ticks - k_epoch_offset_ticks) * 100;
-}
-
-std::int64_t filetime_to_unix_ns(const FILETIME& time) {
-  return ticks_to_unix_ns(static_cast<std::int64_t>(
-      (static_cast<std::uint64_t>(time.dwHighDateTime) << 32) | time.dwLowDateTime));
 }
 
 constexpr DWORD k_share_all = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
@@ -71,21 +67,14 @@ Result<FileStat> stat_handle(HANDLE handle, const std::filesystem::path& path) {
   FILE_BASIC_INFO basic{};
   const bool have_basic =
       ::GetFileInformationByHandleEx(handle, FileBasicInfo, &basic, sizeof basic) != 0;
-  FileStat stat;
-  stat.size = (static_cast<std::uint64_t>(info.nFileSizeHigh) << 32) | info.nFileSizeLow;
-  stat.ino = (static_cast<std::uint64_t>(info.nFileIndexHigh) << 32) | info.nFileIndexLow;
-  stat.dev = info.dwVolumeSerialNumber;
-  stat.mtime_ns = filetime_to_unix_ns(info.ftLastWriteTime);
-  stat.ctime_ns = have_basic ? ticks_to_unix_ns(basic.ChangeTime.QuadPart) : stat.mtime_ns;
-  const bool read_only = (info.dwFileAttributes & FILE_ATTRIBUTE_READONLY) != 0;
-  if (info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT) {
-    stat.mode = S_IFLNK | 0777;
-  } else if (info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) {
-    stat.mode = S_IFDIR | (read_only ? 0555 : 0755);
-  } else {
-    stat.mode = S_IFREG | (read_only ? 0444 : 0644);
-  }
-  return stat;
+  const auto write_ticks = static_cast<std::int64_t>(
+      (static_cast<std::uint64_t>(info.ftLastWriteTime.dwHighDateTime) << 32) |
+      info.ftLastWriteTime.dwLowDateTime);
+  return file_stat_win32(
+      info.dwFileAttributes,
+      (static_cast<std::uint64_t>(info.nFileSizeHigh) << 32) | info.nFileSizeLow,
+      (static_cast<std::uint64_t>(info.nFileIndexHigh) << 32) | info.nFileIndexLow,
+      info.dwVolumeSerialNumber, write_ticks, have_basic ? basic.ChangeTime.QuadPart : write_ticks);
 }
 
 Result<FileStat> lstat_path(const std::filesystem::path& path) {
@@ -153,3 +142,31 @@ Result<void> atomic_write(const std::filesystem::path& path, std::span<const std
 }
 
 }  // namespace forge::io::detail
+
+namespace forge::io {
+
+Result<FileStat> lstat_win32(const std::filesystem::path& path) {
+  return detail::lstat_path(path);
+}
+
+FileStat file_stat_win32(std::uint32_t attributes, std::uint64_t size, std::uint64_t file_index,
+                         std::uint64_t volume_serial, std::int64_t write_ticks,
+                         std::int64_t change_ticks) {
+  FileStat stat;
+  stat.size = size;
+  stat.ino = file_index;
+  stat.dev = volume_serial;
+  stat.mtime_ns = detail::ticks_to_unix_ns(write_ticks);
+  stat.ctime_ns = detail::ticks_to_unix_ns(change_ticks);
+  const bool read_only = (attributes & FILE_ATTRIBUTE_READONLY) != 0;
+  if (attributes & FILE_ATTRIBUTE_REPARSE_POINT) {
+    stat.mode = S_IFLNK | 0777;
+  } else if (attributes & FILE_ATTRIBUTE_DIRECTORY) {
+    stat.mode = S_IFDIR | (read_only ? 0555 : 0755);
+  } else {
+    stat.mode = S_IFREG | (read_only ? 0444 : 0644);
+  }
+  return stat;
+}
+
+}  // namespace forge::io

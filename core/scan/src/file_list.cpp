@@ -1,5 +1,7 @@
 #include "forge/core/scan/file_list.h"
 
+#include "forge/core/support/path_text.h"
+
 #include <algorithm>
 
 #include "forge/core/scan/walker.h"
@@ -33,7 +35,7 @@ Result<FileList> list_files(const std::filesystem::path& root) {
   std::sort(relative.begin(), relative.end(), component_less);
   FileList list;
   list.files.reserve(relative.size());
-  for (const std::string& path : relative) list.files.push_back(root / path);
+  for (const std::string& path : relative) list.files.push_back(root / path_from_utf8(path));
   list.errors = std::move(walked.errors);
   return list;
 }

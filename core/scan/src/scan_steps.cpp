@@ -1,15 +1,24 @@
 #include "scan_steps.h"
 
+#ifndef _WIN32
 #include <unistd.h>
+#endif
 
 #include <algorithm>
 
+#include "forge/core/support/path_text.h"
 #include "index_listings.h"
 
 namespace forge::scan::steps {
 namespace {
 
 std::string read_link(const std::filesystem::path& path) {
+#ifdef _WIN32
+  // The reparse point's target as UTF-8 with '/' (empty when it is not a symlink).
+  std::error_code ec;
+  const auto target = std::filesystem::read_symlink(path, ec);
+  return ec ? std::string() : path_utf8(target);
+#else
   std::string target(256, '\0');
   for (;;) {
     const ssize_t n = ::readlink(path.c_str(), target.data(), target.size());
@@ -20,6 +29,7 @@ std::string read_link(const std::filesystem::path& path) {
     }
     target.resize(target.size() * 2);
   }
+#endif
 }
 
 std::unique_ptr<FileRecord> boxed(std::optional<FileRecord> record) {

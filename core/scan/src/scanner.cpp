@@ -245,7 +245,9 @@ Result<ChangeSet> Scanner::update(std::vector<WalkEntry> entries, const ScanOpti
     // the heap the batch freed (spread over the hashing threads' arenas) goes back too.
     if (several) {
       FORGE_TRY_VOID(m_index.env().release_resident_pages());
-      ::malloc_trim(0);
+#ifdef __GLIBC__
+      ::malloc_trim(0);  // glibc only (the Windows CRT heap gives pages back itself)
+#endif
     }
     if (options.on_change) {
       for (const Change& change : batch.changes) options.on_change(change);

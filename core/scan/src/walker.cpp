@@ -1,9 +1,6 @@
 #include "forge/core/scan/walker.h"
 
-#include <dirent.h>
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <climits>
@@ -18,37 +15,11 @@
 #include <unordered_map>
 
 #include "forge/core/scan/ignore_rules.h"
-#include "forge/core/support/unique_fd.h"
+#include "forge/core/support/path_text.h"
+#include "walk_dir.h"
 
 namespace forge::scan {
 namespace {
-
-// The .gitignore of the directory open as dir_fd; nullopt when it cannot be opened.
-std::optional<std::string> read_gitignore(int dir_fd) {
-  const UniqueFd file(openat(dir_fd, ".gitignore", O_RDONLY | O_CLOEXEC));
-  if (!file) return std::nullopt;
-  std::string content;
-  char chunk[8192];
-  for (ssize_t n; (n = ::read(file.get(), chunk, sizeof chunk)) > 0;) content.append(chunk, n);
-  return content;
-}
-
-EntryType type_of(unsigned char d_type, int dir_fd, const char* name) {
-  switch (d_type) {
-    case DT_REG: return EntryType::file;
-    case DT_DIR: return EntryType::directory;
-    case DT_LNK: return EntryType::symlink;
-    case DT_UNKNOWN: {  // some file systems (XFS without ftype) do not fill d_type
-      struct stat st {};
-      if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) return EntryType::other;
-      if (S_ISREG(st.st_mode)) return EntryType::file;
-      if (S_ISDIR(st.st_mode)) return EntryType::directory;
-      if (S_ISLNK(st.st_mode)) return EntryType::symlink;
-      return EntryType::other;
-    }
-    default: return EntryType::other;
-  }
-}
 
 EntryType type_from_mode(std::uint32_t mode) {
   if (S_ISREG(mode)) return EntryType::file;
@@ -58,7 +29,7 @@ EntryType type_from_mode(std::uint32_t mode) {
 }
 
 // Directories are a shared work queue for `threads` workers: each lists one directory
-// (getdents64, or the ListingCache, + statx per entry relative to the open directory) and
+// (detail::WalkDir, or the ListingCache, + an lstat per entry through the open directory) and
 // queues its subdirectories. A directory's .gitignore is added before its subdirectories are
 // queued, so a rule is always in place before anything below it is matched.
 class Walker {
@@ -187,12 +158,7 @@ class Walker {
     std::optional<io::FileStat> stat;  // as its parent's listing saw it
     bool rules_changed = false;        // a .gitignore at or above it changed: no reuse
   };
-  struct Name {
-    std::string_view name;
-    EntryType type = EntryType::file;
-    const char* c_name = nullptr;  // the NUL-terminated dirent name (read listings)
-    std::size_t id = 0;            // ListingCache::Child::id (reused listings)
-  };
+  using Name = detail::DirName;
 
   void work(Partial& part) {
     WalkResult& out = part.result;
@@ -249,39 +215,6 @@ class Walker {
     return child;
   }
 
-  std::optional<io::FileStat> stat_at(int fd, const char* name) const {
-    struct statx stx {};
-    if (statx(fd, name, AT_SYMLINK_NOFOLLOW | AT_STATX_SYNC_AS_STAT, STATX_BASIC_STATS, &stx) !=
-        0) {
-      return std::nullopt;
-    }
-    return io::to_file_stat(stx);
-  }
-
-  // Reads the names of the open directory `fd` into `names` (pointing into `buffer`).
-  bool read_names(int fd, const std::filesystem::path& absolute, WalkResult& out,
-                  std::vector<char>& buffer, std::vector<Name>& names) const {
-    std::size_t used = 0;
-    for (;;) {
-      if (buffer.size() - used < k_min_read) buffer.resize(buffer.size() * 2);
-      const ssize_t n = ::getdents64(fd, buffer.data() + used, buffer.size() - used);
-      if (n < 0) {
-        out.errors.push_back(Error::from_errno(errno, "readdir", absolute.string()));
-        return false;
-      }
-      if (n == 0) break;
-      used += static_cast<std::size_t>(n);
-    }
-    for (std::size_t offset = 0; offset < used;) {
-      const auto* entry = reinterpret_cast<const dirent64*>(buffer.data() + offset);
-      offset += entry->d_reclen;
-      const std::string_view name = entry->d_name;
-      if (name == "." || name == "..") continue;
-      names.push_back(Name{name, type_of(entry->d_type, fd, entry->d_name), entry->d_name, 0});
-    }
-    return true;
-  }
-
   // Lists one directory into `out`; returns its subdirectories to walk. `buffer`, `names`
   // and `cached` are the worker's scratch space, reused from directory to directory.
   std::vector<Directory> list(const std::string& relative, const Directory& dir, WalkResult& out,
@@ -298,13 +231,12 @@ class Walker {
     // A reusable listing needs only a path handle to statx the children through.
     bool reuse = m_cache != nullptr && dir.stat && !dir.rules_changed && !relative.empty() &&
                  m_cache->children(relative, *dir.stat, cached);
-    const UniqueFd dir_handle(::open(
-        absolute.c_str(), (reuse ? O_PATH : O_RDONLY) | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
-    const int fd = dir_handle.get();
-    if (!dir_handle) {
-      out.errors.push_back(Error::from_errno(errno, "opendir", absolute.string()));
+    auto opened = detail::WalkDir::open(absolute, reuse);
+    if (!opened) {
+      out.errors.push_back(std::move(opened.error()));
       return subdirs;
     }
+    detail::WalkDir& handle = *opened;
     const bool opened_as_path = reuse;
     bool rules_changed = dir.rules_changed;
     std::optional<io::FileStat> gitignore_stat;
@@ -314,7 +246,7 @@ class Walker {
           std::any_of(cached.begin(), cached.end(),
                       [](const ListingCache::Child& c) { return c.name == ".gitignore"; });
       if (has_gitignore && m_options.use_gitignore) {
-        gitignore_stat = stat_at(fd, ".gitignore");
+        gitignore_stat = handle.stat(".gitignore");
         if (!gitignore_stat || !m_cache->unchanged(gitignore_path, *gitignore_stat)) {
           reuse = false;  // its rules may differ: read the directory and match them again
           rules_changed = true;
@@ -322,37 +254,33 @@ class Walker {
       }
     }
     // A path handle cannot be listed: a listing that turned out stale opens the directory.
-    UniqueFd listing_handle;
-    int list_fd = fd;
     if (opened_as_path && !reuse) {
-      listing_handle.reset(openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-      if (!listing_handle) {
-        out.errors.push_back(Error::from_errno(errno, "opendir", absolute.string()));
+      if (auto listable = handle.make_listable(); !listable) {
+        out.errors.push_back(std::move(listable.error()));
         return subdirs;
       }
-      list_fd = listing_handle.get();
     }
     if (reuse) {
       ++out.listings_reused;
       for (const auto& child : cached)
         names.push_back(Name{child.name, child.type, nullptr, child.id});
-    } else if (!read_names(list_fd, absolute, out, buffer, names)) {
+    } else if (auto listed = handle.read_names(buffer, names); !listed) {
+      out.errors.push_back(std::move(listed.error()));
       return subdirs;
     }
-    listing_handle.reset();
 
     if (m_options.use_gitignore && !reuse) {
       const bool has_gitignore = std::any_of(names.begin(), names.end(),
                                              [](const Name& n) { return n.name == ".gitignore"; });
       if (m_cache != nullptr && !rules_changed) {
         // Reuse below this directory relies on its .gitignore being the recorded one.
-        if (has_gitignore) gitignore_stat = stat_at(fd, ".gitignore");
+        if (has_gitignore) gitignore_stat = handle.stat(".gitignore");
         rules_changed =
             has_gitignore ? !gitignore_stat || !m_cache->unchanged(gitignore_path, *gitignore_stat)
                           : m_cache->known(gitignore_path);
       }
       if (has_gitignore) {
-        if (auto content = read_gitignore(fd)) {
+        if (auto content = handle.read_file(".gitignore")) {
           std::unique_lock lock(m_rules_mutex);
           m_rules.add_gitignore(relative, *content);
         }
@@ -363,7 +291,7 @@ class Walker {
       }
     } else if (m_options.use_gitignore && gitignore_stat) {
       // A reused listing with an unchanged .gitignore: its rules still apply below.
-      if (auto content = read_gitignore(fd)) {
+      if (auto content = handle.read_file(".gitignore")) {
         std::unique_lock lock(m_rules_mutex);
         m_rules.add_gitignore(relative, *content);
       }
@@ -380,11 +308,12 @@ class Walker {
       std::optional<io::FileStat> stat;
       if (reuse) {
         // A reused name points into an index key, not NUL-terminated: statx needs a C string.
-        char c_name[NAME_MAX + 1];
-        const std::size_t length = std::min<std::size_t>(name.size(), NAME_MAX);
+        // 1 KiB: a 255-byte Linux name, or 255 UTF-16 units of a Windows one as UTF-8.
+        char c_name[1024];
+        const std::size_t length = std::min<std::size_t>(name.size(), sizeof c_name - 1);
         std::memcpy(c_name, name.data(), length);
         c_name[length] = '\0';
-        stat = (name == ".gitignore" && gitignore_stat) ? gitignore_stat : stat_at(fd, c_name);
+        stat = (name == ".gitignore" && gitignore_stat) ? gitignore_stat : handle.stat(c_name);
         // A reused listing's types are as recorded; the fresh stat is the truth.
         if (stat) type = type_from_mode(stat->mode);
         if (stat && m_cache->settle(entry.id, *stat)) {
@@ -399,7 +328,7 @@ class Walker {
       if (!reuse && m_rules.is_ignored(child, type == EntryType::directory)) continue;
       if (!reuse && m_options.stat_entries) {
         stat =
-            (name == ".gitignore" && gitignore_stat) ? gitignore_stat : stat_at(fd, entry.c_name);
+            (name == ".gitignore" && gitignore_stat) ? gitignore_stat : handle.stat(entry.c_name);
       }
       WalkEntry walked{std::move(child), type, stat};
       if (type == EntryType::directory) {
@@ -411,9 +340,6 @@ class Walker {
     return subdirs;
   }
 
-  // A getdents64 call is given at least this much room: several maximal (255-byte) names,
-  // so a call never fails with EINVAL for want of space for one record.
-  static constexpr std::size_t k_min_read = 4096;
   // Initial buffer: a directory of ~1000 typical names in one call; grows for larger ones.
   static constexpr std::size_t k_initial_buffer = 32 * 1024;
 
@@ -436,9 +362,12 @@ class Walker {
 
 Result<WalkResult> walk_tree(const std::filesystem::path& root, const WalkOptions& options,
                              ListingCache* cache) {
-  struct stat st {};
-  if (::stat(root.c_str(), &st) != 0) return fail(Error::from_errno(errno, "stat", root.string()));
-  if (!S_ISDIR(st.st_mode)) return fail(Error::from_errno(ENOTDIR, "scan", root.string()));
+  std::error_code ec;
+  const auto status = std::filesystem::status(root, ec);  // follows a symlink, as stat(2)
+  if (ec) return fail(Error::from_error_code(ec, "stat", path_utf8(root)));
+  if (!std::filesystem::is_directory(status)) {
+    return fail(Error::from_errno(ENOTDIR, "scan", path_utf8(root)));
+  }
   Walker walker(root, options, cache);
   // Two workers: listing is syscall-bound, and two overlap well on the 2-core target
   // machines; more threads only add contention on the directory queue.

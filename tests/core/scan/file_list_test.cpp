@@ -1,6 +1,8 @@
 #include "forge/core/scan/file_list.h"
 
+#ifndef _WIN32
 #include <sys/stat.h>
+#endif
 
 #include <algorithm>
 #include <cerrno>
@@ -15,13 +17,17 @@
 namespace forge::scan {
 namespace {
 
-std::vector<std::string> relative_paths(const FileList& list, const std::filesystem::path& root) {
+[[maybe_unused]] std::vector<std::string> relative_paths(const FileList& list,
+                                                         const std::filesystem::path& root) {
   std::vector<std::string> out;
   for (const auto& path : list.files) out.push_back(path.lexically_relative(root).string());
   return out;
 }
 
 TEST(FileListTest, ListsFilesAndSymlinksInPathOrderWithoutIgnoreRules) {
+#ifdef _WIN32
+  GTEST_SKIP() << "POSIX only: a FIFO and a symlink in the tree, and \"A\" beside \"a\"";
+#else
   test::TempDir dir;
   dir.write_file("a/x", "");
   dir.write_file("a/b/y", "");
@@ -51,6 +57,7 @@ TEST(FileListTest, ListsFilesAndSymlinksInPathOrderWithoutIgnoreRules) {
   EXPECT_EQ(relative_paths(*list, dir.path()), expected);
   // The order is std::filesystem::path's.
   EXPECT_TRUE(std::is_sorted(list->files.begin(), list->files.end()));
+#endif
 }
 
 TEST(FileListTest, PathsAreRootJoinedWithTheRelativePath) {
