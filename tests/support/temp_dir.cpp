@@ -9,6 +9,14 @@
 #include <vector>
 
 namespace forge::test {
+namespace {
+
+// The path UTF-8 `text` names (on Windows, not the ANSI code page's reading of it).
+std::filesystem::path utf8(std::string_view text) {
+  return std::filesystem::path(std::u8string(text.begin(), text.end()));
+}
+
+}  // namespace
 
 TempDir::TempDir() {
 #ifdef _WIN32
@@ -47,7 +55,7 @@ TempDir::~TempDir() {
 
 std::filesystem::path TempDir::write_file(std::string_view relative,
                                           std::string_view content) const {
-  const auto path = m_path / relative;
+  const auto path = m_path / utf8(relative);
   std::filesystem::create_directories(path.parent_path());
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(content.data(), static_cast<std::streamsize>(content.size()));
@@ -56,7 +64,7 @@ std::filesystem::path TempDir::write_file(std::string_view relative,
 }
 
 std::string TempDir::read_file(std::string_view relative) const {
-  std::ifstream in(m_path / relative, std::ios::binary);
+  std::ifstream in(m_path / utf8(relative), std::ios::binary);
   std::ostringstream buffer;
   buffer << in.rdbuf();
   return buffer.str();

@@ -129,7 +129,7 @@ void stat_entries(Batch& batch, io::PlatformIO& io, const std::filesystem::path&
     if (batch.entries[i].stat) {
       batch.stats[i] = *batch.entries[i].stat;
     } else {
-      to_stat.push_back(root / batch.entries[i].path);
+      to_stat.push_back(root / path_from_utf8(batch.entries[i].path));
       to_stat_index.push_back(i);
     }
   }
@@ -168,7 +168,7 @@ void plan(Batch& batch, const std::filesystem::path& root, bool full, std::int64
     next.mtime_ns = stat.mtime_ns;
     next.ctime_ns = stat.ctime_ns;
     if (next.type == EntryType::symlink)
-      next.symlink_target = read_link(root / batch.entries[i].path);
+      next.symlink_target = read_link(root / path_from_utf8(batch.entries[i].path));
     if (next.type != EntryType::file) continue;
     const auto& prev = batch.previous[i];
     bool must_hash = !prev || prev->type != EntryType::file || !prev->xxh3;
@@ -188,7 +188,7 @@ std::size_t hash_files(Batch& batch, io::PlatformIO& io, const std::filesystem::
     const std::size_t last = std::min(batch.to_hash.size(), first + k_hash_batch);
     paths.clear();
     for (std::size_t k = first; k < last; ++k)
-      paths.push_back(root / batch.entries[batch.to_hash[k]].path);
+      paths.push_back(root / path_from_utf8(batch.entries[batch.to_hash[k]].path));
     // The stat of the open file after reading belongs with the digests.
     auto hashed = io.batch_hash(paths, hash::AlgorithmSet{sha256, true}, io::Follow::no);
     for (std::size_t k = first; k < last; ++k) {

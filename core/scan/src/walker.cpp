@@ -40,7 +40,7 @@ class Walker {
     for (const auto& dir : options.skip_dirs) {
       std::error_code ec;
       const auto canonical = std::filesystem::weakly_canonical(dir, ec);
-      m_skip.push_back(ec ? dir.string() : canonical.string());
+      m_skip.push_back(path_utf8(ec ? dir : canonical));
     }
   }
 
@@ -221,9 +221,11 @@ class Walker {
                               std::vector<char>& buffer, std::vector<Name>& names,
                               std::vector<ListingCache::Child>& cached, Chunk& chunk) {
     std::vector<Directory> subdirs;
-    const std::filesystem::path absolute = relative.empty() ? m_root : m_root / relative;
+    // `relative` is UTF-8 with '/' (path_from_utf8: on Windows, not the ANSI code page's).
+    const std::filesystem::path absolute =
+        relative.empty() ? m_root : m_root / path_from_utf8(relative);
     if (!m_skip.empty() &&
-        std::find(m_skip.begin(), m_skip.end(), absolute.string()) != m_skip.end()) {
+        std::find(m_skip.begin(), m_skip.end(), path_utf8(absolute)) != m_skip.end()) {
       return subdirs;
     }
     names.clear();
@@ -347,8 +349,8 @@ class Walker {
   const WalkOptions& m_options;
   ListingCache* m_cache;
   std::shared_mutex m_rules_mutex;
-  IgnoreRules m_rules;  // guarded by m_rules_mutex
-  std::vector<std::string> m_skip;
+  IgnoreRules m_rules;              // guarded by m_rules_mutex
+  std::vector<std::string> m_skip;  // path_utf8 of each skipped directory
   std::mutex m_queue_mutex;
   std::condition_variable m_queue_ready;
   std::deque<Directory> m_queue;  // guarded by m_queue_mutex
