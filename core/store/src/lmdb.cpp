@@ -277,7 +277,13 @@ Result<Environment> Environment::open(const EnvOptions& options) {
   mdb_env_set_userctx(env.m_env, new TxnGate());  // deleted with the environment
   mdb_env_set_maxdbs(env.m_env, options.max_databases);
   mdb_env_set_maxreaders(env.m_env, options.max_readers);
+#ifdef _WIN32
+  // LMDB 0.9 on Windows sizes the file to the whole map (a section cannot outgrow its file),
+  // so the map starts at 64 MiB at most there and grows by doubling (see EnvOptions).
+  mdb_env_set_mapsize(env.m_env, std::min<std::size_t>(options.initial_map_size, 64ull << 20));
+#else
   mdb_env_set_mapsize(env.m_env, options.initial_map_size);
+#endif
   unsigned flags = MDB_NOTLS;
   if (!options.sync) flags |= MDB_NOSYNC;
   // LMDB takes UTF-8 (on Windows it converts to UTF-16 itself).

@@ -39,13 +39,7 @@ struct EnvOptions {
   // (16 GiB: some 80M CAS blobs) because growing it remaps, and LMDB allows a remap only
   // while no other thread of the process has a transaction open (mdb_env_set_mapsize), which
   // a busy server cannot promise. Doubling on MDB_MAP_FULL stays as the rare fallback.
-  // On Windows LMDB 0.9 sizes the file to the whole map (a section cannot outgrow its file),
-  // so the map starts at 64 MiB there and grows by doubling.
-#ifdef _WIN32
-  std::size_t initial_map_size = 64ull << 20;
-#else
   std::size_t initial_map_size = 16ull << 30;
-#endif
   unsigned max_databases = 16;
   unsigned max_readers = 256;  // well above the thread count of any Forge process
   bool sync = true;            // false: MDB_NOSYNC (durability traded for speed)
