@@ -17,11 +17,12 @@ namespace {
 
 // Links `name` to the store's file of `blob` once that inode is read-only. The link is kept
 // only if it is that very inode (a concurrent put may rename a new, writable file over the
-// blob's name between our chmod and link) and it is still read-only.
+// blob's name between our chmod and link) and it is still read-only. Only a regular file is
+// ever chmod'ed: the empty blob's reader holds /dev/null, which must stay writable.
 bool try_hardlink(const cache::CasStore& store, const cache::BlobDigest& digest,
                   const cache::BlobReader& blob, int dirfd, const std::string& name) {
   struct stat held {};
-  if (::fstat(blob.fd(), &held) != 0) return false;
+  if (::fstat(blob.fd(), &held) != 0 || !S_ISREG(held.st_mode)) return false;
   if ((held.st_mode & 0222) != 0 && ::fchmod(blob.fd(), 0444) != 0) return false;
   const auto source = store.blob_path(digest);
   if (::linkat(AT_FDCWD, source.c_str(), dirfd, name.c_str(), 0) != 0) return false;

@@ -80,6 +80,28 @@ TEST_F(DownloadTest, HardlinksAreReadOnlyAndExecutablesAreCopied) {
   EXPECT_EQ(diff.exit_code, 0) << diff.out;
 }
 
+// The empty blob's reader holds /dev/null: linking it once made /dev/null read-only for the
+// whole machine (a root process may chmod it), which broke apt and every shell redirect.
+TEST_F(DownloadTest, AnEmptyFileIsLinkedWithoutTouchingDevNull) {
+  struct stat before {};
+  ASSERT_EQ(::stat("/dev/null", &before), 0);
+  m_dir.write_file("empty-tree/empty", "");
+  auto uploaded = upload_tree(*m_cas, m_dir / "empty-tree");
+  ASSERT_TRUE(uploaded) << uploaded.error().to_string();
+  DownloadOptions options;
+  options.link = Link::hardlink;
+  auto downloaded = download_tree(*m_cas, uploaded->root, m_dir / "out", options);
+  ASSERT_TRUE(downloaded) << downloaded.error().to_string();
+  struct stat after {
+  }, empty{};
+  ASSERT_EQ(::stat("/dev/null", &after), 0);
+  if (after.st_mode != before.st_mode) ::chmod("/dev/null", before.st_mode & 07777);  // mend
+  EXPECT_EQ(after.st_mode, before.st_mode);
+  ASSERT_EQ(::lstat((m_dir / "out/empty").c_str(), &empty), 0);
+  EXPECT_TRUE(S_ISREG(empty.st_mode));
+  EXPECT_EQ(empty.st_size, 0);
+}
+
 TEST_F(DownloadTest, MissingBlobFailsAndLeavesNoPartialTree) {
   Directory directory;
   directory.files = {{"a", cache::digest_of("present"), false},
