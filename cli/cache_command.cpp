@@ -171,8 +171,8 @@ int run(std::vector<std::string> tokens) {
   if (auto checked = (*reader)->verify_all(); !checked) {
     return report(checked.error(), k_exit_failure);
   }
-  // Stream in 1 MiB pieces: memory stays bounded whatever the blob size; checked again on
-  // the way (the output file is removed if this pass finds the blob changed).
+  // Stream in pieces of at most 1 MiB: memory stays bounded whatever the blob size; checked again
+  // on the way (the output file is removed if this pass finds the blob changed).
   auto check = (*reader)->verifier();
   UniqueFd file;
   if (*output) {
@@ -180,7 +180,7 @@ int run(std::vector<std::string> tokens) {
     if (!file.valid()) return report(Error::from_errno(errno, "open", **output), k_exit_failure);
   }
   const int out = *output ? file.get() : STDOUT_FILENO;
-  std::vector<std::byte> buffer(1 << 20);
+  std::vector<std::byte> buffer(cache::copy_buffer_size((*reader)->size()));
   std::uint64_t offset = 0;
   Result<void> copied = ok();
   while (copied && offset < (*reader)->size()) {

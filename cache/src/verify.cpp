@@ -49,7 +49,7 @@ Result<Hashed> hash_file(const std::filesystem::path& path) {
   if (::fstat(fd.get(), &status) != 0)
     return fail(Error::from_errno(errno, "fstat", path.string()));
   hash::MultiHasher hasher(hash::AlgorithmSet::both());
-  std::vector<std::byte> buffer(1 << 20);
+  std::vector<std::byte> buffer(copy_buffer_size(static_cast<std::uint64_t>(status.st_size)));
   std::uint64_t size = 0;
   for (;;) {
     const ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());

@@ -275,7 +275,7 @@ Result<nlohmann::json> Agent::get(const nlohmann::json& params) {
   const std::string temp = fmt::format("{}.forge-get-{}", path, ::gettid());
   UniqueFd out(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
   if (!out) return fail(Error::from_errno(errno, "create", temp));
-  std::vector<std::byte> buffer(1 << 20);
+  std::vector<std::byte> buffer(cache::copy_buffer_size(reader->size()));
   auto check = reader->verifier();  // the file is renamed into place only if the bytes match
   Result<void> written = ok();
   for (std::uint64_t offset = 0; written && offset < reader->size();) {
