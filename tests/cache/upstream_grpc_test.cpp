@@ -27,7 +27,7 @@ Result<std::unique_ptr<Upstream>> open(const std::string& url, UpstreamOptions o
   options.url = url;
   options.connections = 2;
   options.connect_timeout = 2s;
-  options.request_timeout = 10s;
+  options.request_timeout = 30s;  // sanitizer builds on a loaded machine are slow
   return open_upstream(options);
 }
 
