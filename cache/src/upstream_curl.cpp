@@ -332,4 +332,23 @@ std::string join_url(std::string_view base, std::string_view space, std::string_
   return fmt::format("{}/{}/{}", base, space, key);
 }
 
+Result<void> read_upload_body(const UploadBody& body, std::uint64_t offset, std::span<char> into) {
+  if (body.fd < 0) {
+    std::copy_n(body.bytes.data() + offset, into.size(), into.data());
+    return ok();
+  }
+  std::size_t done = 0;
+  while (done < into.size()) {
+    const ssize_t got =
+        ::pread(body.fd, into.data() + done, into.size() - done, static_cast<off_t>(offset + done));
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) {
+      return fail(Error::from_errno(got < 0 ? errno : EIO, "upload.pread")
+                      .with_suggestion("run `forge cache verify` on the local store"));
+    }
+    done += static_cast<std::size_t>(got);
+  }
+  return ok();
+}
+
 }  // namespace forge::cache

@@ -30,6 +30,10 @@ namespace forge::cache {
 // A request body produced piece by piece, its length unknown up front: read() fills the
 // span and returns how many bytes it wrote (0: the end); restart() rewinds to the first
 // byte (libcurl resends a request whose reused connection had died), false if it cannot.
+// Fills `into` with the upload body's bytes from `offset` (from memory, or pread from its
+// file). A file shorter than the body's size is an error naming `forge cache verify`.
+Result<void> read_upload_body(const UploadBody& body, std::uint64_t offset, std::span<char> into);
+
 struct BodySource {
   std::function<Result<std::size_t>(std::span<char>)> read;
   std::function<bool()> restart;

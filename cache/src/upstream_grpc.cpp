@@ -81,17 +81,7 @@ std::pair<std::int64_t, std::size_t> write_stream_size(std::size_t resource, std
 Result<std::string> read_body(const UploadBody& body) {
   if (body.fd < 0) return std::string(body.bytes.substr(0, body.size));
   std::string out(body.size, '\0');
-  std::size_t done = 0;
-  while (done < out.size()) {
-    const ssize_t got =
-        ::pread(body.fd, out.data() + done, out.size() - done, static_cast<off_t>(done));
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) {
-      return fail(Error::from_errno(got < 0 ? errno : EIO, "upload.pread")
-                      .with_suggestion("run `forge cache verify` on the local store"));
-    }
-    done += static_cast<std::size_t>(got);
-  }
+  FORGE_TRY_VOID(read_upload_body(body, 0, std::span(out.data(), out.size())));
   return out;
 }
 
@@ -369,21 +359,7 @@ class GrpcUpstream final : public Upstream {
           const std::size_t n =
               static_cast<std::size_t>(std::min<std::uint64_t>(k_write_chunk, body.size - offset));
           chunk.resize(n);
-          if (body.fd >= 0) {
-            std::size_t done = 0;
-            while (done < n) {
-              const ssize_t got = ::pread(body.fd, chunk.data() + done, n - done,
-                                          static_cast<off_t>(offset + done));
-              if (got < 0 && errno == EINTR) continue;
-              if (got <= 0) {
-                return fail(Error::from_errno(got < 0 ? errno : EIO, "upload.pread")
-                                .with_suggestion("run `forge cache verify` on the local store"));
-              }
-              done += static_cast<std::size_t>(got);
-            }
-          } else {
-            chunk.assign(body.bytes.substr(offset, n));
-          }
+          FORGE_TRY_VOID(read_upload_body(body, offset, std::span(chunk.data(), n)));
           WireWriter request;
           if (!started) request.bytes_field(1, resource);
           if (offset != 0) request.varint_field(2, offset);

@@ -185,7 +185,7 @@ class S3Upstream final : public Upstream {
     std::uint64_t offset = 0;
     for (int number = 1; offset < body.size; ++number) {
       const auto length = static_cast<std::size_t>(std::min(m_part_size, body.size - offset));
-      FORGE_TRY_VOID(read_part(body, offset, std::span(part.data(), length)));
+      FORGE_TRY_VOID(read_upload_body(body, offset, std::span(part.data(), length)));
       const std::string_view bytes(part.data(), length);
       const UploadBody piece{
           .bytes = bytes, .size = length, .sha256_hex = hash::sha256_of(bytes).hex()};
@@ -221,26 +221,6 @@ class S3Upstream final : public Upstream {
       if (response.error_body.empty()) response.error_body = answer.substr(0, k_error_body_limit);
       if (response.status == 200) response.status = 500;
       return fail(status_error(response, "POST ?uploadId (complete)", object));
-    }
-    return ok();
-  }
-
-  static Result<void> read_part(const UploadBody& body, std::uint64_t offset,
-                                std::span<char> into) {
-    if (body.fd < 0) {
-      std::copy_n(body.bytes.data() + offset, into.size(), into.data());
-      return ok();
-    }
-    std::size_t done = 0;
-    while (done < into.size()) {
-      const ssize_t got = ::pread(body.fd, into.data() + done, into.size() - done,
-                                  static_cast<off_t>(offset + done));
-      if (got < 0 && errno == EINTR) continue;
-      if (got <= 0) {
-        return fail(Error::from_errno(got < 0 ? errno : EIO, "upload.pread")
-                        .with_suggestion("run `forge cache verify` on the local store"));
-      }
-      done += static_cast<std::size_t>(got);
     }
     return ok();
   }
