@@ -45,19 +45,23 @@ ninja -C "$work/b" >/dev/null
 sleep 0.2
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : int((a[NR/2]+a[NR/2+1])/2)}'; }
+# noop_rounds LABEL: $rounds no-ops of forge ninja on A, each beside plain ninja's on B;
+# prints both medians and their ratio.
+noop_rounds() {
+  local forge_times=() ninja_times=() r t forge_median ninja_median
+  for ((r = 0; r < rounds; r++)); do
+    t=$(date +%s%N); "$forge" ninja -C "$work/a" >/dev/null; forge_times+=("$(ms "$t")")
+    t=$(date +%s%N); ninja -C "$work/b" >/dev/null; ninja_times+=("$(ms "$t")")
+  done
+  forge_median=$(printf '%s\n' "${forge_times[@]}" | median)
+  ninja_median=$(printf '%s\n' "${ninja_times[@]}" | median)
+  echo "$1 (median of $rounds):   forge ninja ${forge_median} ms   plain ninja ${ninja_median} ms" \
+       "  ratio $(awk -v a="$forge_median" -v b="$ninja_median" 'BEGIN {printf "%.2f", a / b}')"
+}
 # The first no-op after a record proves the build clean and writes the clean stamp
 # (DIR/.forge/ninja-clean); the rounds then measure the stamp's path.
 "$forge" ninja -C "$work/a" >/dev/null
-forge_times=()
-ninja_times=()
-for ((r = 0; r < rounds; r++)); do
-  t=$(date +%s%N); "$forge" ninja -C "$work/a" >/dev/null; forge_times+=("$(ms "$t")")
-  t=$(date +%s%N); ninja -C "$work/b" >/dev/null; ninja_times+=("$(ms "$t")")
-done
-forge_median=$(printf '%s\n' "${forge_times[@]}" | median)
-ninja_median=$(printf '%s\n' "${ninja_times[@]}" | median)
-echo "no-op (median of $rounds):   forge ninja ${forge_median} ms   plain ninja ${ninja_median} ms" \
-     "  ratio $(awk -v a="$forge_median" -v b="$ninja_median" 'BEGIN {printf "%.2f", a / b}')"
+noop_rounds "no-op"
 if command -v perf >/dev/null && perf stat -e task-clock true >/dev/null 2>&1; then
   cpu() { perf stat -x, -r "$rounds" -e task-clock "$@" 2>&1 >/dev/null | awk -F, '/task-clock/ {printf "%.0f", $1}'; }
   echo "no-op CPU (task-clock incl. children, mean of $rounds): forge ninja $(cpu "$forge" ninja -C "$work/a") ms" \
@@ -79,16 +83,7 @@ for ((i = 0; i < 120; i++)); do
   sleep 0.5
 done
 echo "settle with the index kept warm: $("$forge" ninja settle -C "$work/a" | tail -1)"
-warm_times=()
-ninja_times=()
-for ((r = 0; r < rounds; r++)); do
-  t=$(date +%s%N); "$forge" ninja -C "$work/a" >/dev/null; warm_times+=("$(ms "$t")")
-  t=$(date +%s%N); ninja -C "$work/b" >/dev/null; ninja_times+=("$(ms "$t")")
-done
-warm_median=$(printf '%s\n' "${warm_times[@]}" | median)
-ninja_median=$(printf '%s\n' "${ninja_times[@]}" | median)
-echo "no-op, index warm (median of $rounds):   forge ninja ${warm_median} ms   plain ninja" \
-     "${ninja_median} ms   ratio $(awk -v a="$warm_median" -v b="$ninja_median" 'BEGIN {printf "%.2f", a / b}')"
+noop_rounds "no-op, index warm"
 kill "$watcher"; wait "$watcher" 2>/dev/null || true
 echo "settle without a keeper: $("$forge" ninja settle -C "$work/a" | tail -1)"
 unset XDG_CACHE_HOME
