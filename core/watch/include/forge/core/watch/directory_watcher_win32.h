@@ -70,6 +70,10 @@ class DirectoryWatcher {
   std::vector<WatchEvent> drain();
 
  private:
+  // Tests hold m_mutex to stall the reader between two reads, which makes an overflow
+  // certain rather than a race with the machine's speed.
+  friend struct DirectoryWatcherTestAccess;
+
   void reader_loop(std::promise<DWORD> first_read);
   bool issue_read();                                                 // REQUIRES m_mutex
   void parse(DWORD bytes);                                           // REQUIRES m_mutex
