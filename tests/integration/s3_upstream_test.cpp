@@ -1,9 +1,8 @@
 // The s3:// upstream against a real S3 server: Ceph's RADOS Gateway, a one-node cluster on
-// 127.0.0.1 started for this suite by scripts/s3-test-server.sh (~10 s; about 150 MB RSS).
+// 127.0.0.1 started for this suite (s3_test_server.h).
 #include <fcntl.h>
 
 #include <cstdlib>
-#include <sstream>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -13,6 +12,7 @@
 #include "forge/core/support/unique_fd.h"
 #include "forge/test/process.h"
 #include "forge/test/temp_dir.h"
+#include "s3_test_server.h"
 
 namespace forge::cache {
 namespace {
@@ -21,52 +21,19 @@ using namespace std::chrono_literals;
 
 class S3UpstreamTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    s_dir = new test::TempDir();
-    const auto started =
-        test::run_shell(std::string(FORGE_SOURCE_DIR) + "/scripts/s3-test-server.sh start " +
-                        test::shell_quote((*s_dir / "ceph").string()));
-    s_started = started.exit_code == 0;
-    if (!s_started) {
-      s_failure = started.err;
-      return;
-    }
-    std::istringstream lines(started.out);
-    for (std::string line; std::getline(lines, line);) {
-      const auto equals = line.find('=');
-      if (equals == std::string::npos) continue;
-      const std::string name = line.substr(0, equals), value = line.substr(equals + 1);
-      if (name == "S3_ENDPOINT") {
-        s_endpoint = value;
-      } else {
-        ::setenv(name.c_str(), value.c_str(), 1);
-      }
-    }
-  }
-  static void TearDownTestSuite() {
-    (void)test::run_shell(std::string(FORGE_SOURCE_DIR) + "/scripts/s3-test-server.sh stop " +
-                          test::shell_quote((*s_dir / "ceph").string()));
-    delete s_dir;
-  }
+  static void SetUpTestSuite() { s_server = new test::S3TestServer(); }
+  static void TearDownTestSuite() { delete s_server; }
 
   void SetUp() override {
-    ASSERT_TRUE(s_started) << "the S3 server did not start: " << s_failure;
-    // One bucket per test, made with curl's own SigV4.
-    m_bucket = "forge-" + std::to_string(++s_buckets);
-    const auto made = test::run_shell(
-        "curl -s -o /dev/null -w '%{http_code}' -X PUT --aws-sigv4 aws:amz:us-east-1:s3 --user " +
-        test::shell_quote(std::string(std::getenv("AWS_ACCESS_KEY_ID")) + ":" +
-                          std::getenv("AWS_SECRET_ACCESS_KEY")) +
-        " -H 'x-amz-content-sha256: "
-        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' " +
-        s_endpoint + "/" + m_bucket);
-    ASSERT_EQ(made.out, "200");
+    ASSERT_TRUE(s_server->started()) << "the S3 server did not start: " << s_server->failure();
+    m_bucket = "forge-" + std::to_string(++s_buckets);  // one bucket per test
+    ASSERT_TRUE(s_server->make_bucket(m_bucket));
   }
 
   UpstreamOptions options(const std::string& prefix = "ci") const {
     UpstreamOptions options;
     options.url = "s3://" + m_bucket + "/" + prefix;
-    options.s3_endpoint = s_endpoint;
+    options.s3_endpoint = s_server->endpoint();
     options.request_timeout = 20s;
     return options;
   }
@@ -93,14 +60,7 @@ class S3UpstreamTest : public ::testing::Test {
 
   // curl with its own SigV4 against the test bucket: PATH_AND_QUERY after the bucket name.
   std::string s3_curl(const std::string& method, const std::string& path_and_query) const {
-    return test::run_shell("curl -s " + (method == "HEAD" ? std::string("-I") : "-X " + method) +
-                           " --aws-sigv4 aws:amz:us-east-1:s3 --user " +
-                           test::shell_quote(std::string(std::getenv("AWS_ACCESS_KEY_ID")) + ":" +
-                                             std::getenv("AWS_SECRET_ACCESS_KEY")) +
-                           " -H 'x-amz-content-sha256: "
-                           "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' " +
-                           test::shell_quote(s_endpoint + "/" + m_bucket + path_and_query))
-        .out;
+    return s_server->curl(method, "/" + m_bucket + path_and_query).out;
   }
   // Multipart uploads begun in the bucket and neither completed nor aborted.
   int pending_uploads() const {
@@ -140,10 +100,7 @@ class S3UpstreamTest : public ::testing::Test {
     return back;
   }
 
-  static inline test::TempDir* s_dir = nullptr;
-  static inline bool s_started = false;
-  static inline std::string s_failure;
-  static inline std::string s_endpoint;
+  static inline test::S3TestServer* s_server = nullptr;
   static inline int s_buckets = 0;
   test::TempDir m_dir;
   std::string m_bucket;
@@ -278,8 +235,8 @@ TEST_F(S3UpstreamTest, CachePushAndPullMoveBlobsThroughTheBucket) {
     auto local = store("pushed");
     for (const auto& blob : blobs) ASSERT_TRUE(local->put(std::as_bytes(std::span(blob))));
   }
-  const std::string upstream =
-      " --upstream s3://" + m_bucket + "/ci --s3-endpoint " + s_endpoint + " --s3-region us-east-1";
+  const std::string upstream = " --upstream s3://" + m_bucket + "/ci --s3-endpoint " +
+                               s_server->endpoint() + " --s3-region us-east-1";
   const std::string forge = test::shell_quote(test::forge_binary().string());
   const auto pushed = test::run_shell(forge + " cache push" + upstream + " --dir " +
                                       test::shell_quote((m_dir / "pushed").string()));

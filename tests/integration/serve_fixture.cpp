@@ -7,6 +7,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -47,6 +48,23 @@ int ServeFixture::stop() {
 
 int ServeFixture::wait_for_exit() {
   return m_process->stop(0, std::chrono::seconds(40));  // signal 0: only waits
+}
+
+nlohmann::json ServeFixture::upstream_status() const {
+  const auto json =
+      nlohmann::json::parse(run_shell("curl -s " + url() + "/status").out, nullptr, false);
+  if (json.is_discarded() || !json.is_object() || !json.contains("upstream")) return {};
+  return json["upstream"];
+}
+
+bool ServeFixture::wait_for_empty_upload_queue(std::chrono::milliseconds timeout) const {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const auto status = upstream_status();
+    if (status.is_object() && status.value("queue_length", -1) == 0) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
 }
 
 std::string action_result_with_output(const std::string& content) {

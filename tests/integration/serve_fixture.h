@@ -2,9 +2,12 @@
 // A real `forge serve` process on 127.0.0.1 with ports picked by the kernel, over a store in
 // a temp dir. Stopped with SIGTERM by stop() (which returns the exit code) or the destructor.
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "forge/test/process.h"
 #include "forge/test/temp_dir.h"
@@ -29,6 +32,11 @@ class ServeFixture {
   int stop();  // SIGTERM; the exit code (-1 on timeout)
   // Waits for an exit that something else caused (no signal sent); the exit code.
   int wait_for_exit();
+  // /status's "upstream" object (queue_length, upload_errors, fetch_hits, ...); null when
+  // the server has no upstream or does not answer.
+  nlohmann::json upstream_status() const;
+  // Polls /status until the upload queue is empty; false on timeout.
+  bool wait_for_empty_upload_queue(std::chrono::milliseconds timeout) const;
 
  private:
   TempDir m_dir;
