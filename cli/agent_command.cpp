@@ -33,6 +33,21 @@ constexpr std::string_view k_usage =
     "upstream tier behind the agent's store (put written behind, get read through).\n"
     "The protocol: README.md, \"Agent socket protocol\".";
 
+// ninja.settle asks the scan index of the workspace covering the build dir through the
+// workspace itself: the agent holds that index open (forge/ninja/source_index.h).
+Result<nlohmann::json> ninja_settle(const nlohmann::json& params,
+                                    const agent::WorkspaceLookup& workspaces) {
+  return ninja::answer_settle_request(
+      params, [&](const std::filesystem::path& path) -> std::optional<ninja::OpenIndex> {
+        auto workspace = workspaces(path);
+        if (!workspace) return std::nullopt;
+        return ninja::OpenIndex{workspace->root(), [workspace](std::string_view cursor,
+                                                               const scan::SinceOptions& options) {
+                                  return workspace->since(cursor, nullptr, options);
+                                }};
+      });
+}
+
 int fail_with(const Error& error, int code) {
   fmt::print(stderr, "forge agent: {}\n", error.to_string());
   return code;
@@ -73,9 +88,11 @@ int run(std::vector<std::string> tokens) {
   if (auto installed = agent::install_reload_handler(); !installed) {
     return fail_with(installed.error(), k_exit_failure);
   }
-  auto started = agent::Agent::start(*config, effective_config().config.io, serve_binary_path(),
-                                     {{"cmake.affected", &cmake::answer_affected_request},
-                                      {"ninja.settle", &ninja::answer_settle_request}});
+  auto started = agent::Agent::start(
+      *config, effective_config().config.io, serve_binary_path(),
+      {{"cmake.affected", [](const nlohmann::json& params,
+                             const auto&) { return cmake::answer_affected_request(params); }},
+       {"ninja.settle", &ninja_settle}});
   if (!started) return fail_with(started.error(), k_exit_failure);
   auto& running = **started;
   lifecycle.add_hook("stop agent", [&] { return running.stop(); });

@@ -16,8 +16,8 @@ namespace forge::cli {
 namespace {
 
 constexpr std::string_view k_usage =
-    "usage: forge ninja [-C DIR] [NINJA ARGS...]\n"
-    "       forge ninja settle|record -C DIR\n"
+    "usage: forge ninja [-C DIR] [--index-root SRC] [NINJA ARGS...]\n"
+    "       forge ninja settle|record -C DIR [--index-root SRC]\n"
     "       forge ninja explain -C DIR [--json]\n"
     "       forge ninja keep-if-same OUTPUT... -- COMMAND [ARGS...]\n\n"
     "Use it where you typed `ninja`: it makes clean every edge whose inputs changed only in\n"
@@ -32,6 +32,9 @@ constexpr std::string_view k_usage =
     "  keep-if-same  run a code generator; outputs it rewrote with identical content get\n"
     "                their old mtime back (use with `restat = 1`, e.g. CMake's\n"
     "                RULE_LAUNCH_CUSTOM)\n\n"
+    "--index-root SRC: a build dir outside the tree whose scan index `forge watch\n"
+    "--update-index SRC` (or `forge agent`) keeps warm: a no-op then stats only the sources\n"
+    "changed since the last clean run (default: the index of the build dir or an ancestor).\n\n"
     "Environment: FORGE_NINJA names the ninja binary (default: ninja from PATH).";
 
 // Takes "-C DIR" / "-CDIR" out of `args` (the last one wins); "." if absent.
@@ -51,6 +54,39 @@ std::string take_dir(std::vector<std::string>& args) {
     }
   }
   return dir;
+}
+
+// Takes "--index-root DIR" / "--index-root=DIR" out of `args` (before any "--").
+Result<std::filesystem::path> take_index_root(std::vector<std::string>& args) {
+  std::filesystem::path root;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--") break;
+    std::size_t taken = 0;
+    if (args[i] == "--index-root") {
+      if (i + 1 == args.size()) {
+        return fail(Error(ErrorCategory::validation, "--index-root needs a directory")
+                        .with_suggestion("--index-root /path/to/the/source/tree"));
+      }
+      root = args[i + 1];
+      taken = 2;
+    } else if (args[i].starts_with("--index-root=")) {
+      root = args[i].substr(std::string_view("--index-root=").size());
+      taken = 1;
+    }
+    if (taken == 0) continue;
+    args.erase(args.begin() + static_cast<std::ptrdiff_t>(i),
+               args.begin() + static_cast<std::ptrdiff_t>(i + taken));
+    --i;
+  }
+  std::error_code ec;
+  if (!root.empty() && !std::filesystem::is_directory(root, ec)) {
+    return fail(Error(ErrorCategory::validation,
+                      fmt::format("--index-root {}: not a directory", root.string()))
+                    .with_file(root.string())
+                    .with_suggestion("name the source tree that `forge watch --update-index` "
+                                     "or `forge agent` watches"));
+  }
+  return root;
 }
 
 std::string_view verdict_name(ninja::Verdict verdict) {
@@ -104,7 +140,7 @@ int run(std::vector<std::string> args) {
     fmt::print(stderr, "forge ninja: {}\n", io.error().to_string());
     return k_exit_failure;
   }
-  const std::string sub = args.empty() ? "" : args.front();
+  std::string sub = args.empty() ? "" : args.front();
   if (sub == "keep-if-same") {
     const auto separator = std::find(args.begin(), args.end(), "--");
     std::vector<std::filesystem::path> outputs(args.begin() + 1, separator);
@@ -120,6 +156,12 @@ int run(std::vector<std::string> args) {
     }
     return *status;
   }
+  auto index_root = take_index_root(args);
+  if (!index_root) {
+    fmt::print(stderr, "forge ninja: {}\n\n{}\n", index_root.error().to_string(), k_usage);
+    return k_exit_usage;
+  }
+  sub = args.empty() ? "" : args.front();
   if (sub == "settle" || sub == "record" || sub == "explain") {
     args.erase(args.begin());
     const std::string dir = take_dir(args);
@@ -138,6 +180,7 @@ int run(std::vector<std::string> args) {
     if (sub == "settle") {
       ninja::SettleOptions options;
       options.dir = dir;
+      options.index_root = *index_root;
       auto report = ninja::settle(**io, options);
       if (!report) {
         fmt::print(stderr, "forge ninja settle: {}\n", report.error().to_string());
@@ -156,6 +199,7 @@ int run(std::vector<std::string> args) {
     }
     ninja::RecordOptions options;
     options.dir = dir;
+    options.index_root = *index_root;
     auto report = ninja::record(**io, options);
     if (!report) {
       fmt::print(stderr, "forge ninja record: {}\n", report.error().to_string());
@@ -167,6 +211,7 @@ int run(std::vector<std::string> args) {
   }
   ninja::WrapOptions options;
   options.dir = take_dir(args);
+  options.index_root = *index_root;
   options.ninja_args = std::move(args);
   if (const char* ninja = std::getenv("FORGE_NINJA"); ninja != nullptr && *ninja != '\0') {
     options.ninja = ninja;

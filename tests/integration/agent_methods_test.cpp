@@ -1,6 +1,8 @@
 // The agent's build-tool methods (protocol version 2) through the real socket of a real
 // `forge agent`: `cmake.affected` on the demo CMake project configured by the real cmake,
 // `ninja.settle` on the tiny Ninja project built by the real ninja.
+#include <stdlib.h>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -123,6 +125,62 @@ TEST_F(AgentNinjaTest, SettleThroughTheSocketMakesMtimeOnlyEdgesClean) {
     EXPECT_EQ((*refused)["ok"], false) << params.dump();
   }
   EXPECT_TRUE(client.result("status"));
+  EXPECT_EQ(agent.stop(), 0) << agent.log();
+}
+
+// The agent holds its workspace's scan index open, so ninja.settle asks the index through
+// the workspace (LMDB forbids a second open in one process): a no-op settle stats no source
+// path, and one after touching two sources stats those two (issue 11). Before, the agent's
+// settle stat'ed every source path.
+TEST_F(AgentNinjaTest, SettleAsksTheWorkspaceIndexWhatChanged) {
+  TempDir cache;
+  ::setenv("XDG_CACHE_HOME", cache.path().c_str(), 1);  // the agent's index lives there
+  const std::string dir = std::filesystem::canonical(m_dir.path()).string();
+  AgentProcess agent(m_agent_dir.path(), {dir});
+  agent.start();
+  ::unsetenv("XDG_CACHE_HOME");
+  auto client = agent.client();
+  auto settle = [&] {
+    auto answer = client.result("ninja.settle", {{"dir", dir}});
+    EXPECT_TRUE(answer) << answer.error().to_string() << agent.log();
+    return answer ? *answer : nlohmann::json::object();
+  };
+  // record's stamp carries no cursor (no index then): a full settle stamps at one.
+  std::filesystem::remove(m_dir / ".forge/ninja-clean");
+  const auto full = settle();
+  EXPECT_EQ(full["from_stamp"], false);
+  EXPECT_EQ(full["settled"], 0);
+  EXPECT_EQ(full["dirty"], 0);
+
+  const auto noop = settle();
+  EXPECT_EQ(noop["from_stamp"], true) << noop.dump();
+  EXPECT_EQ(noop["stamp_via_index"], true) << noop.dump();
+  EXPECT_EQ(noop["stamp_sources"], 3);  // a.txt, b.txt, hdr.h
+  EXPECT_EQ(noop["stamp_sources_stated"], 0) << noop.dump();
+
+  std::this_thread::sleep_for(20ms);  // a new mtime tick
+  ASSERT_EQ(run_shell("touch " + shell_quote(dir + "/a.txt") + " " + shell_quote(dir + "/hdr.h"))
+                .exit_code,
+            0);
+  const auto touched = settle();
+  EXPECT_EQ(touched["from_stamp"], false);
+  EXPECT_EQ(touched["stamp_via_index"], true) << touched.dump();
+  EXPECT_EQ(touched["stamp_sources_stated"], 2) << touched.dump();
+  EXPECT_EQ(touched["dirty"], 0) << touched.dump();
+  EXPECT_GT(touched["settled"].get<int>(), 0);
+  const auto dry = ninja("-n");
+  EXPECT_EQ(dry.exit_code, 0) << dry.err;
+  EXPECT_NE(dry.out.find("no work to do"), std::string::npos) << dry.out;
+
+  // An edit is seen through the index too, and left for Ninja.
+  const auto clean = settle();  // stamps again, at a cursor after the touches
+  EXPECT_EQ(clean["settled"].get<int>() + clean["dirty"].get<int>(), 0) << clean.dump();
+  m_dir.write_file("b.txt", "b edited\n");
+  const auto edited = settle();
+  EXPECT_EQ(edited["from_stamp"], false);
+  EXPECT_EQ(edited["stamp_via_index"], true) << edited.dump();
+  EXPECT_EQ(edited["stamp_sources_stated"], 1) << edited.dump();
+  EXPECT_EQ(ninja_would_run(), (std::set<std::string>{"b.out", "all.out"}));
   EXPECT_EQ(agent.stop(), 0) << agent.log();
 }
 

@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "forge/agent/agent_upstream.h"
@@ -138,7 +140,8 @@ Result<nlohmann::json> Agent::handle(const Request& request) {
   if (request.method == "get") return get(request.params);
   if (request.method == "put") return put(request.params);
   if (const auto method = m_methods.find(request.method); method != m_methods.end()) {
-    return method->second(request.params);
+    return method->second(request.params,
+                          [this](const std::filesystem::path& path) { return covering(path); });
   }
   if (is_known_method(request.method)) {
     return fail(Error(ErrorCategory::configuration,
@@ -154,6 +157,25 @@ std::shared_ptr<Workspace> Agent::workspace(const std::string& root) {
   std::lock_guard lock(m_mutex);
   const auto found = m_workspaces.find(ec ? std::filesystem::path(root) : canonical);
   return found == m_workspaces.end() ? nullptr : found->second;
+}
+
+std::shared_ptr<Workspace> Agent::covering(const std::filesystem::path& path) {
+  std::error_code ec;
+  const auto canonical = std::filesystem::weakly_canonical(path, ec);
+  if (ec) return nullptr;
+  std::shared_ptr<Workspace> best;
+  std::size_t best_length = 0;
+  std::lock_guard lock(m_mutex);
+  for (const auto& [root, workspace] : m_workspaces) {
+    const auto [end, unused] =
+        std::mismatch(root.begin(), root.end(), canonical.begin(), canonical.end());
+    const std::size_t length = root.native().size();
+    if (end == root.end() && (!best || length > best_length)) {
+      best = workspace;
+      best_length = length;
+    }
+  }
+  return best;
 }
 
 Result<nlohmann::json> Agent::status() {

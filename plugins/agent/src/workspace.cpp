@@ -42,10 +42,11 @@ void Workspace::run() {
   }
 }
 
-Result<scan::ChangeSet> Workspace::since(std::string_view cursor, std::string* source) {
+Result<scan::ChangeSet> Workspace::since(std::string_view cursor, std::string* source,
+                                         const scan::SinceOptions& since_options) {
   if (watch::sync_with_keeper(m_root, m_index)) {
     if (source != nullptr) *source = "watcher";
-    return m_scanner.since(cursor);
+    return m_scanner.since(cursor, since_options);
   }
   // The keeper is stale or busy past the sync timeout: walk, as forge scan would.
   if (source != nullptr) *source = "scan";
@@ -54,7 +55,7 @@ Result<scan::ChangeSet> Workspace::since(std::string_view cursor, std::string* s
   options.walk.skip_dirs.push_back(scan::default_index_dir(m_root));
   FORGE_TRY(auto scanned, m_scanner.scan(options));
   if (cursor.empty()) return scanned;
-  return m_scanner.since(cursor);
+  return m_scanner.since(cursor, since_options);
 }
 
 void Workspace::stop() {

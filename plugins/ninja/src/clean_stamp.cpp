@@ -126,7 +126,7 @@ void remove_clean_stamp(const std::filesystem::path& dir) {
 }
 
 Result<void> write_clean_stamp(BuildState& state, std::size_t edges, std::int64_t racy_margin_ns,
-                               const std::optional<SourceCursor>& cursor) {
+                               const std::optional<SourceCursor>& cursor, SourceIndex* index) {
   const std::filesystem::path& dir = state.dir();
   UniqueFd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dir_fd) return fail(Error::from_errno(errno, "ninja.clean_stamp", dir.string()));
@@ -170,12 +170,12 @@ Result<void> write_clean_stamp(BuildState& state, std::size_t edges, std::int64_
     sources.emplace_back(&path, entry.exists ? entry.stat.mtime_ns : k_absent);
   }
   std::vector<bool> tracked(sources.size(), false);
-  if (cursor) {
+  if (cursor && index != nullptr) {
     std::vector<std::string> absolute;
     absolute.reserve(sources.size());
     const std::filesystem::path base = build_dir_base(dir);
     for (const auto& [path, mtime] : sources) absolute.push_back(absolute_source(base, *path));
-    tracked = tracked_paths(*cursor, absolute);
+    tracked = index->tracked(*cursor, absolute);
   }
   store::put_le<std::uint32_t>(out, static_cast<std::uint32_t>(sources.size()));
   for (std::size_t i = 0; i < sources.size(); ++i) {
@@ -214,7 +214,7 @@ Result<void> write_clean_stamp(BuildState& state, std::size_t edges, std::int64_
   return ok();
 }
 
-StampCheck check_clean_stamp(const std::filesystem::path& dir, io::PlatformIO* io) {
+StampCheck check_clean_stamp(const std::filesystem::path& dir, SourceIndex* index) {
   StampCheck check;
   const auto bytes = read_all(clean_stamp_path(dir));
   if (!bytes) return check;
@@ -260,10 +260,11 @@ StampCheck check_clean_stamp(const std::filesystem::path& dir, io::PlatformIO* i
   if (!in.ok() || !in.at_end()) return check;
   check.sources = paths.size();
   if (!cursor) {
-    check.fallback = "no scan index covered the build dir when the stamp was written";
-  } else if (io == nullptr) {
+    check.fallback =
+        "no scan index covered the build dir (or --index-root) when the stamp was written";
+  } else if (index == nullptr) {
     check.fallback = "the index was not asked";
-  } else if (const ChangedSince changed = changed_since(*cursor, *io); !changed.usable) {
+  } else if (const ChangedSince changed = index->changed_since(*cursor); !changed.usable) {
     check.fallback = changed.why;
   } else {
     // Only the untracked paths and those the index reports changed need a stat.

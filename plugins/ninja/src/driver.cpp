@@ -106,6 +106,7 @@ int run_wrapped(io::PlatformIO& io, const WrapOptions& options, std::FILE* messa
   if (managed) {
     SettleOptions settle_options;
     settle_options.dir = options.dir;
+    settle_options.index_root = options.index_root;
     auto settled = settle(io, settle_options);
     if (!settled) {
       fmt::print(messages, "forge ninja: {}; running plain ninja\n", settled.error().summary());
@@ -134,6 +135,7 @@ int run_wrapped(io::PlatformIO& io, const WrapOptions& options, std::FILE* messa
   RecordOptions record_options;
   record_options.dir = options.dir;
   record_options.build_started_ns = started;
+  record_options.index_root = options.index_root;
   if (auto recorded = record(io, record_options); !recorded) {
     fmt::print(messages, "forge ninja: not recorded: {}\n", recorded.error().summary());
   }

@@ -101,9 +101,12 @@ Result<void> touch(const std::filesystem::path& path, std::int64_t mtime_ns) {
 
 Result<SettleReport> settle(io::PlatformIO& io, const SettleOptions& options) {
   SettleReport report;
+  DiskSourceIndex disk(io);
+  SourceIndex* const index = !options.use_source_index         ? nullptr
+                             : options.source_index != nullptr ? options.source_index
+                                                               : &disk;
   if (options.use_clean_stamp) {
-    const StampCheck check =
-        check_clean_stamp(options.dir, options.use_source_index ? &io : nullptr);
+    const StampCheck check = check_clean_stamp(options.dir, index);
     report.stamp_sources = check.sources;
     report.stamp_sources_stated = check.sources_stated;
     report.stamp_via_index = check.via_index;
@@ -115,8 +118,9 @@ Result<SettleReport> settle(io::PlatformIO& io, const SettleOptions& options) {
     }
   }
   // Read before the stats a new stamp would record (clean_stamp.h).
-  const std::optional<SourceCursor> cursor =
-      options.dry_run || !options.use_source_index ? std::nullopt : find_source_cursor(options.dir);
+  const std::optional<SourceCursor> cursor = options.dry_run || index == nullptr
+                                                 ? std::nullopt
+                                                 : index->cursor(options.dir, options.index_root);
   FORGE_TRY(BuildState state, BuildState::load(io, options.dir, options.racy_margin_ns));
   const Manifest& manifest = state.manifest();
   Records records(state);
@@ -205,13 +209,15 @@ Result<SettleReport> settle(io::PlatformIO& io, const SettleOptions& options) {
   }
   FORGE_TRY_VOID(state.write_file_states());
   if (!options.dry_run && report.settled == 0 && report.dirty == 0) {
-    FORGE_TRY_VOID(write_clean_stamp(state, report.edges, options.racy_margin_ns, cursor));
+    FORGE_TRY_VOID(write_clean_stamp(state, report.edges, options.racy_margin_ns, cursor, index));
   }
   return report;
 }
 
 Result<RecordReport> record(io::PlatformIO& io, const RecordOptions& options) {
-  const std::optional<SourceCursor> cursor = find_source_cursor(options.dir);
+  DiskSourceIndex disk(io);
+  SourceIndex* const index = options.source_index != nullptr ? options.source_index : &disk;
+  const std::optional<SourceCursor> cursor = index->cursor(options.dir, options.index_root);
   FORGE_TRY(BuildState state, BuildState::load(io, options.dir, options.racy_margin_ns));
   const Manifest& manifest = state.manifest();
   const PlanContext context = state.plan_context();
@@ -279,7 +285,7 @@ Result<RecordReport> record(io::PlatformIO& io, const RecordOptions& options) {
   if (plan.dirty_commands() == 0) {
     const auto edges = static_cast<std::size_t>(std::count_if(
         manifest.edges.begin(), manifest.edges.end(), [](const Edge& e) { return !e.is_phony(); }));
-    FORGE_TRY_VOID(write_clean_stamp(state, edges, options.racy_margin_ns, cursor));
+    FORGE_TRY_VOID(write_clean_stamp(state, edges, options.racy_margin_ns, cursor, index));
   } else {
     remove_clean_stamp(options.dir);
   }

@@ -33,12 +33,15 @@ nlohmann::json settle_report_to_json(const SettleReport& report, bool dry_run) {
           {"hashed", report.hashed},
           {"from_stamp", report.from_stamp},
           {"dry_run", dry_run},
+          {"stamp_sources", report.stamp_sources},
           {"stamp_sources_stated", report.stamp_sources_stated},
           {"stamp_via_index", report.stamp_via_index},
+          {"stamp_fallback", report.stamp_fallback},
           {"details", std::move(details)}};
 }
 
-Result<nlohmann::json> answer_settle_request(const nlohmann::json& params) {
+Result<nlohmann::json> answer_settle_request(const nlohmann::json& params,
+                                             const OpenIndexLookup& open_indexes) {
   const auto dir = params.find("dir");
   if (dir == params.end() || !dir->is_string() ||
       !dir->get_ref<const std::string&>().starts_with('/')) {
@@ -50,6 +53,12 @@ Result<nlohmann::json> answer_settle_request(const nlohmann::json& params) {
     if (!dry_run->is_boolean()) return fail(bad_param("\"dry_run\" must be a boolean"));
     options.dry_run = dry_run->get<bool>();
   }
+  if (const auto root = params.find("index_root"); root != params.end()) {
+    if (!root->is_string() || !root->get_ref<const std::string&>().starts_with('/')) {
+      return fail(bad_param("\"index_root\" must be an absolute path"));
+    }
+    options.index_root = root->get<std::string>();
+  }
   std::error_code ec;
   if (!std::filesystem::is_directory(options.dir, ec)) {
     return fail(Error(ErrorCategory::validation,
@@ -58,8 +67,10 @@ Result<nlohmann::json> answer_settle_request(const nlohmann::json& params) {
                     .with_suggestion("pass the Ninja build directory (the one with build.ninja)"));
   }
   // The agent holds its workspaces' scan indexes open; a second open in this process would
-  // break LMDB's locks, so the stamp check stats every source path here.
-  options.use_source_index = false;
+  // break LMDB's locks, so the index is asked through them, or not at all.
+  OpenSourceIndex open(open_indexes);
+  options.use_source_index = static_cast<bool>(open_indexes);
+  options.source_index = &open;
   FORGE_TRY(auto io, io::create_platform_io(support::IoConfig{}));
   std::optional<BuildDirLock> lock;
   if (!options.dry_run) {

@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include "forge/core/scan/file_index.h"
-#include "forge/core/scan/scanner.h"
 #include "forge/core/watch/index_sync.h"
 
 namespace forge::ninja {
@@ -11,22 +10,29 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The index of the deepest ancestor of `dir` that has one.
-std::optional<fs::path> covering_root(const fs::path& dir) {
+constexpr std::string_view k_fresh_instance =
+    "the stamp's index cursor is unknown to the index (fresh instance)";
+
+// The index of `index_root` when given, else of the deepest ancestor of `dir` that has one.
+std::optional<fs::path> covering_root(const fs::path& dir, const fs::path& index_root) {
   std::error_code ec;
-  fs::path at = fs::canonical(dir, ec);
+  fs::path at = fs::canonical(index_root.empty() ? dir : index_root, ec);
   if (ec) return std::nullopt;
   for (;;) {
     if (fs::is_directory(scan::default_index_dir(at), ec)) return at;
-    if (!at.has_relative_path()) return std::nullopt;
+    if (!index_root.empty() || !at.has_relative_path()) return std::nullopt;
     at = at.parent_path();
   }
 }
 
+std::string root_prefix(const fs::path& root) {
+  return root.string() == "/" ? "/" : root.string() + "/";
+}
+
 }  // namespace
 
-std::optional<SourceCursor> find_source_cursor(const fs::path& dir) {
-  const auto root = covering_root(dir);
+std::optional<SourceCursor> find_source_cursor(const fs::path& dir, const fs::path& index_root) {
+  const auto root = covering_root(dir, index_root);
   if (!root) return std::nullopt;
   auto index = scan::FileIndex::open(scan::default_index_dir(*root));
   if (!index) return std::nullopt;
@@ -44,7 +50,7 @@ std::vector<bool> tracked_paths(const SourceCursor& at, const std::vector<std::s
   if (!index) return tracked;
   auto txn = index->env().begin_read();
   if (!txn) return tracked;
-  const std::string prefix = at.root.string() == "/" ? "/" : at.root.string() + "/";
+  const std::string prefix = root_prefix(at.root);
   for (std::size_t i = 0; i < paths.size(); ++i) {
     if (!paths[i].starts_with(prefix)) continue;
     auto value = index->record(*txn, std::string_view(paths[i]).substr(prefix.size()));
@@ -55,7 +61,17 @@ std::vector<bool> tracked_paths(const SourceCursor& at, const std::vector<std::s
   return tracked;
 }
 
-ChangedSince changed_since(const SourceCursor& at, io::PlatformIO& io) {
+std::optional<SourceCursor> DiskSourceIndex::cursor(const fs::path& build_dir,
+                                                    const fs::path& index_root) {
+  return find_source_cursor(build_dir, index_root);
+}
+
+std::vector<bool> DiskSourceIndex::tracked(const SourceCursor& at,
+                                           const std::vector<std::string>& paths) {
+  return tracked_paths(at, paths);
+}
+
+ChangedSince DiskSourceIndex::changed_since(const SourceCursor& at) {
   ChangedSince answer;
   auto index = scan::FileIndex::open(scan::default_index_dir(at.root));
   if (!index) {
@@ -66,17 +82,79 @@ ChangedSince changed_since(const SourceCursor& at, io::PlatformIO& io) {
     answer.why = "no live index keeper (forge watch --update-index or forge agent)";
     return answer;
   }
-  const scan::Scanner scanner(at.root, *index, io);
+  const scan::Scanner scanner(at.root, *index, m_io);
   auto changes = scanner.since(at.cursor, scan::SinceOptions{.stat_only = true});
   if (!changes) {
     answer.why = changes.error().summary();
     return answer;
   }
   if (changes->fresh_instance) {
-    answer.why = "the stamp's index cursor is unknown to the index (fresh instance)";
+    answer.why = std::string(k_fresh_instance);
     return answer;
   }
-  const std::string prefix = at.root.string() == "/" ? "/" : at.root.string() + "/";
+  const std::string prefix = root_prefix(at.root);
+  for (const auto& change : changes->changes) answer.paths.insert(prefix + change.path);
+  answer.usable = true;
+  return answer;
+}
+
+std::optional<OpenIndex> OpenSourceIndex::find(const fs::path& path) {
+  if (!m_lookup) return std::nullopt;
+  std::error_code ec;
+  const fs::path canonical = fs::canonical(path, ec);
+  if (ec) return std::nullopt;
+  auto open = m_lookup(canonical);
+  if (!open || !open->since) return std::nullopt;
+  open->root = fs::weakly_canonical(open->root, ec);
+  if (ec) return std::nullopt;
+  return open;
+}
+
+std::optional<SourceCursor> OpenSourceIndex::cursor(const fs::path& build_dir,
+                                                    const fs::path& index_root) {
+  const auto open = find(index_root.empty() ? build_dir : index_root);
+  if (!open) return std::nullopt;
+  // One read of every record: the cursor, and which paths are files for tracked().
+  auto all = open->since("", scan::SinceOptions{});
+  if (!all) return std::nullopt;
+  m_files.clear();
+  const std::string prefix = root_prefix(open->root);
+  for (const auto& change : all->changes) {
+    if (change.type == scan::EntryType::file && change.kind != scan::ChangeKind::removed) {
+      m_files.insert(prefix + change.path);
+    }
+  }
+  m_files_at = SourceCursor{open->root, all->cursor};
+  return m_files_at;
+}
+
+std::vector<bool> OpenSourceIndex::tracked(const SourceCursor& at,
+                                           const std::vector<std::string>& paths) {
+  std::vector<bool> tracked(paths.size(), false);
+  // Only the file set read with this very cursor (else: untracked, so stat'ed: safe).
+  if (at.root != m_files_at.root || at.cursor != m_files_at.cursor) return tracked;
+  for (std::size_t i = 0; i < paths.size(); ++i) tracked[i] = m_files.contains(paths[i]);
+  return tracked;
+}
+
+ChangedSince OpenSourceIndex::changed_since(const SourceCursor& at) {
+  ChangedSince answer;
+  const auto open = find(at.root);
+  if (!open || open->root != at.root) {
+    answer.why =
+        fmt::format("the index of {} is not open in this process (no workspace)", at.root.string());
+    return answer;
+  }
+  auto changes = open->since(at.cursor, scan::SinceOptions{.stat_only = true});
+  if (!changes) {
+    answer.why = changes.error().summary();
+    return answer;
+  }
+  if (changes->fresh_instance) {
+    answer.why = std::string(k_fresh_instance);
+    return answer;
+  }
+  const std::string prefix = root_prefix(at.root);
   for (const auto& change : changes->changes) answer.paths.insert(prefix + change.path);
   answer.usable = true;
   return answer;

@@ -160,6 +160,69 @@ TEST_F(SourceIndexTest, WithoutAKeeperOrWithAFreshInstanceEverySourceIsStatted) 
   EXPECT_EQ(fresh.stamp_sources_stated, k_sources);
 }
 
+// A build dir outside the indexed tree (CMake's out-of-tree build): --index-root names the
+// tree whose index covers the sources; without it every source is stat'ed.
+TEST_F(SourceIndexTest, ABuildDirOutsideTheIndexedTreeUsesTheIndexRoot) {
+  test::TempDir build;
+  const std::string src = m_root.string();
+  build.write_file("build.ninja",
+                   "rule cp\n  command = cat $in > $out\n"
+                   "build a.out: cp " +
+                       src + "/a.txt " + src +
+                       "/hdr.h\n"
+                       "build b.out: cp " +
+                       src + "/b.txt\n");
+  const auto built = test::run_shell("ninja -C " + test::shell_quote(build.path().string()));
+  ASSERT_EQ(built.exit_code, 0) << built.err;
+  start_keeper();
+  RecordOptions recording;
+  recording.dir = build.path();
+  recording.racy_margin_ns = 0;
+  recording.index_root = m_root;
+  ASSERT_TRUE(record(*m_io, recording));
+  SettleOptions options;
+  options.dir = build.path();
+  options.racy_margin_ns = 0;
+  options.index_root = m_root;
+  auto noop = settle(*m_io, options);
+  ASSERT_TRUE(noop) << noop.error().to_string();
+  EXPECT_TRUE(noop->from_stamp);
+  EXPECT_TRUE(noop->stamp_via_index) << noop->stamp_fallback;
+  EXPECT_EQ(noop->stamp_sources, k_sources);
+  EXPECT_EQ(noop->stamp_sources_stated, 0u);
+
+  // The CLI passes --index-root to settle and record alike.
+  const std::string forge = test::shell_quote(test::forge_binary().string()) + " ninja ";
+  const std::string dir = " -C " + test::shell_quote(build.path().string());
+  const auto cli = test::run_shell(forge + "settle" + dir + " --index-root " + src);
+  EXPECT_EQ(cli.exit_code, 0) << cli.err;
+  EXPECT_NE(cli.out.find("0 of 3 sources stat'ed (chosen by the scan index)"), std::string::npos)
+      << cli.out;
+  const auto bad = test::run_shell(forge + "settle" + dir + " --index-root /nonexistent");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--index-root /nonexistent: not a directory"), std::string::npos)
+      << bad.err;
+
+  std::this_thread::sleep_for(20ms);  // a new mtime tick
+  touch("a.txt");
+  auto touched = settle(*m_io, options);
+  ASSERT_TRUE(touched) << touched.error().to_string();
+  EXPECT_TRUE(touched->stamp_via_index) << touched->stamp_fallback;
+  EXPECT_EQ(touched->stamp_sources_stated, 1u);
+  EXPECT_EQ(touched->dirty, 0u);
+  const auto dry = test::run_shell("ninja -n -C " + test::shell_quote(build.path().string()));
+  EXPECT_NE(dry.out.find("no work to do"), std::string::npos) << dry.out;
+
+  // Without it no index covers the build dir: the stamp written then stats every source.
+  options.index_root.clear();
+  ASSERT_TRUE(settle(*m_io, options));  // clean: stamps without a cursor
+  auto without = settle(*m_io, options);
+  ASSERT_TRUE(without) << without.error().to_string();
+  EXPECT_TRUE(without->from_stamp);
+  EXPECT_FALSE(without->stamp_via_index);
+  EXPECT_EQ(without->stamp_sources_stated, k_sources);
+}
+
 TEST_F(SourceIndexTest, NoIndexMeansNoCursorAndUntrackedPathsAreNeverTrusted) {
   EXPECT_FALSE(find_source_cursor(m_dir.path()));
   start_keeper();

@@ -39,9 +39,15 @@
 
 namespace forge::agent {
 
+// The watched workspace whose tree holds `path` (the deepest such root), nullptr when none:
+// how a method reads a workspace's scan index, which the agent holds open (LMDB forbids a
+// second open in one process).
+using WorkspaceLookup =
+    std::function<std::shared_ptr<Workspace>(const std::filesystem::path& path)>;
 // A method served by another library: its params object → its result object. Called from
 // connection threads concurrently, so it must be thread-safe.
-using Method = std::function<Result<nlohmann::json>(const nlohmann::json& params)>;
+using Method = std::function<Result<nlohmann::json>(const nlohmann::json& params,
+                                                    const WorkspaceLookup& workspaces)>;
 using Methods = std::map<std::string, Method, std::less<>>;
 
 class Agent {
@@ -77,6 +83,7 @@ class Agent {
   Result<nlohmann::json> get(const nlohmann::json& params);
   Result<nlohmann::json> put(const nlohmann::json& params);
   std::shared_ptr<Workspace> workspace(const std::string& root);
+  std::shared_ptr<Workspace> covering(const std::filesystem::path& path);  // WorkspaceLookup
 
   AgentConfig m_config;
   support::IoConfig m_io_config;

@@ -38,7 +38,8 @@ class Workspace {
   const std::filesystem::path& root() const { return m_root; }
   // Changes since `cursor` (empty: everything, a fresh instance), current as of the call.
   // `source` is set to "watcher" or "scan" (a walk, when the keeper could not be synced).
-  Result<scan::ChangeSet> since(std::string_view cursor, std::string* source = nullptr);
+  Result<scan::ChangeSet> since(std::string_view cursor, std::string* source = nullptr,
+                                const scan::SinceOptions& options = {});
   std::size_t watch_count() const { return m_watcher.watch_count(); }
   bool stale() const { return m_stale.load(std::memory_order_relaxed); }
   void stop();

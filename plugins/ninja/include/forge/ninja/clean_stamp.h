@@ -57,10 +57,12 @@ std::filesystem::path clean_stamp_path(const std::filesystem::path& dir);
 // Writes the stamp for `state` (REQUIRES: the planner found every edge of state's manifest
 // clean on state's stats). `edges`: the manifest's non-phony edge count. Writes nothing
 // (and removes an older stamp) when a manifest file or depfile is racily clean.
-// `cursor`: the covering index's cursor, read before state's stats were taken (nullopt:
-// no index; every source path is stat'ed by the check).
+// `cursor`: the covering index's cursor, read from `index` before state's stats were taken
+// (nullopt: no index; every source path is stat'ed by the check); `index` then says which
+// source paths it tracks.
 Result<void> write_clean_stamp(BuildState& state, std::size_t edges, std::int64_t racy_margin_ns,
-                               const std::optional<SourceCursor>& cursor = std::nullopt);
+                               const std::optional<SourceCursor>& cursor = std::nullopt,
+                               SourceIndex* index = nullptr);
 
 struct StampCheck {
   std::optional<std::size_t> edges;  // the stamped edge count when the stamp holds
@@ -71,9 +73,9 @@ struct StampCheck {
 };
 
 // Whether DIR's stamp exists and still holds (missing, unreadable, another version, or
-// anything it covers changed: it does not). With `io`, a stamp carrying a cursor asks the
-// index (header comment); without, every source path is stat'ed.
-StampCheck check_clean_stamp(const std::filesystem::path& dir, io::PlatformIO* io);
+// anything it covers changed: it does not). With `index`, a stamp carrying a cursor asks it
+// (header comment); without, every source path is stat'ed.
+StampCheck check_clean_stamp(const std::filesystem::path& dir, SourceIndex* index);
 
 // check_clean_stamp(dir, nullptr).edges.
 std::optional<std::size_t> clean_stamp_edges(const std::filesystem::path& dir);

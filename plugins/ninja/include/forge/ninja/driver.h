@@ -35,6 +35,7 @@ struct WrapOptions {
   std::filesystem::path dir = ".";
   std::vector<std::string> ninja_args;  // passed to ninja after "-C DIR"
   std::string ninja = "ninja";          // $FORGE_NINJA overrides in the CLI
+  std::filesystem::path index_root;     // SettleOptions::index_root, for settle and record
 };
 
 // settle (unless the arguments ask for a dry run or a tool), ninja, then record after a

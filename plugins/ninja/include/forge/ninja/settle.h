@@ -11,8 +11,8 @@
 // - explain(): settle's decisions without writing anything.
 // When settle or record finds every edge clean it writes a clean stamp (clean_stamp.h);
 // the next settle answers from it while it holds, at the cost of one stat per source path,
-// or, when the scan index covering the build dir is kept warm by a live keeper
-// (source_index.h), one stat per source path changed since the stamp's cursor.
+// or, when the scan index covering the build dir (or options.index_root) is kept warm by a
+// live keeper (source_index.h), one stat per source path changed since the stamp's cursor.
 //
 // Guarantees: never marks clean an edge whose inputs or outputs changed content, whose
 // output is missing, whose command changed or whose inputs will be rebuilt; never writes
@@ -32,6 +32,7 @@
 #include "forge/core/io/platform_io.h"
 #include "forge/core/support/error.h"
 #include "forge/ninja/planner.h"
+#include "forge/ninja/source_index.h"
 
 namespace forge::ninja {
 
@@ -46,9 +47,15 @@ struct SettleOptions {
   // the build state; false forces the full check.
   bool use_clean_stamp = true;
   // Let the scan index covering the build dir (source_index.h) choose which source paths
-  // the stamp check stats, and record its cursor in a new stamp. False in a process that
-  // holds that index open itself (the agent): LMDB forbids a second open in one process.
+  // the stamp check stats, and record its cursor in a new stamp. False: every one is stat'ed.
   bool use_source_index = true;
+  // How to reach that index: nullptr opens it on disk (a DiskSourceIndex over `io`). A
+  // process that holds the index open itself (the agent's workspaces) passes an
+  // OpenSourceIndex over them: LMDB forbids a second open in one process. Not owned.
+  SourceIndex* source_index = nullptr;
+  // The tree whose scan index covers the sources, for a build dir outside every indexed
+  // tree (`forge ninja --index-root`); empty: the index covering the build dir.
+  std::filesystem::path index_root;
 };
 
 struct EdgeReport {
@@ -82,6 +89,9 @@ struct RecordOptions {
   // modified after that is not recorded (it may have been built from the older content).
   std::int64_t build_started_ns = 0;
   std::int64_t racy_margin_ns = k_default_racy_margin_ns;
+  // As SettleOptions': the index whose cursor a clean stamp written by record() carries.
+  SourceIndex* source_index = nullptr;
+  std::filesystem::path index_root;
 };
 
 struct RecordReport {

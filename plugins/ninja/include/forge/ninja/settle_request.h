@@ -4,9 +4,10 @@
 // `forge agent` hands it this function.
 //
 //   params  {"dir": ABS (the build dir), "dry_run": false (optional: decide, write nothing,
-//            as `forge ninja explain`)}
+//            as `forge ninja explain`), "index_root": ABS (optional: as --index-root)}
 //   result  {"edges", "settled", "dirty", "hashed", "from_stamp", "dry_run",
-//            "stamp_sources_stated", "stamp_via_index" (the clean stamp's check: settle.h),
+//            "stamp_sources", "stamp_sources_stated", "stamp_via_index", "stamp_fallback"
+//            (the clean stamp's check: settle.h),
 //            "details": [{"output", "verdict": "settled"|"run", "cause": "content"|"mtime",
 //                         "reason", "blocker"?}]}
 // A settle takes the build dir's BuildDirLock (driver.h) as `forge ninja settle` does, so it
@@ -21,7 +22,10 @@
 
 namespace forge::ninja {
 
-Result<nlohmann::json> answer_settle_request(const nlohmann::json& params);
+// `open_indexes`: the scan indexes this process holds open (the agent's workspaces), which
+// the clean stamp asks what changed (source_index.h); empty: every source path is stat'ed.
+Result<nlohmann::json> answer_settle_request(const nlohmann::json& params,
+                                             const OpenIndexLookup& open_indexes = {});
 
 // The result object above, of a report.
 nlohmann::json settle_report_to_json(const SettleReport& report, bool dry_run);
