@@ -3,9 +3,11 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <map>
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "forge/core/io/backend_selector.h"
 #include "tiny_project.h"
@@ -67,6 +69,37 @@ TEST_F(DriverTest, WrappedRunSettlesRunsNinjaAndRecords) {
   EXPECT_EQ(m_dir.read_file("a.out"), "a\nh\n");
   options.ninja_args = {"no_such_target"};
   EXPECT_NE(run_wrapped(*m_io, options, stderr), 0);  // ninja's failure is passed through
+}
+
+// `forge ninja explain`: for each edge Ninja would run, content or mtime only; writes nothing.
+TEST_F(DriverTest, ExplainSaysWhetherEachEdgeRunsForContentOrMtimeOnly) {
+  const std::string forge = test::shell_quote(test::forge_binary().string()) + " ninja ";
+  const std::string dir = " -C " + test::shell_quote(m_dir.path().string());
+  ASSERT_EQ(test::run_shell(forge + "record" + dir).exit_code, 0);
+  ASSERT_EQ(test::run_shell("sleep 0.01 && touch " + test::shell_quote((m_dir / "a.txt").string()))
+                .exit_code,
+            0);
+  m_dir.write_file("b.txt", "b edited\n");
+  const std::string log = m_dir.read_file(".ninja_log");
+  const auto json = test::run_shell(forge + "explain" + dir + " --json");
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  const auto answer = nlohmann::json::parse(json.out, nullptr, false);
+  ASSERT_FALSE(answer.is_discarded()) << json.out;
+  EXPECT_EQ(answer["edges"], 3);
+  EXPECT_EQ(answer["would_settle"], 1);         // a.out
+  EXPECT_EQ(answer["would_run"], 2);            // b.out and all.out after it
+  std::map<std::string, std::string> verdicts;  // output -> "verdict/cause"
+  for (const auto& edge : answer["details"]) {
+    verdicts[edge["output"]] =
+        edge["verdict"].get<std::string>() + "/" + edge["cause"].get<std::string>();
+  }
+  EXPECT_EQ(verdicts["a.out"], "mtime-only/mtime");
+  EXPECT_EQ(verdicts["b.out"], "run/content");
+  const auto text = test::run_shell(forge + "explain" + dir);
+  EXPECT_NE(text.out.find("a.out: mtime only"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("3 edges: 1 mtime-only, 2 to run"), std::string::npos) << text.out;
+  EXPECT_EQ(m_dir.read_file(".ninja_log"), log);  // nothing written
+  EXPECT_EQ(ninja_would_run(), (std::set<std::string>{"a.out", "b.out", "all.out"}));
 }
 
 TEST_F(DriverTest, TheLockSerialisesTwoHolders) {

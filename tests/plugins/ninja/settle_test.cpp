@@ -1,5 +1,7 @@
 #include "forge/ninja/settle.h"
 
+#include <sys/stat.h>
+
 #include <gtest/gtest.h>
 
 #include "forge/core/io/backend_selector.h"
@@ -162,6 +164,57 @@ TEST_F(SettleTest, ALogFromANewerNinjaIsAnError) {
   auto report = run_settle();
   ASSERT_FALSE(report);
   EXPECT_EQ(report.error().category(), ErrorCategory::validation);
+}
+
+// A file whose mtime or ctime lies within the racy margin of its last hash may have been
+// rewritten in the same clock tick: its cached digest is never trusted, it is hashed again.
+TEST_F(SettleTest, RacilyCleanFilesAreRehashedNeverTrusted) {
+  touch_all();
+  auto explain = [&](std::int64_t racy_margin_ns) {
+    SettleOptions options;
+    options.dir = m_dir.path();
+    options.dry_run = true;  // still caches the digests it computed
+    options.racy_margin_ns = racy_margin_ns;
+    auto report = settle(*m_io, options);
+    EXPECT_TRUE(report) << report.error().to_string();
+    return report ? report->hashed : 0;
+  };
+  const std::size_t touched = explain(0);
+  EXPECT_GE(touched, 3u);     // the touched sources at least
+  EXPECT_EQ(explain(0), 0u);  // unchanged since hashed, outside a zero margin: trusted
+  // Everything was written within the last minute: all racily clean, all hashed again, the
+  // three sources and the three outputs (built a moment ago).
+  EXPECT_EQ(explain(60'000'000'000), 6u);
+}
+
+// Settle writes only inside the build dir: an edge with an output outside it is left to
+// Ninja, its output untouched.
+TEST_F(SettleTest, AnOutputOutsideTheBuildDirIsNeverSettled) {
+  test::TempDir outside;
+  const std::string far = (outside / "far.out").string();
+  m_dir.write_file("build.ninja",
+                   std::string(test::k_tiny_manifest) + "build " + far + ": join a.txt\n");
+  ASSERT_EQ(ninja("").exit_code, 0);
+  RecordOptions recording;
+  recording.dir = m_dir.path();
+  recording.racy_margin_ns = 0;
+  ASSERT_TRUE(record(*m_io, recording));
+  touch_all();
+  struct stat before {};
+  ASSERT_EQ(::stat(far.c_str(), &before), 0);
+  auto report = run_settle();
+  ASSERT_TRUE(report) << report.error().to_string();
+  EXPECT_EQ(report->settled, 3u);
+  EXPECT_EQ(report->dirty, 1u);
+  ASSERT_EQ(report->report.size(), 4u);
+  const EdgeReport& edge = report->report.back();
+  EXPECT_EQ(edge.output, far);
+  EXPECT_NE(edge.blocker.find("outside the build dir"), std::string::npos) << edge.blocker;
+  struct stat after {};
+  ASSERT_EQ(::stat(far.c_str(), &after), 0);
+  EXPECT_EQ(after.st_mtim.tv_sec, before.st_mtim.tv_sec);
+  EXPECT_EQ(after.st_mtim.tv_nsec, before.st_mtim.tv_nsec);
+  EXPECT_EQ(ninja_would_run(), std::set<std::string>{far});
 }
 
 TEST_F(SettleTest, NotANinjaBuildDirIsAnError) {
