@@ -69,7 +69,9 @@ TEST(InotifyWatcherProperty, Property5_TenThousandFilesAllWatchedAndAnyChangeDet
 
 // Feature: platform-native-io-hardening, Property 6: Event Debouncing and Deduplication
 RC_GTEST_PROP(InotifyWatcherProperty, Property6_RapidChangesToOneFileGiveAtMostOneEvent, ()) {
-  RC_ASSERT(events_for_one_burst<InotifyBackend>(*rc::gen::inRange(1, 50)) == 1);
+  const auto events = events_for_one_burst<InotifyBackend>(*rc::gen::inRange(1, 50));
+  RC_PRE(events.has_value());  // the burst was not rapid: the property does not apply
+  RC_ASSERT(*events == 1);
 }
 
 // Feature: platform-native-io-hardening, Property 14: Watcher Handle Cleanup
