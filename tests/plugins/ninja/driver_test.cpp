@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <cstdio>
 #include <map>
 #include <thread>
 
@@ -100,6 +101,36 @@ TEST_F(DriverTest, ExplainSaysWhetherEachEdgeRunsForContentOrMtimeOnly) {
   EXPECT_NE(text.out.find("3 edges: 1 mtime-only, 2 to run"), std::string::npos) << text.out;
   EXPECT_EQ(m_dir.read_file(".ninja_log"), log);  // nothing written
   EXPECT_EQ(ninja_would_run(), (std::set<std::string>{"a.out", "b.out", "all.out"}));
+}
+
+// Ninja state forge ninja cannot read safely: one clear message, then plain ninja decides.
+TEST_F(DriverTest, AMissingOrNewerLogRunsPlainNinjaWithAMessage) {
+  WrapOptions options;
+  options.dir = m_dir.path();
+  EXPECT_EQ(run_wrapped(*m_io, options, stderr), 0);  // records the existing build
+  auto messages_of_a_run = [&] {
+    std::FILE* messages = std::tmpfile();
+    EXPECT_EQ(run_wrapped(*m_io, options, messages), 0);
+    std::rewind(messages);
+    std::string text(4096, '\0');
+    text.resize(std::fread(text.data(), 1, text.size(), messages));
+    std::fclose(messages);
+    return text;
+  };
+  std::string log = m_dir.read_file(".ninja_log");
+  log.replace(0, 14, "# ninja log v7");
+  m_dir.write_file(".ninja_log", log);
+  std::string said = messages_of_a_run();
+  EXPECT_NE(said.find(".ninja_log is version 7"), std::string::npos) << said;
+  EXPECT_NE(said.find("running plain ninja"), std::string::npos) << said;
+  EXPECT_EQ(ninja_would_run(), std::set<std::string>{});
+
+  std::filesystem::remove(m_dir / ".ninja_log");
+  said = messages_of_a_run();
+  EXPECT_NE(said.find("no .ninja_log"), std::string::npos) << said;
+  EXPECT_NE(said.find("running plain ninja"), std::string::npos) << said;
+  EXPECT_EQ(ninja_would_run(), std::set<std::string>{});
+  EXPECT_EQ(m_dir.read_file("all.out"), "a\nh\nb\nh\n");
 }
 
 TEST_F(DriverTest, TheLockSerialisesTwoHolders) {
