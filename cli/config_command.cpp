@@ -20,7 +20,8 @@ constexpr std::string_view k_usage =
     "       default, the config file, the environment (FORGE_LOG, FORGE_IO_BACKEND) or a\n"
     "       flag (--set, --log-level, --log-format, --log-file; later wins).\n\n"
     "The config file is --config FILE (before or after `config`), else $FORGE_CONFIG, else\n"
-    "$XDG_CONFIG_HOME/forge/config.json, else ~/.config/forge/config.json. Keys are dotted\n"
+    "$XDG_CONFIG_HOME/forge/config.json, else ~/.config/forge/config.json (on Windows\n"
+    "%APPDATA%\\forge\\config.json comes before ~/.config). Keys are dotted\n"
     "paths (io.max_file_handles); every key is optional.";
 
 int fail_with(const Error& error, int code) {

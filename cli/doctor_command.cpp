@@ -18,6 +18,8 @@ constexpr std::string_view k_usage =
     "Reports the platform, kernel, the I/O backend that would be chosen and why, io_uring\n"
     "availability, the open-file limit, inotify limits and the LMDB version, and warns where a\n"
     "limit is too low for the project (default: the config's project_root, else .).\n"
+    "On Windows the backend is IOCP, and there are no descriptor or inotify limits to check\n"
+    "(those fields read 0).\n"
     "Exit 0 when nothing needs attention, 1 when there are warnings, 2 on usage errors.";
 
 // Directories under root, counting at most `cap` (a watcher needs one inotify watch each).
@@ -79,11 +81,19 @@ int run(std::vector<std::string> tokens) {
   } else if (probe.uring_available) {
     backend = "io_uring";
   }
+#ifdef _WIN32
+  // IOCP is the one backend built on Windows: report what opening it gives.
+  if (choice) {
+    auto io = io::create_platform_io(config->config.io);
+    backend = io ? std::string((*io)->backend_name()) : "none";
+    if (!io) why = io.error().summary();
+  }
+#endif
 
   std::vector<std::string> warnings;
   const std::uint64_t handles_needed =
       config->config.io.max_file_handles + 64;  // + stdio, sockets, LMDB
-  if (platform.nofile_soft < handles_needed) {
+  if (platform.nofile_soft != 0 && platform.nofile_soft < handles_needed) {  // 0: no rlimit
     warnings.push_back(fmt::format(
         "open-file limit {} is below io.max_file_handles + 64 = {}: raise it with `ulimit -n {}` "
         "(hard limit {}) or lower io.max_file_handles",
@@ -100,7 +110,8 @@ int run(std::vector<std::string> tokens) {
     warnings.push_back(
         "kernel.io_uring_disabled=2: the slower fallback backend is used; "
         "`sysctl kernel.io_uring_disabled=0` enables io_uring");
-  } else if (choice && *choice != io::BackendChoice::fallback && !probe.uring_available) {
+  } else if (platform.os == "Linux" && choice && *choice != io::BackendChoice::fallback &&
+             !probe.uring_available) {
     warnings.push_back(
         fmt::format("io_uring is unavailable ({}): the fallback backend is used", probe.reason));
   }

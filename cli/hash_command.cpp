@@ -17,9 +17,12 @@
 
 #include "args.h"
 #include "command.h"
-#include "forge/agent/client.h"
 #include "forge/core/io/backend_selector.h"
 #include "forge/core/scan/file_list.h"
+#include "forge/core/support/path_text.h"
+#ifndef _WIN32
+#include "forge/agent/client.h"  // no agent on Windows yet (issue 18)
+#endif
 
 namespace forge::cli {
 namespace {
@@ -152,6 +155,7 @@ int run(std::vector<std::string> tokens) {
     }
   }
 
+#ifndef _WIN32
   // A running agent hashes from its warm cache; any failure talking to it: hash here.
   std::optional<agent::Client> agent_client;
   if (!no_agent && !*backend) {
@@ -159,10 +163,14 @@ int run(std::vector<std::string> tokens) {
       agent_client.emplace(std::move(*connected));
     }
   }
+#else
+  (void)no_agent;  // the agent is not ported to Windows: every hash is computed here
+#endif
   std::string out;
   for (std::size_t begin = 0; begin < paths.size(); begin += k_batch) {
     const auto batch = std::span(paths).subspan(begin, std::min(k_batch, paths.size() - begin));
     std::vector<Result<io::HashResult>> results;
+#ifndef _WIN32
     if (agent_client) {
       std::vector<std::filesystem::path> absolute;
       for (const auto& path : batch) absolute.push_back(std::filesystem::absolute(path));
@@ -172,10 +180,15 @@ int run(std::vector<std::string> tokens) {
         agent_client.reset();
       }
     }
+#endif
     if (results.empty()) results = (*io)->batch_hash(batch, algorithms);
     out.clear();
     for (std::size_t i = 0; i < batch.size(); ++i) {
+#ifdef _WIN32
+      const std::string name = path_utf8(batch[i]);  // UTF-8, '/' (the ANSI code page loses names)
+#else
       const std::string name = batch[i].string();
+#endif
       if (!results[i]) {
         ++failures;
         fmt::print(stderr, "forge hash: {}\n", results[i].error().summary());

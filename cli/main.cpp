@@ -1,4 +1,9 @@
 // The `forge` executable: parses global options, dispatches to a registered subcommand.
+#ifdef _WIN32
+#include <fcntl.h>
+#include <io.h>
+#endif
+
 #include <algorithm>
 #include <cstdio>
 #include <string>
@@ -131,6 +136,11 @@ const support::ConfigInputs& config_inputs() {
 int main(int argc, char** argv) {
   using namespace forge::cli;
   namespace support = forge::support;
+#ifdef _WIN32
+  // Bytes as on Linux: no CRLF in output (`forge hash` lines, JSON), no ^Z end of stdin.
+  (void)_setmode(_fileno(stdout), _O_BINARY);
+  (void)_setmode(_fileno(stdin), _O_BINARY);
+#endif
   std::vector<std::string> args(argv + 1, argv + argc);
   saved_arguments() = args;
   if (args.empty()) {

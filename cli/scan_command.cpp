@@ -8,11 +8,14 @@
 
 #include "args.h"
 #include "command.h"
-#include "forge/agent/client.h"
 #include "forge/agent/wire_json.h"
 #include "forge/core/io/backend_selector.h"
 #include "forge/core/scan/scanner.h"
+#include "forge/core/support/path_text.h"
+#ifndef _WIN32  // neither the agent nor the index keeper is ported to Windows yet (issue 18)
+#include "forge/agent/client.h"
 #include "forge/core/watch/index_sync.h"
+#endif
 
 namespace forge::cli {
 namespace {
@@ -37,6 +40,16 @@ constexpr std::string_view k_usage =
     "The index lives in $XDG_CACHE_HOME/forge/index/<hash of ROOT> (~/.cache if unset),\n"
     "or in --index-dir. Exit 0 when every path was read, 1 when some could not be (listed\n"
     "on stderr; they keep their previous state), 2 on a usage error.";
+
+// True when a live `forge watch --update-index` has applied every change up to now.
+bool kept_current([[maybe_unused]] const std::filesystem::path& root,
+                  [[maybe_unused]] scan::FileIndex& index) {
+#ifdef _WIN32
+  return false;  // no index keeper on Windows: every answer walks
+#else
+  return watch::sync_with_keeper(root, index);
+#endif
+}
 
 int usage_error(const Error& error) {
   fmt::print(stderr, "forge scan: {}\n", error.to_string());
@@ -72,7 +85,7 @@ class AnswerPrinter {
 
   void finish(const scan::ChangeSet& answer, double elapsed_ms) {
     if (m_json) {
-      nlohmann::json rest{{"root", m_root.string()},
+      nlohmann::json rest{{"root", path_utf8(m_root)},
                           {"cursor", answer.cursor},
                           {"fresh_instance", answer.fresh_instance},
                           {"entries", answer.entries},
@@ -91,7 +104,7 @@ class AnswerPrinter {
     fmt::print(
         "{}: {} entries, {} hashed in {:.1f} ms ({}): {} added, {} modified, {} removed, "
         "{} type changed{}\ncursor {}\n",
-        m_root.string(), answer.entries, answer.hashed, elapsed_ms, m_source, m_counts[0],
+        path_utf8(m_root), answer.entries, answer.hashed, elapsed_ms, m_source, m_counts[0],
         m_counts[1], m_counts[2], m_counts[3],
         answer.fresh_instance ? " (fresh instance: everything is new)" : "", answer.cursor);
   }
@@ -121,7 +134,7 @@ int run(std::vector<std::string> tokens) {
   const bool json = args.flag("json");
   const bool no_gitignore = args.flag("no-gitignore");
   const bool full = args.flag("full");
-  const bool no_agent = args.flag("no-agent");
+  [[maybe_unused]] const bool no_agent = args.flag("no-agent");  // no agent on Windows
   auto since = args.option("since");
   auto hash_name = args.option("hash");
   auto excludes = args.options("exclude");
@@ -165,6 +178,7 @@ int run(std::vector<std::string> tokens) {
   }
   // A running agent that watches ROOT answers from its warm index: no index open, no walk.
   // Only for the default answer (options that change it are the local scan's to honour).
+#ifndef _WIN32
   if (*since && !full && !no_agent && !*hash_name && excludes->empty() && !no_gitignore &&
       !*index_dir && !*backend) {
     const auto started = std::chrono::steady_clock::now();
@@ -178,6 +192,7 @@ int run(std::vector<std::string> tokens) {
       }
     }
   }
+#endif
   const auto index_path =
       *index_dir ? std::filesystem::path(**index_dir) : scan::default_index_dir(root);
   options.walk.skip_dirs.push_back(index_path);
@@ -196,7 +211,7 @@ int run(std::vector<std::string> tokens) {
   }
   scan::Scanner scanner(root, *index, **io);
   const auto started = std::chrono::steady_clock::now();
-  if (*since && !full && watch::sync_with_keeper(root, *index)) {
+  if (*since && !full && kept_current(root, *index)) {
     // A live `forge watch --update-index` has applied every change up to our cookie: the
     // journal alone answers, in O(changes), with no walk.
     auto changes = scanner.since(**since);

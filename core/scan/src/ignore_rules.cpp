@@ -32,8 +32,27 @@ bool class_match(std::string_view name, unsigned char c) {
 
 // Matches the bracket expression starting at pattern[at] == '[' against c. Returns the
 // index after its ']', or npos when it is not closed (then '[' is an ordinary character).
+// ASCII case folding, as git's wildmatch does under core.ignorecase (WM_CASEFOLD).
+unsigned char fold(unsigned char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<unsigned char>(c - 'A' + 'a') : c;
+}
+
+unsigned char other_case(unsigned char c) {
+  if (c >= 'A' && c <= 'Z') return static_cast<unsigned char>(c - 'A' + 'a');
+  if (c >= 'a' && c <= 'z') return static_cast<unsigned char>(c - 'a' + 'A');
+  return c;
+}
+
+bool same_char(char a, char b, bool ignore_case) {
+  return a == b || (ignore_case &&
+                    fold(static_cast<unsigned char>(a)) == fold(static_cast<unsigned char>(b)));
+}
+
+// With `ignore_case` the expression matches when c or its other case is in it (before a
+// negation applies), as in git's wildmatch.
 std::size_t match_bracket(std::string_view pattern, std::size_t at, unsigned char c,
-                          bool& matched) {
+                          bool ignore_case, bool& matched) {
+  const unsigned char c2 = ignore_case ? other_case(c) : c;
   std::size_t i = at + 1;
   bool negate = false;
   if (i < pattern.size() && (pattern[i] == '!' || pattern[i] == '^')) {
@@ -44,7 +63,8 @@ std::size_t match_bracket(std::string_view pattern, std::size_t at, unsigned cha
   for (bool first = true; i < pattern.size() && (first || pattern[i] != ']'); first = false) {
     if (pattern[i] == '[' && i + 1 < pattern.size() && pattern[i + 1] == ':') {
       if (const auto end = pattern.find(":]", i + 2); end != std::string_view::npos) {
-        any = any || class_match(pattern.substr(i + 2, end - i - 2), c);
+        const std::string_view name = pattern.substr(i + 2, end - i - 2);
+        any = any || class_match(name, c) || class_match(name, c2);
         i = end + 2;
         continue;
       }
@@ -56,9 +76,9 @@ std::size_t match_bracket(std::string_view pattern, std::size_t at, unsigned cha
       auto high = static_cast<unsigned char>(pattern[i + 1]);
       i += 2;
       if (high == '\\' && i < pattern.size()) high = static_cast<unsigned char>(pattern[i++]);
-      any = any || (low <= c && c <= high);
+      any = any || (low <= c && c <= high) || (low <= c2 && c2 <= high);
     } else {
-      any = any || c == low;
+      any = any || c == low || c2 == low;
     }
   }
   if (i >= pattern.size()) return std::string_view::npos;
@@ -69,7 +89,7 @@ std::size_t match_bracket(std::string_view pattern, std::size_t at, unsigned cha
 // One path segment against one pattern segment: `*`, `?`, `[...]`, `\x` (fnmatch with
 // FNM_PATHNAME, for text without '/'). Greedy with one backtrack point, the last `*`: each
 // text position is retried at most once per `*`, so O(pattern x text), never exponential.
-bool segment_match(std::string_view pattern, std::string_view text) {
+bool segment_match(std::string_view pattern, std::string_view text, bool ignore_case) {
   std::size_t p = 0;
   std::size_t t = 0;
   std::size_t star_p = std::string_view::npos;
@@ -90,19 +110,19 @@ bool segment_match(std::string_view pattern, std::string_view text) {
       if (pc == '[') {
         bool matched = false;
         const std::size_t end =
-            match_bracket(pattern, p, static_cast<unsigned char>(text[t]), matched);
+            match_bracket(pattern, p, static_cast<unsigned char>(text[t]), ignore_case, matched);
         if (end == std::string_view::npos ? text[t] == '[' : matched) {
           p = end == std::string_view::npos ? p + 1 : end;
           ++t;
           continue;
         }
       } else if (pc == '\\' && p + 1 < pattern.size()) {
-        if (pattern[p + 1] == text[t]) {
+        if (same_char(pattern[p + 1], text[t], ignore_case)) {
           p += 2;
           ++t;
           continue;
         }
-      } else if (pc == text[t]) {
+      } else if (same_char(pc, text[t], ignore_case)) {
         ++p;
         ++t;
         continue;
@@ -132,7 +152,7 @@ std::vector<std::string_view> split(std::string_view path) {
 // segment matches, whatever the number of `**` (issue 16 item 11: the recursive matcher
 // was exponential in them).
 bool match_parts(const std::vector<std::string_view>& pattern,
-                 const std::vector<std::string_view>& path) {
+                 const std::vector<std::string_view>& path, bool ignore_case) {
   const std::size_t count = pattern.size();
   std::vector<char> reach(count + 1, 0);
   std::vector<char> next(count + 1, 0);
@@ -151,7 +171,7 @@ bool match_parts(const std::vector<std::string_view>& pattern,
       if (pattern[p] == "**") {
         next[p] = 1;
         any = true;
-      } else if (segment_match(pattern[p], segment)) {
+      } else if (segment_match(pattern[p], segment, ignore_case)) {
         next[p + 1] = 1;
         any = true;
       }
@@ -163,10 +183,19 @@ bool match_parts(const std::vector<std::string_view>& pattern,
   return reach[count] != 0;
 }
 
+// Whether `text` starts with `prefix`, folding ASCII case when asked.
+bool has_prefix(std::string_view text, std::string_view prefix, bool ignore_case) {
+  if (text.size() < prefix.size()) return false;
+  for (std::size_t i = 0; i < prefix.size(); ++i) {
+    if (!same_char(text[i], prefix[i], ignore_case)) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
-bool glob_match(std::string_view pattern, std::string_view path) {
-  return match_parts(split(pattern), split(path));
+bool glob_match(std::string_view pattern, std::string_view path, bool ignore_case) {
+  return match_parts(split(pattern), split(path), ignore_case);
 }
 
 void IgnoreRules::add_gitignore(std::string_view base_dir, std::string_view content) {
@@ -211,19 +240,20 @@ bool IgnoreRules::is_ignored(std::string_view relative_path, bool is_directory) 
     if (rule.directory_only && !is_directory) continue;
     std::string_view below = relative_path;
     if (!rule.base.empty()) {
-      if (!relative_path.starts_with(rule.base) || relative_path.size() <= rule.base.size() ||
-          relative_path[rule.base.size()] != '/') {
+      if (!has_prefix(relative_path, rule.base, m_ignore_case) ||
+          relative_path.size() <= rule.base.size() || relative_path[rule.base.size()] != '/') {
         continue;
       }
       below = relative_path.substr(rule.base.size() + 1);
     }
     bool matched;
     if (rule.anchored) {
-      matched = glob_match(rule.pattern, below);
+      matched = glob_match(rule.pattern, below, m_ignore_case);
     } else {
       const std::size_t slash = below.rfind('/');
       matched = segment_match(rule.pattern,
-                              slash == std::string_view::npos ? below : below.substr(slash + 1));
+                              slash == std::string_view::npos ? below : below.substr(slash + 1),
+                              m_ignore_case);
     }
     if (matched) ignored = !rule.negated;
   }

@@ -3,6 +3,9 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef _WIN32
+#include <io.h>
+#endif
 
 #include <algorithm>
 #include <cerrno>
@@ -150,7 +153,12 @@ Result<json> parse_config_text(std::string_view text, std::string_view origin) {
 
 Result<json> read_config_file(const std::filesystem::path& file) {
   const std::string name = quote_text(file.string(), 4096);
+#ifdef _WIN32
+  // Binary: no CRLF translation under the JSON parser's byte offsets.
+  UniqueFd fd(::_wopen(file.c_str(), _O_RDONLY | _O_BINARY));
+#else
   UniqueFd fd(::open(file.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
+#endif
   if (!fd) {
     return fail(Error::from_errno(errno, "config.load", file.string())
                     .with_suggestion(fmt::format(

@@ -3,8 +3,12 @@
 #include "forge/core/support/byte_size.h"
 #include "forge/core/support/config_file.h"
 
+#ifdef _WIN32
+#include <io.h>
+#else
 #include <sys/resource.h>
 #include <unistd.h>
+#endif
 
 #include <algorithm>
 #include <cmath>
@@ -51,10 +55,22 @@ std::filesystem::path expand_home(const std::string& text) {
   return text;
 }
 
+bool writable(const std::filesystem::path& directory) {
+#ifdef _WIN32
+  return ::_waccess(directory.c_str(), 2) == 0;  // 2: write access (the CRT's W_OK)
+#else
+  return ::access(directory.c_str(), W_OK) == 0;
+#endif
+}
+
 std::uint64_t nofile_hard_limit() {
+#ifdef _WIN32
+  return 1u << 24;  // Windows has no descriptor rlimit; a process may hold ~16M handles
+#else
   rlimit limit{};
   if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_max == RLIM_INFINITY) return 1u << 20;
   return limit.rlim_max;
+#endif
 }
 
 // A byte_size value check_field() accepted.
@@ -327,7 +343,7 @@ void check_field(const FieldSpec& spec, const json& value, std::vector<ConfigIss
         if (parent == parent.parent_path()) break;
         parent = parent.parent_path();
       }
-      if (!std::filesystem::is_directory(parent, ec) || ::access(parent.c_str(), W_OK) != 0) {
+      if (!std::filesystem::is_directory(parent, ec) || !writable(parent)) {
         issue(fmt::format("'{}' cannot be created: '{}' is not a writable directory",
                           quote_text(path.string()), quote_text(parent.string())),
               "a path under a writable directory", "choose a directory you can write to");

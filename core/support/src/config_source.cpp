@@ -43,6 +43,11 @@ ConfigFileLocation locate_config_file(const ConfigInputs& inputs) {
   if (auto xdg = variable("XDG_CONFIG_HOME"); !xdg.empty()) {
     return {std::filesystem::path(xdg) / "forge" / "config.json", "XDG_CONFIG_HOME", false};
   }
+#ifdef _WIN32
+  if (auto appdata = variable("APPDATA"); !appdata.empty()) {
+    return {std::filesystem::path(appdata) / "forge" / "config.json", "APPDATA", false};
+  }
+#endif
   if (auto home = variable("HOME"); !home.empty()) {
     return {std::filesystem::path(home) / ".config" / "forge" / "config.json", "HOME", false};
   }

@@ -1,9 +1,13 @@
 #include "forge/core/support/lifecycle.h"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
+#ifdef _WIN32
+#include <thread>  // Windows: no self-pipe; the waiters poll the handler's flag
+#else
+#include <poll.h>
 #include <unistd.h>
+#endif
 
 #include <cerrno>
 
@@ -14,6 +18,18 @@ namespace {
 
 std::atomic<int> g_signal_pipe{-1};
 std::atomic<int> g_last_signal{0};
+#ifdef _WIN32
+// The CRT runs a SIGINT (Ctrl+C, Ctrl+Break) handler on a thread of its own and resets it to
+// SIG_DFL first; the flag is all it sets, and wait_for_shutdown() looks at it every 20 ms.
+std::atomic<bool> g_signalled{false};
+void (*g_previous_int)(int) = SIG_DFL;
+void (*g_previous_term)(int) = SIG_DFL;
+
+extern "C" void on_shutdown_signal(int signal_number) {
+  g_last_signal.store(signal_number);
+  g_signalled.store(true);
+}
+#else
 struct sigaction g_previous_int {};
 struct sigaction g_previous_term {};
 
@@ -27,9 +43,34 @@ extern "C" void on_shutdown_signal(int signal_number) {
   }
   errno = saved_errno;
 }
+#endif
 
 }  // namespace
 
+#ifdef _WIN32
+Lifecycle::Lifecycle() = default;
+
+Lifecycle::~Lifecycle() {
+  if (m_installed) {
+    ::signal(SIGINT, g_previous_int);
+    ::signal(SIGTERM, g_previous_term);
+    g_signal_pipe.store(-1);
+  }
+}
+
+Result<void> Lifecycle::install_signal_handlers() {
+  int expected = -1;
+  if (!g_signal_pipe.compare_exchange_strong(expected, 0)) {  // 0: owned, no pipe
+    return fail(Error(ErrorCategory::unknown, "another Lifecycle already handles SIGINT/SIGTERM")
+                    .with_suggestion("create one Lifecycle per process"));
+  }
+  g_signalled.store(false);
+  g_previous_int = ::signal(SIGINT, on_shutdown_signal);
+  g_previous_term = ::signal(SIGTERM, on_shutdown_signal);
+  m_installed = true;
+  return ok();
+}
+#else
 Lifecycle::Lifecycle() {
   int ends[2] = {-1, -1};
   if (::pipe2(ends, O_CLOEXEC | O_NONBLOCK) == 0) {
@@ -63,6 +104,7 @@ Result<void> Lifecycle::install_signal_handlers() {
   m_installed = true;
   return ok();
 }
+#endif
 
 void Lifecycle::request_shutdown(std::string reason) {
   {
@@ -70,18 +112,22 @@ void Lifecycle::request_shutdown(std::string reason) {
     if (m_reason.empty()) m_reason = std::move(reason);
   }
   m_stop.store(true, std::memory_order_release);
-  if (m_pipe_write.valid()) {
+  if (m_pipe_write.valid()) {  // never on Windows: the waiters see m_stop within 20 ms
     const char byte = 0;
     [[maybe_unused]] const ssize_t n = ::write(m_pipe_write.get(), &byte, 1);
   }
 }
 
 void Lifecycle::consume_signal_bytes() {
+#ifdef _WIN32
+  if (!m_installed || !g_signalled.exchange(false)) return;
+#else
   char bytes[64];
   ssize_t n;
   bool any = false;
   while ((n = ::read(m_pipe_read.get(), bytes, sizeof bytes)) > 0) any = true;
   if (!any) return;
+#endif
   const int signal_number = g_last_signal.load();
   std::string reason = signal_number == SIGTERM  ? "SIGTERM"
                        : signal_number == SIGINT ? "SIGINT"
@@ -104,9 +150,16 @@ bool Lifecycle::wait_for_shutdown(std::optional<std::chrono::milliseconds> timeo
           deadline - std::chrono::steady_clock::now());
       wait_ms = static_cast<int>(std::max<std::int64_t>(0, left.count()));
     }
+#ifdef _WIN32
+    consume_signal_bytes();
+    if (stop_requested()) return true;
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(wait_ms < 0 ? 20 : std::min(wait_ms, 20)));
+#else
     // Always look at the pipe once, even with a zero timeout: a signal may be waiting.
     pollfd fd{m_pipe_read.get(), POLLIN, 0};
     if (::poll(&fd, 1, wait_ms) > 0) consume_signal_bytes();
+#endif
     if (stop_requested()) return true;
     if (timeout && std::chrono::steady_clock::now() >= deadline) return false;
   }

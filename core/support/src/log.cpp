@@ -1,12 +1,6 @@
 #include "forge/core/support/log.h"
 
-#include <execinfo.h>
-#include <signal.h>
-#include <unistd.h>
-
 #include <cstdlib>
-#include <cstring>
-#include <exception>
 #include <mutex>
 
 #include <fmt/chrono.h>
@@ -87,52 +81,6 @@ class HumanFormatter final : public spdlog::formatter {
     return std::make_unique<HumanFormatter>();
   }
 };
-
-void write_all(int fd, const char* text) {
-  std::size_t length = std::strlen(text);
-  while (length > 0) {
-    const ssize_t n = ::write(fd, text, length);
-    if (n <= 0) return;
-    text += n;
-    length -= static_cast<std::size_t>(n);
-  }
-}
-
-extern "C" void fatal_signal_handler(int signal_number) {
-  // Only async-signal-safe calls here: write(2), backtrace_symbols_fd, signal, raise.
-  char message[64] = "forge: fatal signal ";
-  std::size_t at = std::strlen(message);
-  if (signal_number >= 10) message[at++] = static_cast<char>('0' + signal_number / 10);
-  message[at++] = static_cast<char>('0' + signal_number % 10);
-  message[at++] = '\n';
-  message[at] = '\0';
-  write_all(STDERR_FILENO, message);
-  void* frames[64];
-  const int depth = backtrace(frames, 64);
-  backtrace_symbols_fd(frames, depth, STDERR_FILENO);
-  ::signal(signal_number, SIG_DFL);
-  ::raise(signal_number);
-}
-
-void terminate_handler() {
-  std::string what = "unknown exception";
-  if (auto current = std::current_exception()) {
-    try {
-      std::rethrow_exception(current);
-    } catch (const std::exception& error) {
-      what = error.what();
-    } catch (...) {
-    }
-  }
-  if (auto logger = spdlog::default_logger()) {
-    logger->critical("fatal: std::terminate called: {}", what);
-    logger->flush();
-  }
-  write_all(STDERR_FILENO, "forge: fatal: std::terminate called\n");
-  void* frames[64];
-  backtrace_symbols_fd(frames, backtrace(frames, 64), STDERR_FILENO);
-  std::abort();
-}
 
 }  // namespace
 
@@ -265,23 +213,6 @@ std::chrono::nanoseconds OperationTimer::finish() {
         fields);
   }
   return m_duration;
-}
-
-void install_crash_handler() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    // backtrace() loads libgcc on its first call, which is not async-signal-safe: do it now.
-    void* frames[2];
-    (void)backtrace(frames, 2);
-    std::set_terminate(terminate_handler);
-    struct sigaction action {};
-    action.sa_handler = fatal_signal_handler;
-    sigemptyset(&action.sa_mask);
-    action.sa_flags = SA_RESETHAND;
-    for (int signal_number : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) {
-      sigaction(signal_number, &action, nullptr);
-    }
-  });
 }
 
 }  // namespace forge::support

@@ -1,6 +1,7 @@
 // detect_platform() on Windows (the Linux build's platform.cpp reads uname and /proc).
 // Windows has no descriptor rlimit and no inotify or io_uring, so those fields stay 0 / -1;
-// LMDB is not part of the Windows build yet, so lmdb_version is empty.
+// lmdb_version is the LMDB built from Debian's source package (scripts/build-windows-deps.sh).
+#include <lmdb.h>
 #include <windows.h>
 
 #include <fmt/format.h>
@@ -46,6 +47,7 @@ PlatformInfo detect_platform() {
   info.architecture = architecture_name(system.wProcessorArchitecture);
   info.cpu_count = system.dwNumberOfProcessors;
   info.page_size = system.dwPageSize;
+  info.lmdb_version = mdb_version(nullptr, nullptr, nullptr);
   return info;
 }
 

@@ -141,6 +141,54 @@ RC_GTEST_PROP(IgnoreRulesProperty, GlobMatchAgreesWithTheReferenceMatcher, ()) {
             reference_match(split_reference(pattern), 0, split_reference(path), 0));
 }
 
+// Case folding (the Windows default, git's core.ignorecase) agrees with fnmatch's
+// FNM_CASEFOLD on patterns and paths of both cases.
+bool reference_match_folded(const std::vector<std::string>& pattern, std::size_t p,
+                            const std::vector<std::string>& path, std::size_t i) {
+  if (p == pattern.size()) return i == path.size();
+  if (pattern[p] == "**") {
+    for (std::size_t k = i; k <= path.size(); ++k) {
+      if (reference_match_folded(pattern, p + 1, path, k)) return true;
+    }
+    return false;
+  }
+  if (i == path.size()) return false;
+  return fnmatch(pattern[p].c_str(), path[i].c_str(), FNM_PATHNAME | FNM_CASEFOLD) == 0 &&
+         reference_match_folded(pattern, p + 1, path, i + 1);
+}
+
+RC_GTEST_PROP(IgnoreRulesProperty, CaseFoldedGlobMatchAgreesWithFnmatchCasefold, ()) {
+  const auto pattern = join_pieces(*rc::gen::container<std::vector<std::string>>(
+      *rc::gen::inRange<std::size_t>(1, 8),
+      rc::gen::element<std::string>("a", "B", "*", "?", "/", "**", "[aB]", "[!a]", "[A-C]", "\\b",
+                                    "1")));
+  const auto path = join_pieces(*rc::gen::container<std::vector<std::string>>(
+      *rc::gen::inRange<std::size_t>(0, 8),
+      rc::gen::element<std::string>("a", "A", "b", "B", "c", "/", "1")));
+  RC_ASSERT(glob_match(pattern, path, true) ==
+            reference_match_folded(split_reference(pattern), 0, split_reference(path), 0));
+}
+
+TEST(IgnoreRulesTest, CaseMattersOnLinuxUnlessAskedToFold) {
+  IgnoreRules rules;
+  EXPECT_FALSE(rules.ignore_case());
+  rules.add_gitignore("", "Build/\n*.OBJ\n");
+  EXPECT_FALSE(rules.is_ignored("build", true));
+  EXPECT_FALSE(rules.is_ignored("a.obj", false));
+  EXPECT_TRUE(rules.is_ignored("a.OBJ", false));
+  IgnoreRules folded(true);
+  folded.add_gitignore("Sub", "Build/\n*.OBJ\n!Keep.obj\n");
+  EXPECT_TRUE(folded.is_ignored("sub/build", true));
+  EXPECT_TRUE(folded.is_ignored("SUB/x/a.obj", false));
+  EXPECT_FALSE(folded.is_ignored("sub/KEEP.OBJ", false));
+  EXPECT_FALSE(folded.is_ignored("other/a.obj", false));
+  // Classes as in git's wildmatch under WM_CASEFOLD (glibc's fnmatch differs): the text is
+  // folded first, so [:upper:] and [:lower:] both take any letter.
+  EXPECT_TRUE(glob_match("[[:upper:]]x", "ax", true));
+  EXPECT_TRUE(glob_match("[[:lower:]]x", "AX", true));
+  EXPECT_FALSE(glob_match("[[:upper:]]x", "ax", false));
+}
+
 // 14 `**` segments against a deep path that almost matches: the recursive matcher took
 // over a minute on 12; this answers at once (ctest's timeout guards a regression).
 TEST(IgnoreRulesTest, ManyDoubleStarSegmentsMatchInLinearTime) {

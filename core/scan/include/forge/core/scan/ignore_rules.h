@@ -7,6 +7,10 @@
 // FNM_PATHNAME), and `**` as a whole segment (`**/x`, `x/**`, `a/**/b`). Not supported:
 // escaped trailing spaces, and core.excludesFile / .git/info/exclude.
 //
+// Case: on Windows (case-insensitive file systems) patterns match ignoring ASCII case, as git
+// for Windows does (core.ignorecase = true: `Build/` ignores `build`, `*.OBJ` ignores `a.obj`);
+// on Linux case matters. The constructor overrides the platform's default.
+//
 // Thread-compatible: build it, then query from any thread.
 
 #include <string>
@@ -15,8 +19,17 @@
 
 namespace forge::scan {
 
+#ifdef _WIN32
+inline constexpr bool k_ignore_case_by_default = true;
+#else
+inline constexpr bool k_ignore_case_by_default = false;
+#endif
+
 class IgnoreRules {
  public:
+  explicit IgnoreRules(bool ignore_case = k_ignore_case_by_default) : m_ignore_case(ignore_case) {}
+  bool ignore_case() const { return m_ignore_case; }
+
   // Adds the patterns of a .gitignore found in `base_dir` (relative to the root, "" for
   // the root itself, no trailing slash).
   void add_gitignore(std::string_view base_dir, std::string_view content);
@@ -36,10 +49,12 @@ class IgnoreRules {
     bool directory_only = false;
     bool anchored = false;  // contains a slash: matched against the path below base
   };
+  bool m_ignore_case;
   std::vector<Rule> m_rules;
 };
 
-// fnmatch-style glob with `**` segments; exposed for tests.
-bool glob_match(std::string_view pattern, std::string_view path);
+// fnmatch-style glob with `**` segments; exposed for tests. `ignore_case` folds ASCII case
+// (fnmatch's FNM_CASEFOLD).
+bool glob_match(std::string_view pattern, std::string_view path, bool ignore_case = false);
 
 }  // namespace forge::scan

@@ -3,7 +3,9 @@
 //
 // - install_signal_handlers(): SIGINT and SIGTERM only set a flag and write one byte to a
 //   self-pipe (async-signal-safe); SIGPIPE is ignored so a closed socket is an EPIPE error,
-//   not a death. At most one Lifecycle may own the handlers at a time.
+//   not a death. At most one Lifecycle may own the handlers at a time. On Windows the CRT's
+//   SIGINT (Ctrl+C, Ctrl+Break) and SIGTERM set a flag that the waiters check every 20 ms
+//   (there is no self-pipe to poll there).
 // - Hooks are registered in start-up order (open store, start workers, accept requests)
 //   and run in REVERSE at shutdown: stop accepting, finish in-flight writes, flush logs,
 //   persist state (Property 21).
