@@ -9,7 +9,6 @@
 #include "forge/cache/upstream_tier.h"
 #include "forge/core/store/encoding.h"
 #include "forge/core/support/metrics.h"
-#include "upstream_tier_internal.h"
 
 namespace forge::cache {
 namespace {

@@ -10,7 +10,6 @@
 #include "forge/core/support/metrics.h"
 #include "forge/core/support/retry.h"
 #include "single_flight.h"
-#include "upstream_tier_internal.h"
 
 namespace forge::cache {
 namespace {

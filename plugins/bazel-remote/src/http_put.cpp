@@ -9,6 +9,7 @@
 #include <boost/asio/redirect_error.hpp>
 
 #include "entry_key.h"
+#include "forge/cache/upstream_tier.h"
 #include "forge/core/hash/digest.h"
 #include "forge/core/hash/hasher.h"
 #include "http_body.h"
@@ -17,6 +18,17 @@
 #include "zstd_stream.h"
 
 namespace forge::bazel_remote {
+namespace {
+
+// The local tier's record of a blob, never read through from an upstream. Not a coroutine:
+// the thread-local scope ends before any suspension.
+Result<std::optional<cache::BlobDigest>> find_local(const cache::CasStore& cas,
+                                                    const hash::Digest& sha256) {
+  const cache::LocalOnlyScope local;
+  return cas.find(sha256);
+}
+
+}  // namespace
 
 template <typename Stream>
 Task<Outcome> HttpServer::Impl::handle_put(Stream& stream, beast::flat_buffer& buffer,
@@ -67,9 +79,11 @@ Task<Outcome> HttpServer::Impl::handle_put(Stream& stream, beast::flat_buffer& b
   bool complete = false;
   const auto sha = hash::Digest::parse(hash::Algorithm::sha256, lower);
 
-  // CAS blob already present with the announced size: drain the body, skip the disk.
+  // CAS blob already present with the announced size: drain the body, skip the disk. Only
+  // the local tier is asked: the body is on its way, and a write must never wait for an
+  // upstream (find() would read the blob through from it, or time out on a hung one).
   if (route.kind == RouteKind::cas && length) {
-    auto existing = cache->cas().find(*sha);
+    const auto existing = find_local(cache->cas(), *sha);
     if (existing && *existing && (*existing)->size == *length) {
       // Still checked (hashing costs far less than the disk): a wrong body gets its 400.
       hash::MultiHasher hasher(hash::AlgorithmSet::only(hash::Algorithm::sha256));
@@ -150,7 +164,7 @@ Task<Outcome> HttpServer::Impl::handle_put(Stream& stream, beast::flat_buffer& b
   // there (a small bomb must not expand to gigabytes on disk before its hash is checked).
   std::optional<std::uint64_t> known_size;
   if (compressed && route.kind == RouteKind::cas) {
-    if (auto existing = cache->cas().find(*sha); existing && *existing) {
+    if (const auto existing = find_local(cache->cas(), *sha); existing && *existing) {
       known_size = (*existing)->size;
     }
   }

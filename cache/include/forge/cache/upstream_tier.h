@@ -94,6 +94,19 @@ struct TierStats {
   std::size_t connections = 0;
 };
 
+// While one exists on a thread, UpstreamTier::local_only() is true there: lookups and puts of
+// the store on that thread stay in the local tier (no read-through, nothing queued). The
+// tier's own calls into the store use it, and so does a front end asking whether it may skip
+// a body it is about to receive anyway. Thread-local: never keep one across a coroutine's
+// suspension (another coroutine on the thread would see it).
+class LocalOnlyScope {
+ public:
+  LocalOnlyScope();
+  ~LocalOnlyScope();
+  LocalOnlyScope(const LocalOnlyScope&) = delete;
+  LocalOnlyScope& operator=(const LocalOnlyScope&) = delete;
+};
+
 class UpstreamTier {
  public:
   static Result<std::shared_ptr<UpstreamTier>> open(TierOptions options,
@@ -130,7 +143,7 @@ class UpstreamTier {
   const Upstream& upstream() const { return *m_upstream; }
   const TierOptions& options() const { return m_options; }
 
-  // True on a thread inside the tier's own calls into the store.
+  // True on a thread inside the tier's own calls into the store (a LocalOnlyScope).
   static bool local_only();
 
  private:
