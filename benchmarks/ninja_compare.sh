@@ -6,15 +6,20 @@
 #      with `forge watch --update-index` keeping A's scan index warm;
 #   2. after `touch` of every input (what a branch switch and back does): forge ninja
 #      settles and runs nothing, plain ninja reruns every edge.
-# Prints wall times and the number of edges each run executed.
+# Prints wall times and the number of edges each run executed. Then the same no-op and
+# touch-everything comparison on a real CMake + Ninja C++ project (the one of
+# tests/integration/ninja_cmake_test.cpp: CMAKE_UNITS library TUs, 4 group headers, a static
+# library, 4 executables, a code generator under `forge ninja keep-if-same`), configured
+# twice from one source tree (A: forge ninja, B: plain ninja).
 # Usage: benchmarks/ninja_compare.sh [build/default/cli/forge]
-#        (env: EDGES=10000 JOINS=100 ROUNDS=5 FORGE_BENCH_DIR=/tmp)
+#        (env: EDGES=10000 JOINS=100 ROUNDS=5 CMAKE_UNITS=48 (0: skip) FORGE_BENCH_DIR=/tmp)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 forge=$(realpath "${1:-build/default/cli/forge}")
 edges=${EDGES:-10000}
 groups=${JOINS:-100}
 rounds=${ROUNDS:-5}
+units=${CMAKE_UNITS:-48}
 work=$(mktemp -d "${FORGE_BENCH_DIR:-/tmp}/forge-ninja-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
@@ -95,3 +100,66 @@ echo "after touching all $edges inputs:"
 echo "  forge ninja ${forge_ms} ms, ${forge_ran} edges run"
 echo "  plain ninja ${ninja_ms} ms, ${ninja_ran} edges run"
 echo "then: $(ninja -C "$work/a" -n | tail -1)"
+
+[ "$units" -gt 0 ] || exit 0
+# --- The real CMake project ---
+cm="$work/cmake"
+mkdir -p "$cm/src"
+{
+  echo 'cmake_minimum_required(VERSION 3.20)'
+  echo 'project(demo CXX)'
+  echo 'add_executable(gen gen.cc)'
+  echo "add_custom_command(OUTPUT generated.h COMMAND $forge ninja keep-if-same generated.h --" \
+       '$<TARGET_FILE:gen> ${CMAKE_CURRENT_SOURCE_DIR}/spec.txt generated.h DEPENDS gen spec.txt)'
+  printf 'add_library(core STATIC'
+  for ((i = 0; i < units; i++)); do printf ' u%d.cc' "$i"; done
+  echo ')'
+  echo 'target_include_directories(core PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})'
+  for ((a = 0; a < 4; a++)); do
+    echo "add_executable(app$a main$a.cc \${CMAKE_CURRENT_BINARY_DIR}/generated.h)"
+    echo "target_include_directories(app$a PRIVATE \${CMAKE_CURRENT_BINARY_DIR})"
+    echo "target_link_libraries(app$a core)"
+  done
+} >"$cm/src/CMakeLists.txt"
+printf '#pragma once\ninline int common() { return 1; }\n' >"$cm/src/common.h"
+for ((g = 0; g < 4; g++)); do
+  printf '#pragma once\nconstexpr int k_group = %d;\n' "$g" >"$cm/src/group$g.h"
+done
+for ((i = 0; i < units; i++)); do
+  printf '#include "common.h"\n#include "group%d.h"\nint unit%d() { return common() + k_group + %d; }\n' \
+    $((i % 4)) "$i" "$i" >"$cm/src/u$i.cc"
+done
+for ((a = 0; a < 4; a++)); do
+  printf '#include "generated.h"\nint unit%d();\nint main() { return unit%d() - k_generated; }\n' \
+    "$a" "$a" >"$cm/src/main$a.cc"
+done
+cat >"$cm/src/gen.cc" <<'GEN'
+#include <fstream>
+#include <string>
+int main(int, char** argv) {
+  std::ifstream in(argv[1]); std::ofstream out(argv[2]); std::string line;
+  out << "#pragma once\n";
+  while (std::getline(in, line)) if (!line.empty() && line[0] != '#') out << line << "\n";
+}
+GEN
+printf '# spec\nconstexpr int k_generated = 7;\n' >"$cm/src/spec.txt"
+for side in a b; do
+  cmake -G Ninja -DCMAKE_BUILD_TYPE=Debug -S "$cm/src" -B "$cm/$side" >/dev/null
+done
+echo
+echo "real CMake project: $units library TUs + 4 executables + a generator ($(ninja -C "$cm/b" -t targets all | grep -c ': ') targets)"
+t=$(date +%s%N); forge_ran=$("$forge" ninja -C "$cm/a" 2>/dev/null | ran); forge_ms=$(ms "$t")
+t=$(date +%s%N); ninja_ran=$(ninja -C "$cm/b" | ran); ninja_ms=$(ms "$t")
+echo "  first build:  forge ninja ${forge_ms} ms (${forge_ran} edges)   plain ninja ${ninja_ms} ms (${ninja_ran} edges)"
+sleep 0.2
+work_a=$work; work="$cm"   # noop_rounds measures $work/a against $work/b
+"$forge" ninja -C "$cm/a" >/dev/null  # proves the build clean: writes the clean stamp
+noop_rounds "  no-op"
+work=$work_a
+find "$cm/src" -type f -exec touch {} +
+t=$(date +%s%N); forge_ran=$("$forge" ninja -C "$cm/a" 2>/dev/null | ran); forge_ms=$(ms "$t")
+t=$(date +%s%N); ninja_ran=$(ninja -C "$cm/b" | ran); ninja_ms=$(ms "$t")
+echo "  after touching every source and header:"
+echo "    forge ninja ${forge_ms} ms, ${forge_ran} edges run"
+echo "    plain ninja ${ninja_ms} ms, ${ninja_ran} edges run"
+echo "  then: $(ninja -C "$cm/a" -n | tail -1)"
