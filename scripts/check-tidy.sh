@@ -2,8 +2,10 @@
 # Runs clang-tidy (the checks in .clang-tidy) on the lines changed since a base commit and
 # fails on any finding there: old findings elsewhere do not fail it, new ones do.
 #   base: $FORGE_CHECK_BASE if set; else the merge-base with `main` when HEAD is a branch
-#         off main (run it before landing); else, on main itself (CI), HEAD~10: the last ten
-#         commits, which covers a landing (but nothing older than this script).
+#         off main (run it before landing); else (on main, as in CI) the commit named in
+#         .ci/tidy-base: the newest commit whose changes have been checked. Whoever lands
+#         runs this script and then moves .ci/tidy-base to the commit checked
+#         (`scripts/check-tidy.sh --advance`), so CI checks only what nobody has checked yet.
 # Known findings that are accepted for now are listed in .ci/tidy-baseline.txt as
 # "<path> <check>" lines; a finding whose file and check are listed there does not fail.
 # Checks library and CLI code (core/ cache/ plugins/ cli/), not tests or benchmarks. Needs the
@@ -23,23 +25,42 @@ if [ ! -f "$db" ]; then
   exit 2
 fi
 
+advance=0
+if [ "${1:-}" = --advance ]; then advance=1; fi
 if [ -n "${FORGE_CHECK_BASE:-}" ]; then
   base=$FORGE_CHECK_BASE
 elif git rev-parse -q --verify main >/dev/null &&
      [ "$(git merge-base HEAD main)" != "$(git rev-parse HEAD)" ]; then
   base=$(git merge-base HEAD main)
 else
-  base=$(git rev-list --max-count=11 HEAD | tail -1)
-  # Code that was there before this check existed is not "new": never look further back
-  # than the commit that added this script.
-  added=$(git log --diff-filter=A --format=%H -1 -- scripts/check-tidy.sh)
-  if [ -n "$added" ] && git merge-base --is-ancestor "$base" "$added"; then base=$added; fi
+  base=$(tr -d '[:space:]' < .ci/tidy-base)
+  if ! git merge-base --is-ancestor "$base" HEAD 2>/dev/null; then
+    echo "check-tidy: .ci/tidy-base names $base, which is not an ancestor of HEAD;" \
+         "put the newest checked commit of this branch there" >&2
+    exit 2
+  fi
 fi
+checked=$(git rev-parse HEAD)
 
 paths='^(core|cache|plugins|cli)/.*\.(cpp|h)$'
-files=$(git diff --name-only --diff-filter=d "$base" | grep -E "$paths" || true)
+# Windows-only files (*_win32*) are not in Linux's compile database: the mingw build checks them.
+files=$(git diff --name-only --diff-filter=d "$base" | grep -E "$paths" | grep -v '_win32' || true)
+# Records that everything up to HEAD is checked (only after a clean run, and only when the
+# working tree is HEAD: what is checked must be what is committed).
+advance_base() {
+  if [ "$advance" = 1 ]; then
+    if [ -n "$(git status --porcelain -- core cache plugins cli)" ]; then
+      echo "check-tidy: uncommitted changes under core/ cache/ plugins/ cli/; commit, then" \
+           "run --advance again" >&2
+      exit 2
+    fi
+    echo "$checked" > .ci/tidy-base
+    echo "check-tidy: .ci/tidy-base is now $(git rev-parse --short "$checked"); commit it"
+  fi
+}
 if [ -z "$files" ]; then
   echo "check-tidy: no library or CLI source changed since $(git rev-parse --short "$base")"
+  advance_base
   exit 0
 fi
 echo "check-tidy: $(echo "$files" | wc -l) changed file(s) since $(git rev-parse --short "$base")"
@@ -75,3 +96,4 @@ if [ -n "$findings" ]; then
   exit 1
 fi
 echo "check-tidy: no finding on changed lines"
+advance_base

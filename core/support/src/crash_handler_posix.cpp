@@ -1,9 +1,9 @@
 // install_crash_handler() on POSIX (log.h): a terminate handler and fatal-signal handlers that
 // write a backtrace to stderr. crash_handler_win32.cpp is the Windows one.
 #include <execinfo.h>
-#include <signal.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <exception>

@@ -105,6 +105,8 @@ class LocalOnlyScope {
   ~LocalOnlyScope();
   LocalOnlyScope(const LocalOnlyScope&) = delete;
   LocalOnlyScope& operator=(const LocalOnlyScope&) = delete;
+  LocalOnlyScope(LocalOnlyScope&&) = delete;
+  LocalOnlyScope& operator=(LocalOnlyScope&&) = delete;
 };
 
 class UpstreamTier {

@@ -56,6 +56,11 @@ struct ChangedSince {
 
 class SourceIndex {
  public:
+  SourceIndex() = default;
+  SourceIndex(const SourceIndex&) = delete;
+  SourceIndex& operator=(const SourceIndex&) = delete;
+  SourceIndex(SourceIndex&&) = delete;
+  SourceIndex& operator=(SourceIndex&&) = delete;
   virtual ~SourceIndex() = default;
   // The index of `index_root` (empty: the one covering `build_dir`) and its cursor now;
   // nullopt when there is no usable index. Call it before taking the stats a stamp records.
@@ -103,7 +108,7 @@ class OpenSourceIndex final : public SourceIndex {
   ChangedSince changed_since(const SourceCursor& at) override;
 
  private:
-  std::optional<OpenIndex> find(const std::filesystem::path& root);
+  std::optional<OpenIndex> find(const std::filesystem::path& path);
   OpenIndexLookup m_lookup;
   SourceCursor m_files_at;                  // the cursor m_files were read at
   std::unordered_set<std::string> m_files;  // absolute paths of the file records
