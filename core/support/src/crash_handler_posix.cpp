@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "forge/core/support/log.h"
+#include "terminate_reason.h"
 
 namespace forge::support {
 namespace {
@@ -44,19 +45,7 @@ extern "C" void fatal_signal_handler(int signal_number) {
 }
 
 void terminate_handler() {
-  std::string what = "unknown exception";
-  if (auto current = std::current_exception()) {
-    try {
-      std::rethrow_exception(current);
-    } catch (const std::exception& error) {
-      what = error.what();
-    } catch (...) {
-    }
-  }
-  if (auto logger = spdlog::default_logger()) {
-    logger->critical("fatal: std::terminate called: {}", what);
-    logger->flush();
-  }
+  log_terminate_reason();
   write_all(STDERR_FILENO, "forge: fatal: std::terminate called\n");
   void* frames[64];
   backtrace_symbols_fd(frames, backtrace(frames, 64), STDERR_FILENO);

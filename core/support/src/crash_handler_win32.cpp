@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "forge/core/support/log.h"
+#include "terminate_reason.h"
 
 namespace forge::support {
 namespace {
@@ -34,19 +35,7 @@ LONG WINAPI unhandled_exception_filter(EXCEPTION_POINTERS* info) {
 }
 
 void terminate_handler() {
-  std::string what = "unknown exception";
-  if (auto current = std::current_exception()) {
-    try {
-      std::rethrow_exception(current);
-    } catch (const std::exception& error) {
-      what = error.what();
-    } catch (...) {
-    }
-  }
-  if (auto logger = spdlog::default_logger()) {
-    logger->critical("fatal: std::terminate called: {}", what);
-    logger->flush();
-  }
+  const std::string what = log_terminate_reason();
   const std::string line = "forge: fatal: std::terminate called: " + what + "\n";
   write_stderr(line.data(), static_cast<DWORD>(line.size()));
   std::abort();

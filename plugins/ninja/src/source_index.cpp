@@ -29,6 +29,24 @@ std::string root_prefix(const fs::path& root) {
   return root.string() == "/" ? "/" : root.string() + "/";
 }
 
+// What a since() answer says about the files under `root`: their absolute paths, or why
+// the answer cannot be used.
+ChangedSince changed_in(const Result<scan::ChangeSet>& changes, const fs::path& root) {
+  ChangedSince answer;
+  if (!changes) {
+    answer.why = changes.error().summary();
+    return answer;
+  }
+  if (changes->fresh_instance) {
+    answer.why = std::string(k_fresh_instance);
+    return answer;
+  }
+  const std::string prefix = root_prefix(root);
+  for (const auto& change : changes->changes) answer.paths.insert(prefix + change.path);
+  answer.usable = true;
+  return answer;
+}
+
 }  // namespace
 
 std::optional<SourceCursor> find_source_cursor(const fs::path& dir, const fs::path& index_root) {
@@ -83,19 +101,7 @@ ChangedSince DiskSourceIndex::changed_since(const SourceCursor& at) {
     return answer;
   }
   const scan::Scanner scanner(at.root, *index, m_io);
-  auto changes = scanner.since(at.cursor, scan::SinceOptions{.stat_only = true});
-  if (!changes) {
-    answer.why = changes.error().summary();
-    return answer;
-  }
-  if (changes->fresh_instance) {
-    answer.why = std::string(k_fresh_instance);
-    return answer;
-  }
-  const std::string prefix = root_prefix(at.root);
-  for (const auto& change : changes->changes) answer.paths.insert(prefix + change.path);
-  answer.usable = true;
-  return answer;
+  return changed_in(scanner.since(at.cursor, scan::SinceOptions{.stat_only = true}), at.root);
 }
 
 std::optional<OpenIndex> OpenSourceIndex::find(const fs::path& path) {
@@ -145,19 +151,7 @@ ChangedSince OpenSourceIndex::changed_since(const SourceCursor& at) {
         fmt::format("the index of {} is not open in this process (no workspace)", at.root.string());
     return answer;
   }
-  auto changes = open->since(at.cursor, scan::SinceOptions{.stat_only = true});
-  if (!changes) {
-    answer.why = changes.error().summary();
-    return answer;
-  }
-  if (changes->fresh_instance) {
-    answer.why = std::string(k_fresh_instance);
-    return answer;
-  }
-  const std::string prefix = root_prefix(at.root);
-  for (const auto& change : changes->changes) answer.paths.insert(prefix + change.path);
-  answer.usable = true;
-  return answer;
+  return changed_in(open->since(at.cursor, scan::SinceOptions{.stat_only = true}), at.root);
 }
 
 }  // namespace forge::ninja
