@@ -4,6 +4,8 @@
 // CommandRegistration, so adding a subcommand touches no shared file but cli/CMakeLists.txt.
 // The CLI only parses arguments and calls libraries: no logic a test would want to call.
 
+#include <filesystem>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -40,6 +42,12 @@ const support::EffectiveConfig& effective_config();
 // What effective_config() was loaded from (`forge config` and `forge doctor` add their own
 // --config/--set to it).
 const support::ConfigInputs& config_inputs();
+
+// The tree a command works on: its ROOT argument (the first of `positional`), else the
+// config's project_root (default "."), made canonical. When that fails, prints
+// "forge COMMAND: <error>" on stderr and returns nullopt (exit with k_exit_failure).
+std::optional<std::filesystem::path> command_root(std::string_view command,
+                                                  const std::vector<std::string>& positional);
 
 // Exit codes shared by all subcommands (sysexits-style where one fits).
 inline constexpr int k_exit_ok = 0;

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "command.h"
+#include "forge/core/support/error.h"
 #include "forge/core/support/log.h"
 #include "forge/version.h"
 
@@ -129,6 +130,20 @@ const support::EffectiveConfig& effective_config() {
 
 const support::ConfigInputs& config_inputs() {
   return saved_inputs();
+}
+
+std::optional<std::filesystem::path> command_root(std::string_view command,
+                                                  const std::vector<std::string>& positional) {
+  const std::filesystem::path given = positional.empty() ? effective_config().config.project_root
+                                                         : std::filesystem::path(positional[0]);
+  std::error_code ec;
+  auto root = std::filesystem::canonical(given, ec);
+  if (ec) {
+    fmt::print(stderr, "forge {}: {}\n", command,
+               Error::from_error_code(ec, std::string(command), given.string()).to_string());
+    return std::nullopt;
+  }
+  return root;
 }
 
 }  // namespace forge::cli

@@ -166,16 +166,9 @@ int run(std::vector<std::string> tokens) {
     options.sha256 = true;
   }
 
-  std::error_code ec;
-  const std::filesystem::path given =  // no ROOT: the config's project_root (default .)
-      positional.empty() ? effective_config().config.project_root
-                         : std::filesystem::path(positional[0]);
-  const auto root = std::filesystem::canonical(given, ec);
-  if (ec) {
-    fmt::print(stderr, "forge scan: {}\n",
-               Error::from_error_code(ec, "scan", given.string()).to_string());
-    return k_exit_failure;
-  }
+  const auto found_root = command_root("scan", positional);  // no ROOT: project_root
+  if (!found_root) return k_exit_failure;
+  const std::filesystem::path& root = *found_root;
   // A running agent that watches ROOT answers from its warm index: no index open, no walk.
   // Only for the default answer (options that change it are the local scan's to honour).
 #ifndef _WIN32

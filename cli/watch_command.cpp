@@ -80,16 +80,9 @@ int run(std::vector<std::string> tokens) {
     options.debounce = std::chrono::milliseconds(value);
   }
   const auto positional = args.positional();
-  std::error_code ec;
-  const std::filesystem::path given =  // no ROOT: the config's project_root (default .)
-      positional.empty() ? effective_config().config.project_root
-                         : std::filesystem::path(positional[0]);
-  const auto root = std::filesystem::canonical(given, ec);
-  if (ec) {
-    fmt::print(stderr, "forge watch: {}\n",
-               Error::from_error_code(ec, "watch", given.string()).to_string());
-    return k_exit_failure;
-  }
+  const auto found_root = command_root("watch", positional);  // no ROOT: project_root
+  if (!found_root) return k_exit_failure;
+  const std::filesystem::path& root = *found_root;
 
   support::Lifecycle lifecycle;
   if (auto installed = lifecycle.install_signal_handlers(); !installed) {

@@ -45,6 +45,7 @@ TEST(ScanCommandTest, MissingRootFailsWithTheOsError) {
   const auto result = test::run_shell(shell_quote(test::forge_binary().string()) + " scan " +
                                       shell_quote((dir / "absent").string()));
   EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.err.find("forge scan: "), std::string::npos) << result.err;
   EXPECT_NE(result.err.find("absent"), std::string::npos);
 }
 

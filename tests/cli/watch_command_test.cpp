@@ -20,6 +20,15 @@ namespace {
 
 using test::shell_quote;
 
+TEST(WatchCommandTest, MissingRootFailsWithTheOsErrorAndTheCommandsName) {
+  test::TempDir dir;
+  const auto result = test::run_shell(shell_quote(test::forge_binary().string()) + " watch " +
+                                      shell_quote((dir / "absent").string()));
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.err.find("forge watch: "), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("absent"), std::string::npos) << result.err;
+}
+
 TEST(WatchCommandTest, PrintsEventsUpdatesTheIndexAndExitsZeroOnSigterm) {
   test::TempDir dir;
   dir.write_file("tree/old", "1");
