@@ -50,23 +50,33 @@ ninja -C "$work/b" >/dev/null
 sleep 0.2
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : int((a[NR/2]+a[NR/2+1])/2)}'; }
-# noop_rounds LABEL: $rounds no-ops of forge ninja on A, each beside plain ninja's on B;
-# prints both medians and their ratio.
+# noop_rounds DIR LABEL: $rounds no-ops of forge ninja on DIR/a, each beside plain ninja's
+# on DIR/b; prints the medians and their ratio.
 noop_rounds() {
   local forge_times=() ninja_times=() r t forge_median ninja_median
   for ((r = 0; r < rounds; r++)); do
-    t=$(date +%s%N); "$forge" ninja -C "$work/a" >/dev/null; forge_times+=("$(ms "$t")")
-    t=$(date +%s%N); ninja -C "$work/b" >/dev/null; ninja_times+=("$(ms "$t")")
+    t=$(date +%s%N); "$forge" ninja -C "$1/a" >/dev/null; forge_times+=("$(ms "$t")")
+    t=$(date +%s%N); ninja -C "$1/b" >/dev/null; ninja_times+=("$(ms "$t")")
   done
   forge_median=$(printf '%s\n' "${forge_times[@]}" | median)
   ninja_median=$(printf '%s\n' "${ninja_times[@]}" | median)
-  echo "$1 (median of $rounds):   forge ninja ${forge_median} ms   plain ninja ${ninja_median} ms" \
+  echo "$2 (median of $rounds):   forge ninja ${forge_median} ms   plain ninja ${ninja_median} ms" \
        "  ratio $(awk -v a="$forge_median" -v b="$ninja_median" 'BEGIN {printf "%.2f", a / b}')"
+}
+# touch_round DIR INDENT: forge ninja on DIR/a, then plain ninja on DIR/b, after the caller
+# touched their inputs; prints both wall times and edges run, and what ninja -n says after.
+touch_round() {
+  local t forge_ran forge_ms ninja_ran ninja_ms
+  t=$(date +%s%N); forge_ran=$("$forge" ninja -C "$1/a" 2>/dev/null | ran); forge_ms=$(ms "$t")
+  t=$(date +%s%N); ninja_ran=$(ninja -C "$1/b" | ran); ninja_ms=$(ms "$t")
+  echo "$2  forge ninja ${forge_ms} ms, ${forge_ran} edges run"
+  echo "$2  plain ninja ${ninja_ms} ms, ${ninja_ran} edges run"
+  echo "$2then: $(ninja -C "$1/a" -n | tail -1)"
 }
 # The first no-op after a record proves the build clean and writes the clean stamp
 # (DIR/.forge/ninja-clean); the rounds then measure the stamp's path.
 "$forge" ninja -C "$work/a" >/dev/null
-noop_rounds "no-op"
+noop_rounds "$work" "no-op"
 if command -v perf >/dev/null && perf stat -e task-clock true >/dev/null 2>&1; then
   cpu() { perf stat -x, -r "$rounds" -e task-clock "$@" 2>&1 >/dev/null | awk -F, '/task-clock/ {printf "%.0f", $1}'; }
   echo "no-op CPU (task-clock incl. children, mean of $rounds): forge ninja $(cpu "$forge" ninja -C "$work/a") ms" \
@@ -88,18 +98,14 @@ for ((i = 0; i < 120; i++)); do
   sleep 0.5
 done
 echo "settle with the index kept warm: $("$forge" ninja settle -C "$work/a" | tail -1)"
-noop_rounds "no-op, index warm"
+noop_rounds "$work" "no-op, index warm"
 kill "$watcher"; wait "$watcher" 2>/dev/null || true
 echo "settle without a keeper: $("$forge" ninja settle -C "$work/a" | tail -1)"
 unset XDG_CACHE_HOME
 
 find "$work/a/src" "$work/b/src" -type f -exec touch {} +
-t=$(date +%s%N); forge_ran=$("$forge" ninja -C "$work/a" 2>/dev/null | ran); forge_ms=$(ms "$t")
-t=$(date +%s%N); ninja_ran=$(ninja -C "$work/b" | ran); ninja_ms=$(ms "$t")
 echo "after touching all $edges inputs:"
-echo "  forge ninja ${forge_ms} ms, ${forge_ran} edges run"
-echo "  plain ninja ${ninja_ms} ms, ${ninja_ran} edges run"
-echo "then: $(ninja -C "$work/a" -n | tail -1)"
+touch_round "$work" ""
 
 [ "$units" -gt 0 ] || exit 0
 # --- The real CMake project ---
@@ -152,14 +158,8 @@ t=$(date +%s%N); forge_ran=$("$forge" ninja -C "$cm/a" 2>/dev/null | ran); forge
 t=$(date +%s%N); ninja_ran=$(ninja -C "$cm/b" | ran); ninja_ms=$(ms "$t")
 echo "  first build:  forge ninja ${forge_ms} ms (${forge_ran} edges)   plain ninja ${ninja_ms} ms (${ninja_ran} edges)"
 sleep 0.2
-work_a=$work; work="$cm"   # noop_rounds measures $work/a against $work/b
 "$forge" ninja -C "$cm/a" >/dev/null  # proves the build clean: writes the clean stamp
-noop_rounds "  no-op"
-work=$work_a
+noop_rounds "$cm" "  no-op"
 find "$cm/src" -type f -exec touch {} +
-t=$(date +%s%N); forge_ran=$("$forge" ninja -C "$cm/a" 2>/dev/null | ran); forge_ms=$(ms "$t")
-t=$(date +%s%N); ninja_ran=$(ninja -C "$cm/b" | ran); ninja_ms=$(ms "$t")
 echo "  after touching every source and header:"
-echo "    forge ninja ${forge_ms} ms, ${forge_ran} edges run"
-echo "    plain ninja ${ninja_ms} ms, ${ninja_ran} edges run"
-echo "  then: $(ninja -C "$cm/a" -n | tail -1)"
+touch_round "$cm" "  "
