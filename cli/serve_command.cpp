@@ -287,12 +287,7 @@ int run(std::vector<std::string> arguments) {
   return lifecycle.exit_code();
 }
 
-const CommandRegistration k_registration{Command{
-    .name = "serve",
-    .summary = "serve the store as a Bazel/ccache remote cache over HTTP and gRPC",
-    .usage = k_serve_usage,
-    .run = run,
-}};
+const CommandRegistration k_registration{serve_command(run)};
 
 }  // namespace
 }  // namespace forge::cli

@@ -1,7 +1,10 @@
 #pragma once
-// The usage text of `forge serve`, shared by the launcher in `forge` and by `forge-serve`.
+// The `serve` command's table entry (name, summary, usage text), shared by the launcher in
+// `forge` and by `forge-serve`, which differ only in what `run` does.
 
 #include <string_view>
+
+#include "command.h"
 
 namespace forge::cli {
 
@@ -54,5 +57,15 @@ inline constexpr std::string_view k_serve_usage =
     "server.instances, server.read_only, cache.max_size, cache.max_blob_size,\n"
     "cache.upstream, cache.upstream_write, cache.s3_endpoint, cache.s3_region.\n"
     "SIGINT/SIGTERM: stop accepting, finish in-flight requests (30 s at most), exit 0.";
+
+// The `serve` entry of the command table, run by `run`.
+constexpr Command serve_command(int (*run)(std::vector<std::string> args)) {
+  return Command{
+      .name = "serve",
+      .summary = "serve the store as a Bazel/ccache remote cache over HTTP and gRPC",
+      .usage = k_serve_usage,
+      .run = run,
+  };
+}
 
 }  // namespace forge::cli

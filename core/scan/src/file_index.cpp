@@ -162,13 +162,7 @@ std::optional<FileRecord> FileRecord::decode(std::string_view bytes) {
   const auto stat = peek_record_stat(bytes);
   if (!stat) return std::nullopt;
   FileRecord record;
-  record.type = stat->type;
-  record.mode = stat->mode;
-  record.dev = stat->dev;
-  record.ino = stat->ino;
-  record.size = stat->size;
-  record.mtime_ns = stat->mtime_ns;
-  record.ctime_ns = stat->ctime_ns;
+  static_cast<StoredStat&>(record) = *stat;
   const auto flags = static_cast<std::uint8_t>(bytes[2]);
   record.type_changed = (flags & 2) != 0;
   std::size_t offset = 4 + 4 + 8 * 5;  // version, type, flags, pad, mode, stat fields
@@ -206,12 +200,7 @@ std::optional<RecordStat> peek_record_stat(std::string_view bytes) {
   return stat;
 }
 
-io::FileStat stat_of(const RecordStat& record) {
-  return io::FileStat{record.size,     record.ino,      record.dev,
-                      record.mtime_ns, record.ctime_ns, record.mode};
-}
-
-io::FileStat stat_of(const FileRecord& record) {
+io::FileStat stat_of(const StoredStat& record) {
   return io::FileStat{record.size,     record.ino,      record.dev,
                       record.mtime_ns, record.ctime_ns, record.mode};
 }

@@ -1,6 +1,7 @@
 #pragma once
 // BlobDigest: a CAS key as REAPI spells it — the SHA-256 of the content plus its size.
 // Value type; parsing rejects malformed input with a Validation error naming the reason.
+// Thread-compatible, as a plain value is.
 
 #include <cstdint>
 #include <string>

@@ -3,6 +3,7 @@
 // of the messages Forge reads and writes with its own wire codec (wire.h): ActionResult and
 // its outputs, Tree, Directory and its nodes, Digest. One list, so the action cache's
 // validation and the CAS tree tools cannot disagree. Protocol facts: never renumber.
+// Constants only: no errors, no state, usable from any thread.
 
 #include <cstdint>
 

@@ -6,6 +6,7 @@
 // upstream, `get` reads through it (verified before it is stored) and `find_missing`
 // counts what the upstream holds, so agents sharing one upstream share their outputs.
 // Errors name the config key (cache.upstream...) and come from open_upstream/parse.
+// Called once at start-up from one thread; the returned tier is thread-safe.
 
 #include <memory>
 

@@ -4,7 +4,8 @@
 // A file modified within scan::k_racy_margin_ns of its hashing is never cached (its mtime
 // could repeat after another write in the same clock tick). Bounded at k_max_entries (then
 // cleared: simple, and a re-hash is only a cost). Thread-safe: one mutex around the map and
-// the PlatformIO (which is single-threaded).
+// the PlatformIO (which is single-threaded). Errors are per path, in HashAnswer::digests
+// (the PlatformIO's: a missing or unreadable file names its path); nothing is cached for them.
 
 #include <filesystem>
 #include <memory>

@@ -9,6 +9,7 @@
 // `blobs`, `uploads` and `compressed-blobs` segments in instance names). The optional
 // {digest_function/} segment is only for digest functions other than SHA-256, which Forge
 // does not serve. Malformed names and compressors other than zstd are a Validation error.
+// Pure functions: thread-safe.
 
 #include <cstdint>
 #include <string>

@@ -16,6 +16,7 @@
 // Errors: the Tree blob missing → Validation (suggestion: fetch it / check the digest); over
 // k_max_tree_size bytes, malformed protobuf, no root, or an invalid Directory → Validation
 // naming the Tree; store errors pass through. Blocks; safe on a shared CasStore.
+// Thread-safe as the CasStore is: concurrent calls on one store are fine.
 
 #include <cstdint>
 

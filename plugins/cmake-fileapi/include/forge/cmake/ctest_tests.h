@@ -5,6 +5,7 @@
 //
 // Blocking (runs ctest). Errors: ctest missing or failing, or output that is not ctest's
 // JSON, are errors naming ctest and the build directory.
+// Thread-compatible: no shared state.
 
 #include <filesystem>
 #include <string_view>

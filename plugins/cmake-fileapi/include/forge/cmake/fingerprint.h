@@ -12,7 +12,8 @@
 // "$B/<relative>" (flags and defines get the same substitution), so two build dirs of one
 // source tree, or two checkouts, give equal fingerprints. Object files of other targets
 // enter through those targets' fingerprints, not their bytes (which embed build paths).
-// A file that cannot be read is hashed as "missing" (an unbuilt generated source).
+// A file that cannot be read is hashed as "missing" (an unbuilt generated source), not an
+// error: fingerprints never fail.
 //
 // Blocking (reads every input file once). Thread-compatible.
 

@@ -10,6 +10,7 @@
 // directories (conservative), and Model::headers_exact is false with a note saying so.
 //
 // Blocking (runs ninja). Errors: ninja missing or failing is an error naming it.
+// Thread-compatible: no shared state.
 
 #include <string_view>
 

@@ -8,6 +8,7 @@
 // source or build directory, so they are stable across checkouts and build dirs).
 //
 // A Model is a plain value: copyable, thread-compatible, no references into other objects.
+// Errors are the loader's (loader.h); nothing here fails.
 
 #include <cstddef>
 #include <map>

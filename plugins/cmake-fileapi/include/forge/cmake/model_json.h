@@ -3,6 +3,7 @@
 // Paths are relative to the source dir ("src/a.cc"), or to the build dir prefixed "$B/",
 // or absolute when outside both. Field names are a stable interface for CI scripts:
 // add fields, never rename them.
+// Pure functions of a Model: no errors, thread-compatible.
 
 #include <nlohmann/json.hpp>
 

@@ -7,6 +7,7 @@
 //
 // Blocking (runs cmake, ninja, ctest and reads every input twice). Errors: those of
 // loader.h, including a cmake that fails to configure (its output is in the error).
+// Thread-compatible: no shared state.
 
 #include <cstddef>
 #include <vector>

@@ -19,7 +19,8 @@
 // outside the build directory (edges with an output outside it are never settled); every
 // write is an mtime change of an existing output or an append to Ninja's logs, each of
 // which leaves Ninja at worst rebuilding (a crash half way is safe).
-// REQUIRES: the caller holds the BuildDirLock of the directory.
+// REQUIRES: the caller holds the BuildDirLock of the directory, so one thread (of one
+// process) works on a build directory at a time.
 // Errors: BuildState::load's (not a Ninja dir, missing/corrupt logs, newer log version),
 // store and I/O errors. On any error nothing has been written yet, or the writes done are
 // individually safe as above.

@@ -9,6 +9,7 @@
 // create_platform_io() on Windows (backend_selector_win32.cpp) chooses it for "auto"; neither
 // io_uring nor the POSIX fallback is built for Windows, so "uring" and "fallback" are
 // Dependency errors naming the reason, and probe_io_uring() says why io_uring is not used.
+// Thread-safe, as every PlatformIO is.
 
 #ifndef _WIN32
 #error "iocp_io_win32.h is for the Windows build only"

@@ -84,7 +84,8 @@ Result<void> visit_entries(store::Cursor& cursor, Result<std::optional<store::Ke
 inline constexpr std::size_t k_record_fixed_size = 4 + 4 + 8 * 7 + 16 + 32 + 4;
 static_assert(k_record_fixed_size == 116, "FileRecord layout changed: bump k_record_version");
 
-struct FileRecord {
+// The stat fields every record keeps: what a no-change scan compares with a fresh stat.
+struct StoredStat {
   EntryType type = EntryType::file;
   std::uint32_t mode = 0;
   std::uint64_t dev = 0;
@@ -92,6 +93,9 @@ struct FileRecord {
   std::uint64_t size = 0;
   std::int64_t mtime_ns = 0;
   std::int64_t ctime_ns = 0;
+};
+
+struct FileRecord : StoredStat {
   std::uint64_t created_cursor = 0;
   std::uint64_t changed_cursor = 0;
   bool type_changed = false;           // the change at changed_cursor was a change of type
@@ -107,22 +111,14 @@ struct FileRecord {
 // The stat part of an encoded FileRecord, read in place without decoding digests or the
 // symlink target: a no-change scan compares every indexed entry with its fresh stat, and
 // only the few that differ are decoded. nullopt exactly when FileRecord::decode would be.
-struct RecordStat {
-  EntryType type = EntryType::file;
+struct RecordStat : StoredStat {
   bool has_xxh3 = false;
   bool has_sha256 = false;
-  std::uint32_t mode = 0;
-  std::uint64_t dev = 0;
-  std::uint64_t ino = 0;
-  std::uint64_t size = 0;
-  std::int64_t mtime_ns = 0;
-  std::int64_t ctime_ns = 0;
 };
 std::optional<RecordStat> peek_record_stat(std::string_view bytes);
 
 // The stat a record keeps, as an io::FileStat.
-io::FileStat stat_of(const RecordStat& record);
-io::FileStat stat_of(const FileRecord& record);
+io::FileStat stat_of(const StoredStat& record);
 // The one definition of "same stat" used by every comparison in forge::scan: mode (a
 // chmod is a change), size, mtime, ctime, inode and device.
 bool same_stat(const io::FileStat& a, const io::FileStat& b);

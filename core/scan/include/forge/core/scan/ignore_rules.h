@@ -11,7 +11,8 @@
 // for Windows does (core.ignorecase = true: `Build/` ignores `build`, `*.OBJ` ignores `a.obj`);
 // on Linux case matters. The constructor overrides the platform's default.
 //
-// Thread-compatible: build it, then query from any thread.
+// Thread-compatible: build it, then query from any thread. Errors: none; every line is taken
+// as a pattern and nothing is rejected.
 
 #include <string>
 #include <string_view>

@@ -2,6 +2,7 @@
 // Fixed-width little-endian integers for Forge's versioned LMDB values. Every on-disk record
 // (scan::FileRecord, cache::BlobRecord, ...) is built from these so that the byte order is
 // the same on every host. Header-only; no allocation beyond the caller's string.
+// Errors: none; get_le trusts its caller to have checked the size. Pure functions: any thread.
 
 #include <cstddef>
 #include <cstdint>

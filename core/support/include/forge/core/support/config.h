@@ -7,6 +7,7 @@
 //   {"project_root": ".", "store_dir": "~/.cache/forge",
 //    "io": {"max_file_handles": 1024, ...}, "logging": {...}, "server": {...},
 //    "cache": {"max_size": "10G", "upstream": "s3://bucket/prefix", ...}}
+// Plain values: thread-compatible. Errors belong to the loader and the validator.
 
 #include <chrono>
 #include <cstddef>

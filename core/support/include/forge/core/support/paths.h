@@ -1,5 +1,6 @@
 #pragma once
 // Where Forge keeps its per-user state when the user names no directory.
+// Thread-safe: reads the environment only.
 
 #include <filesystem>
 

@@ -5,6 +5,7 @@
 //
 // The errno values are above the CRT's range (its last is EWOULDBLOCK, 140), so they never
 // collide with a real CRT error; the CRT never returns them, only Forge code that names them.
+// Declarations and constants only: no state, so nothing to guard between threads.
 
 #ifndef _WIN32
 #error "posix_compat_win32.h is for the Windows build only"

@@ -6,6 +6,7 @@
 //   base(k) = min(initial_delay * multiplier^(k-1), max_delay)
 // and jitter adds a random fraction in [0, jitter) of the gap to the *next* base delay, so
 // the delays stay non-decreasing (Property 10) while still spreading clients apart.
+// Plain data, thread-compatible; errors are retry.h's.
 
 #include <chrono>
 #include <cstdint>

@@ -10,7 +10,7 @@
 //   `window` old (expire_moves); moved_to without a first half is reported by the caller.
 // - Immediate events (rescan_required, sync cookies) skip the debounce.
 //
-// Not thread-safe: the owning watcher guards it with its mutex.
+// Not thread-safe: the owning watcher guards it with its mutex. Errors: none (bookkeeping only).
 
 #include <chrono>
 #include <cstdint>

@@ -1,6 +1,7 @@
 #pragma once
 // What every watcher reports (InotifyWatcher on Linux, DirectoryChangesWatcher on Windows):
 // the event kinds, one event, and the options they share. Plain values.
+// No errors, no shared state: thread-compatible.
 
 #include <chrono>
 #include <string>
