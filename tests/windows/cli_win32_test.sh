@@ -50,11 +50,16 @@ status=$?
 grep -q "missing" miss.err || fail "missing path not named: $(cat miss.err)"
 grep -q "  tree/a.txt$" miss.out || fail "tree/a.txt not hashed beside the missing path"
 
-echo "== --backend fallback is a clear error on Windows"
-forge hash --backend fallback tree/a.txt >fb.out 2>fb.err
+echo "== --backend fallback (synchronous reads on a thread pool) hashes like sha256sum"
+forge hash --backend fallback tree >fb.out 2>fb.err || fail "--backend fallback exited $?: $(cat fb.err)"
+if ! diff <(sort fb.out) <(sort sha256sum.out); then fail "--backend fallback differs from sha256sum"; fi
+
+echo "== --backend uring is a clear error on Windows that names the alternatives"
+forge hash --backend uring tree/a.txt >ur.out 2>ur.err
 status=$?
-[ "$status" -eq 1 ] || fail "--backend fallback: exit $status, not 1"
-grep -q "not available on Windows" fb.err || fail "--backend fallback: $(cat fb.err)"
+[ "$status" -eq 1 ] || fail "--backend uring: exit $status, not 1"
+grep -q "not available on Windows" ur.err || fail "--backend uring: $(cat ur.err)"
+grep -q "fallback" ur.err || fail "--backend uring does not name the fallback: $(cat ur.err)"
 
 echo "== forge scan, then --since the cursor after real changes"
 forge scan --json --index-dir idx tree >scan1.json 2>scan1.err || fail "scan exited $?: $(cat scan1.err)"
@@ -82,6 +87,11 @@ forge doctor --json tree >doctor.json 2>doctor.err || fail "doctor exited $?: $(
 [ "$(jq -r '"\(.platform) \(.io_backend)"' doctor.json)" = "Windows iocp" ] ||
   fail "doctor: $(jq -c '{platform, io_backend}' doctor.json)"
 jq -r .lmdb_version doctor.json | grep -q '^LMDB 0\.9' || fail "doctor: no LMDB version"
+FORGE_IO_BACKEND=fallback forge doctor --json tree >doctor-fb.json 2>doctor-fb.err ||
+  fail "doctor with FORGE_IO_BACKEND=fallback exited $?: $(cat doctor-fb.err)"
+[ "$(jq -r '"\(.io_backend): \(.io_backend_reason)"' doctor-fb.json)" = \
+  "fallback: forced by FORGE_IO_BACKEND or io.backend" ] ||
+  fail "doctor with FORGE_IO_BACKEND=fallback: $(jq -c '{io_backend, io_backend_reason}' doctor-fb.json)"
 printf '{"io": {"max_file_handles": "many"}}' >bad.json
 forge config check bad.json >check.out 2>&1
 status=$?

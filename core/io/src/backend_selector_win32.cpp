@@ -1,5 +1,6 @@
-// The backend selector of the Windows build: IOCP is the one backend (backend_selector.cpp is
-// the Linux one). Choosing a backend that is not built here is an error naming the reason.
+// The backend selector of the Windows build (backend_selector.cpp is the Linux one): IOCP
+// unless the fallback (a thread pool over synchronous ReadFile) is asked for. Choosing
+// io_uring is an error naming the reason.
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -17,7 +18,8 @@ Error not_on_windows(std::string_view backend, std::string_view why) {
       .with_operation("io.backend")
       .with_backend(backend)
       .with_suggestion(
-          "use io.backend = \"auto\" (I/O completion ports) or unset FORGE_IO_BACKEND");
+          "use io.backend = \"auto\" (I/O completion ports) or \"fallback\" (synchronous "
+          "reads on a thread pool), or unset FORGE_IO_BACKEND");
 }
 
 }  // namespace
@@ -38,12 +40,17 @@ Result<std::unique_ptr<PlatformIO>> create_chosen_backend(
   switch (choice) {
     case BackendChoice::uring: return fail(not_on_windows("io_uring", "it is a Linux kernel API"));
     case BackendChoice::fallback:
-      return fail(not_on_windows("fallback", "the POSIX thread-pool backend is not ported yet"));
+      spdlog::debug("io backend: fallback (forced by configuration)");
+      return create_fallback_io(config, std::move(handles));
     case BackendChoice::automatic:
     default: {
-      auto io = create_iocp_io(config, std::move(handles));
-      if (io) spdlog::debug("io backend: iocp ({})", probe_io_uring().reason);
-      return io;
+      auto io = create_iocp_io(config, handles);
+      if (io) {
+        spdlog::debug("io backend: iocp ({})", probe_io_uring().reason);
+        return io;
+      }
+      spdlog::warn("io backend: fallback, IOCP failed: {}", io.error().summary());
+      return create_fallback_io(config, std::move(handles));
     }
   }
 }

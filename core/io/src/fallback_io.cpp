@@ -1,13 +1,12 @@
-// The portable backend: a pool of threads over open / read / close. Every open holds a
-// ResourceManager handle for exactly as long as the descriptor lives.
-#include <unistd.h>
-
+// The portable backend, on Linux and Windows alike: a pool of threads over the synchronous
+// open / read / close of sync_file.h (a descriptor on Linux, a synchronous HANDLE on
+// Windows). Every open holds a ResourceManager handle for exactly as long as the file is open.
 #include <algorithm>
 #include <thread>
 
 #include "forge/core/io/backend_selector.h"
-#include "posix_file.h"
-#include "posix_io_base.h"
+#include "sync_file.h"
+#include "sync_io_base.h"
 
 namespace forge::io {
 namespace {
@@ -16,10 +15,10 @@ namespace {
 // that a buffer per thread stays in L2.
 constexpr std::size_t k_chunk_size = 256 * 1024;
 
-class FallbackIo final : public detail::PosixIoBase {
+class FallbackIo final : public detail::SyncIoBase {
  public:
   FallbackIo(const support::IoConfig& config, std::shared_ptr<support::ResourceManager> handles)
-      : PosixIoBase(std::move(handles)) {
+      : SyncIoBase(std::move(handles)) {
     (void)config;
   }
 
@@ -27,26 +26,20 @@ class FallbackIo final : public detail::PosixIoBase {
 
   Result<std::size_t> read(const std::filesystem::path& path, std::span<std::byte> buf) override {
     FORGE_TRY(auto handle, m_handles->acquire());
-    FORGE_TRY(const UniqueFd fd, detail::open_for_read(path));
-    std::size_t total = 0;
-    while (total < buf.size()) {
-      const ssize_t n = ::read(fd.get(), buf.data() + total, buf.size() - total);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return fail(Error::from_errno(errno, "read", path.string()).with_backend(backend_name()));
-      }
-      if (n == 0) break;
-      total += static_cast<std::size_t>(n);
-    }
-    return total;
+    auto file = detail::open_sync(path);
+    if (!file) return fail(std::move(file).error().with_backend(backend_name()));
+    auto read = detail::read_prefix(*file, path, buf);
+    if (!read) return fail(std::move(read).error().with_backend(backend_name()));
+    return read;
   }
 
   Result<std::vector<std::byte>> read_all(const std::filesystem::path& path) override {
     FORGE_TRY(auto handle, m_handles->acquire());
-    FORGE_TRY(const UniqueFd fd, detail::open_for_read(path));
+    auto file = detail::open_sync(path);
+    if (!file) return fail(std::move(file).error().with_backend(backend_name()));
     std::vector<std::byte> data;
     std::vector<std::byte> buffer(k_chunk_size);
-    auto result = detail::stream_fd(fd.get(), path, buffer, [&](std::span<const std::byte> chunk) {
+    auto result = detail::stream_file(*file, path, buffer, [&](std::span<const std::byte> chunk) {
       data.insert(data.end(), chunk.begin(), chunk.end());
     });
     if (!result) return fail(std::move(result).error().with_backend(backend_name()));
@@ -71,11 +64,11 @@ class FallbackIo final : public detail::PosixIoBase {
   Result<HashResult> hash_one(const std::filesystem::path& path, hash::AlgorithmSet algorithms,
                               Follow follow, std::span<std::byte> buffer) {
     FORGE_TRY(auto handle, m_handles->acquire());
-    auto fd = detail::open_for_read(path, follow);
-    if (!fd) return fail(std::move(fd).error().with_backend(backend_name()));
+    auto file = detail::open_sync(path, follow);
+    if (!file) return fail(std::move(file).error().with_backend(backend_name()));
     hash::MultiHasher hasher(algorithms);
-    auto stat = detail::stream_fd(fd->get(), path, buffer,
-                                  [&](std::span<const std::byte> chunk) { hasher.update(chunk); });
+    auto stat = detail::stream_file(
+        *file, path, buffer, [&](std::span<const std::byte> chunk) { hasher.update(chunk); });
     if (!stat) return fail(std::move(stat).error().with_backend(backend_name()));
     HashResult result;
     result.size = stat->size;

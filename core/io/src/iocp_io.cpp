@@ -304,7 +304,7 @@ Result<std::unique_ptr<PlatformIO>> create_iocp_io(
               fmt::format("CreateIoCompletionPort failed (Win32 error {})", ::GetLastError()))
             .with_operation("io.iocp")
             .with_suggestion("this Windows (or wine) refused an I/O completion port; "
-                             "no other I/O backend is ported to Windows yet"));
+                             "io.backend = \"fallback\" reads without one"));
   }
   // io.io_uring_queue_depth bounds the reads in flight on every native backend.
   const std::size_t window = std::max<std::size_t>(1, config.io_uring_queue_depth);

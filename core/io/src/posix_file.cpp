@@ -1,13 +1,13 @@
 #include "posix_file.h"
 
+#include "sync_file.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <random>
-#include <thread>
 
 #include <fmt/format.h>
 
@@ -63,7 +63,8 @@ Error not_regular(const std::filesystem::path& path, std::uint32_t mode) {
                                             : "not a regular file");
 }
 
-Result<UniqueFd> open_for_read(const std::filesystem::path& path, Follow follow) {
+Result<UniqueFd> open_sync(const std::filesystem::path& path, Follow follow) {
+  // O_NONBLOCK: a FIFO never blocks the open; O_NOFOLLOW with Follow::no: a symlink is ELOOP.
   const int flags =
       O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | (follow == Follow::no ? O_NOFOLLOW : 0);
   UniqueFd fd;
@@ -77,32 +78,17 @@ Result<UniqueFd> open_for_read(const std::filesystem::path& path, Follow follow)
   return fd;
 }
 
-Result<FileStat> stream_fd(int fd, const std::filesystem::path& path, std::span<std::byte> buffer,
-                           const std::function<void(std::span<const std::byte>)>& sink) {
-  FORGE_TRY(const FileStat before, fstat_fd(fd, path));
-  if (S_ISDIR(before.mode)) return fail(Error::from_errno(EISDIR, "read", path.string()));
-  if (!S_ISREG(before.mode)) return fail(not_regular(path, before.mode));
-  std::uint64_t total = 0;
-  // Read up to one byte past the size at open: that byte, if it comes, proves growth, and
-  // a writer that keeps appending cannot keep us reading forever.
+Result<std::size_t> read_some(const UniqueFd& file, const std::filesystem::path& path,
+                              std::span<std::byte> buffer) {
   for (;;) {
-    if (total > before.size) break;
-    const auto want =
-        static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), before.size + 1 - total));
-    const ssize_t n = ::read(fd, buffer.data(), want);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return fail(Error::from_errno(errno, "read", path.string()));
-    }
-    if (n == 0) break;
-    total += static_cast<std::uint64_t>(n);
-    sink(buffer.first(static_cast<std::size_t>(n)));
+    const ssize_t n = ::read(file.get(), buffer.data(), buffer.size());
+    if (n >= 0) return static_cast<std::size_t>(n);
+    if (errno != EINTR) return fail(Error::from_errno(errno, "read", path.string()));
   }
-  FORGE_TRY(const FileStat after, fstat_fd(fd, path));
-  FORGE_TRY_VOID(check_unchanged(path, before, after, total));
-  FileStat result = after;
-  result.size = total;
-  return result;
+}
+
+Result<FileStat> stat_file(const UniqueFd& file, const std::filesystem::path& path) {
+  return fstat_fd(file.get(), path);
 }
 
 Result<void> atomic_write(const std::filesystem::path& path, std::span<const std::byte> data,
@@ -140,20 +126,6 @@ Result<void> atomic_write(const std::filesystem::path& path, std::span<const std
   }
   if (sync == Sync::yes) return fsync_directory(directory_of(path));
   return ok();
-}
-
-void parallel_for(std::size_t count, std::size_t threads,
-                  const std::function<void(std::size_t)>& fn) {
-  if (count == 0) return;
-  threads = std::max<std::size_t>(1, std::min(threads, count));
-  std::atomic<std::size_t> next{0};
-  auto worker = [&] {
-    for (std::size_t i = next++; i < count; i = next++) fn(i);
-  };
-  std::vector<std::jthread> pool;
-  pool.reserve(threads - 1);
-  for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
-  worker();
 }
 
 }  // namespace forge::io::detail

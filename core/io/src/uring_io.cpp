@@ -25,8 +25,8 @@
 #include <spdlog/spdlog.h>
 
 #include "forge/core/io/backend_selector.h"
-#include "posix_file.h"
-#include "posix_io_base.h"
+#include "sync_file.h"
+#include "sync_io_base.h"
 
 namespace forge::io {
 namespace {
@@ -322,10 +322,10 @@ void Ring::finish(std::span<const std::filesystem::path> paths, Slot& slot) {
 }
 
 Result<FileStat> Ring::read_synchronously(Slot& slot, const std::filesystem::path& path) {
-  FORGE_TRY(const UniqueFd fd, detail::open_for_read(path, m_follow));
+  FORGE_TRY(const UniqueFd fd, detail::open_sync(path, m_follow));
   std::vector<std::byte> buffer(k_chunk_size);
-  return detail::stream_fd(fd.get(), path, buffer,
-                           [&](std::span<const std::byte> chunk) { slot.consumer->data(chunk); });
+  return detail::stream_file(fd, path, buffer,
+                             [&](std::span<const std::byte> chunk) { slot.consumer->data(chunk); });
 }
 
 void Ring::run(std::span<const std::filesystem::path> paths, std::atomic<std::size_t>& next,
@@ -466,10 +466,10 @@ class ReadConsumer final : public FileConsumer {
   Result<std::vector<std::byte>>& m_out;
 };
 
-class UringIo final : public detail::PosixIoBase {
+class UringIo final : public detail::SyncIoBase {
  public:
   UringIo(const support::IoConfig& config, std::shared_ptr<support::ResourceManager> handles)
-      : PosixIoBase(std::move(handles)), m_pool(config.io_uring_queue_depth) {}
+      : SyncIoBase(std::move(handles)), m_pool(config.io_uring_queue_depth) {}
 
   Result<void> warm_up() {
     FORGE_TRY(auto ring, m_pool.take());

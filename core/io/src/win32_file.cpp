@@ -1,5 +1,6 @@
 #include "win32_file.h"
 #include "forge/core/io/win32_stat.h"
+#include "sync_file.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -86,11 +87,13 @@ Result<FileStat> lstat_path(const std::filesystem::path& path) {
   return stat_handle(handle.get(), path);
 }
 
-Result<OpenedFile> open_for_read(const std::filesystem::path& path, Follow follow) {
-  // BACKUP_SEMANTICS lets a directory open, so that it is reported as EISDIR like on Linux.
-  const DWORD flags = FILE_FLAG_OVERLAPPED | FILE_FLAG_SEQUENTIAL_SCAN |
-                      FILE_FLAG_BACKUP_SEMANTICS |
-                      (follow == Follow::no ? FILE_FLAG_OPEN_REPARSE_POINT : 0);
+namespace {
+
+// Opens a regular file for reading with `flags`, sharing read, write and delete with others.
+// BACKUP_SEMANTICS lets a directory open, so that it is reported as EISDIR like on Linux.
+Result<OpenedFile> open_regular(const std::filesystem::path& path, Follow follow, DWORD flags) {
+  flags |= FILE_FLAG_SEQUENTIAL_SCAN | FILE_FLAG_BACKUP_SEMANTICS |
+           (follow == Follow::no ? FILE_FLAG_OPEN_REPARSE_POINT : 0);
   OpenedFile opened;
   opened.handle.reset(::CreateFileW(win32_path(path).c_str(), GENERIC_READ, k_share_all, nullptr,
                                     OPEN_EXISTING, flags, nullptr));
@@ -101,6 +104,33 @@ Result<OpenedFile> open_for_read(const std::filesystem::path& path, Follow follo
   if (S_ISDIR(opened.stat.mode)) return fail(Error::from_errno(EISDIR, "read", display_path(path)));
   if (S_ISLNK(opened.stat.mode)) return fail(Error::from_errno(ELOOP, "open", display_path(path)));
   return opened;
+}
+
+}  // namespace
+
+Result<OpenedFile> open_for_read(const std::filesystem::path& path, Follow follow) {
+  return open_regular(path, follow, FILE_FLAG_OVERLAPPED);
+}
+
+Result<UniqueHandle> open_sync(const std::filesystem::path& path, Follow follow) {
+  FORGE_TRY(OpenedFile opened, open_regular(path, follow, 0));
+  return std::move(opened.handle);
+}
+
+Result<std::size_t> read_some(const UniqueHandle& file, const std::filesystem::path& path,
+                              std::span<std::byte> buffer) {
+  const auto want = static_cast<DWORD>(std::min<std::size_t>(buffer.size(), 1u << 30));
+  DWORD got = 0;
+  if (!::ReadFile(file.get(), buffer.data(), want, &got, nullptr)) {
+    const DWORD error = ::GetLastError();
+    if (error == ERROR_HANDLE_EOF) return std::size_t{0};
+    return fail(win32_error(error, "read", path));
+  }
+  return std::size_t{got};
+}
+
+Result<FileStat> stat_file(const UniqueHandle& file, const std::filesystem::path& path) {
+  return stat_handle(file.get(), path);
 }
 
 Result<void> atomic_write(const std::filesystem::path& path, std::span<const std::byte> data,

@@ -39,9 +39,10 @@ Result<FileStat> stat_handle(HANDLE handle, const std::filesystem::path& path);
 // lstat semantics: a symlink is reported, not followed.
 Result<FileStat> lstat_path(const std::filesystem::path& path);
 
-// Opens a regular file for overlapped reading, sharing read, write and delete with others.
-// A directory fails with EISDIR; with Follow::no a symlink fails with ELOOP; a device, pipe
-// or console is not_regular(). Returns the handle and its FileStat at open.
+// Opens a regular file for overlapped reading (IocpIO), sharing read, write and delete with
+// others (sync_file.h's open_sync, also here, opens one for synchronous reads). A directory fails
+// with EISDIR; with Follow::no a symlink fails with ELOOP; a device, pipe or console is
+// not_regular(). Returns the handle and its FileStat at open.
 struct OpenedFile {
   UniqueHandle handle;
   FileStat stat;

@@ -26,17 +26,44 @@ TEST(BackendSelectorWin32Test, Property1_AutoChoosesIocpAndSaysWhyNotIoUring) {
   EXPECT_NE(probe_io_uring().reason.find("iocp"), std::string::npos) << probe_io_uring().reason;
 }
 
-TEST(BackendSelectorWin32Test, BackendsNotBuiltForWindowsAreDependencyErrors) {
-  for (const char* name : {"uring", "fallback"}) {
+TEST(BackendSelectorWin32Test, IoUringIsADependencyErrorNamingTheAlternatives) {
+  for (const char* name : {"uring", "io_uring"}) {
     ScopedBackendEnv env(name);
     auto io = create_platform_io(support::IoConfig{});
     ASSERT_FALSE(io.has_value()) << name;
     EXPECT_EQ(io.error().category(), ErrorCategory::dependency) << name;
-    EXPECT_FALSE(io.error().suggestions().empty());
+    ASSERT_FALSE(io.error().suggestions().empty());
+    EXPECT_NE(io.error().suggestions().front().find("fallback"), std::string::npos)
+        << io.error().suggestions().front();
   }
   support::IoConfig config;
-  config.backend = "fallback";
+  config.backend = "uring";
   EXPECT_FALSE(create_platform_io(config).has_value());
+}
+
+// The portable fallback is built on Windows too, and chosen by FORGE_IO_BACKEND or
+// io.backend, the environment over the config (as on Linux).
+TEST(BackendSelectorWin32Test, Property1_FallbackIsChosenByEnvOrConfig) {
+  {
+    ScopedBackendEnv env("fallback");
+    support::IoConfig config;
+    config.backend = "auto";
+    auto io = create_platform_io(config);
+    ASSERT_TRUE(io.has_value()) << io.error().summary();
+    EXPECT_EQ((*io)->backend_name(), "fallback");
+  }
+  ScopedBackendEnv env("");
+  support::IoConfig config;
+  config.backend = "fallback";
+  auto io = create_platform_io(config);
+  ASSERT_TRUE(io.has_value()) << io.error().summary();
+  EXPECT_EQ((*io)->backend_name(), "fallback");
+  {
+    ScopedBackendEnv over("auto");
+    auto automatic = create_platform_io(config);
+    ASSERT_TRUE(automatic.has_value());
+    EXPECT_EQ((*automatic)->backend_name(), "iocp");
+  }
 }
 
 TEST(BackendSelectorWin32Test, UnknownBackendNameIsAConfigurationError) {

@@ -1,6 +1,7 @@
 #pragma once
-// Chooses the I/O backend: io_uring when the kernel offers it and it works, else the
-// thread-pool fallback (Property 2). The probe runs once per process and explains itself.
+// Chooses the I/O backend: io_uring when the kernel offers it and it works (IOCP on
+// Windows), else the thread-pool fallback, which is built on both (Property 2). The probe
+// runs once per process and explains itself.
 //
 // Precedence: FORGE_IO_BACKEND (uring|fallback|auto) over IoConfig::backend. Forcing
 // "uring" where it cannot work is a Dependency error naming the reason; "auto" falls back.

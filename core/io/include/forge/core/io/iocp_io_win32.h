@@ -6,9 +6,10 @@
 // console is "not a regular file"; a file another process opened without sharing is EBUSY;
 // write_all flushes with FlushFileBuffers and renames with MoveFileExW(WRITE_THROUGH).
 //
-// create_platform_io() on Windows (backend_selector_win32.cpp) chooses it for "auto"; neither
-// io_uring nor the POSIX fallback is built for Windows, so "uring" and "fallback" are
-// Dependency errors naming the reason, and probe_io_uring() says why io_uring is not used.
+// create_platform_io() on Windows (backend_selector_win32.cpp) chooses it for "auto" (the
+// fallback when no completion port can be created) and the portable fallback for
+// "fallback"; io_uring is not built for Windows, so "uring" is a Dependency error naming the
+// reason, and probe_io_uring() says why io_uring is not used.
 // Thread-safe, as every PlatformIO is.
 
 #ifndef _WIN32
