@@ -12,9 +12,9 @@
 #include "forge/core/io/backend_selector.h"
 #include "forge/core/scan/scanner.h"
 #include "forge/core/support/path_text.h"
-#ifndef _WIN32  // neither the agent nor the index keeper is ported to Windows yet (issue 18)
-#include "forge/agent/client.h"
 #include "forge/core/watch/index_sync.h"
+#ifndef _WIN32  // the agent (a Unix-socket server) is not ported to Windows yet (issue 18)
+#include "forge/agent/client.h"
 #endif
 
 namespace forge::cli {
@@ -42,13 +42,8 @@ constexpr std::string_view k_usage =
     "on stderr; they keep their previous state), 2 on a usage error.";
 
 // True when a live `forge watch --update-index` has applied every change up to now.
-bool kept_current([[maybe_unused]] const std::filesystem::path& root,
-                  [[maybe_unused]] scan::FileIndex& index) {
-#ifdef _WIN32
-  return false;  // no index keeper on Windows: every answer walks
-#else
+bool kept_current(const std::filesystem::path& root, scan::FileIndex& index) {
   return watch::sync_with_keeper(root, index);
-#endif
 }
 
 int usage_error(const Error& error) {

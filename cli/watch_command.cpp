@@ -1,9 +1,5 @@
 // `forge watch`: print debounced changes under a tree as they happen; optionally keep the
 // scan index current so `forge scan --since` answers in O(changes).
-#ifndef _WIN32
-#include <unistd.h>
-#endif
-
 #include <cstdio>
 
 #include <fmt/format.h>
@@ -15,22 +11,12 @@
 #include "forge/core/scan/scanner.h"
 #include "forge/core/support/lifecycle.h"
 #include "forge/core/support/path_text.h"
-#ifdef _WIN32
-#include "forge/core/watch/directory_watcher_win32.h"
-#else
 #include "forge/core/watch/index_sync.h"
-#include "forge/core/watch/inotify_watcher.h"
-#endif
 
 namespace forge::cli {
 namespace {
 
-#ifdef _WIN32
-// ReadDirectoryChangesW. The index keeper (index_sync) is not ported: no --update-index.
-using PlatformWatcher = watch::DirectoryWatcher;
-#else
-using PlatformWatcher = watch::InotifyWatcher;
-#endif
+using watch::PlatformWatcher;  // inotify on Linux, ReadDirectoryChangesW on Windows
 
 constexpr std::string_view k_usage =
     "usage: forge watch [ROOT] [--json] [--debounce-ms N] [--update-index] [--index-dir DIR]\n\n"
@@ -41,7 +27,7 @@ constexpr std::string_view k_usage =
     "raise). --update-index re-checks each batch of changed paths into the scan index (a\n"
     "full rescan after rescan_required), so `forge scan --since` stays cheap.\n"
     "Runs until SIGINT or SIGTERM (Ctrl+C on Windows); exits 0 after a clean stop.\n"
-    "On Windows the watcher is ReadDirectoryChangesW and --update-index is not available yet.";
+    "On Windows the watcher is ReadDirectoryChangesW.";
 
 int run(std::vector<std::string> tokens) {
   Args args(std::move(tokens));
@@ -58,17 +44,6 @@ int run(std::vector<std::string> tokens) {
     fmt::print(stderr, "forge watch: {}\n", done.error().to_string());
     return k_exit_usage;
   }
-#ifdef _WIN32
-  if (update_index || *index_dir) {
-    fmt::print(stderr, "forge watch: {}\n",
-               Error(ErrorCategory::validation,
-                     "--update-index is not available on Windows yet: the index keeper is not "
-                     "ported (issue 18)")
-                   .with_suggestion("run `forge watch` without it; `forge scan` walks the tree")
-                   .to_string());
-    return k_exit_usage;
-  }
-#endif
   watch::WatcherOptions options;
   if (*debounce) {
     char* end = nullptr;
@@ -89,7 +64,6 @@ int run(std::vector<std::string> tokens) {
     fmt::print(stderr, "forge watch: {}\n", installed.error().to_string());
     return k_exit_failure;
   }
-#ifndef _WIN32
   std::unique_ptr<io::PlatformIO> io;
   std::optional<scan::FileIndex> index;
   std::optional<scan::Scanner> scanner;
@@ -107,9 +81,8 @@ int run(std::vector<std::string> tokens) {
     io = std::move(*created);
     index.emplace(std::move(*opened));
     scanner.emplace(root, *index, *io);
-    keeper.emplace(*scanner, *index, getpid());
+    keeper.emplace(*scanner, *index, watch::this_process_id());
   }
-#endif
   PlatformWatcher watcher(options);
   if (auto started = watcher.start(root); !started) {
     fmt::print(stderr, "forge watch: {}\n", started.error().to_string());
@@ -119,7 +92,6 @@ int run(std::vector<std::string> tokens) {
     fmt::print(stderr, "watching {} ({} directories)\n", path_utf8(root), watcher.watch_count());
     std::fflush(stderr);  // the CRT buffers a redirected stderr on Windows
   }
-#ifndef _WIN32
   if (keeper) {
     // Start from a current index, then tell `forge scan --since` that it is kept current:
     // it syncs through a cookie file instead of walking the tree.
@@ -129,7 +101,6 @@ int run(std::vector<std::string> tokens) {
     }
     lifecycle.add_hook("release index", [&] { return keeper->release(); });
   }
-#endif
   lifecycle.add_hook("stop watcher", [&] {
     watcher.stop();
     return ok();
@@ -141,12 +112,7 @@ int run(std::vector<std::string> tokens) {
 
   int failures = 0;
   while (!lifecycle.wait_for_shutdown(std::chrono::milliseconds(0))) {
-#ifdef _WIN32
-    const auto events = watcher.poll(std::chrono::milliseconds(200));
-    const std::string cookie;
-#else
     auto [events, cookie] = watch::take_batch(watcher, std::chrono::milliseconds(200));
-#endif
     if (events.empty() && cookie.empty()) continue;
     for (const auto& event : events) {
       if (json) {
@@ -162,14 +128,12 @@ int run(std::vector<std::string> tokens) {
       }
     }
     std::fflush(stdout);
-#ifndef _WIN32
     if (keeper) {
       if (auto updated = keeper->apply(events, cookie); !updated) {
         ++failures;
         fmt::print(stderr, "forge watch: index update failed: {}\n", updated.error().summary());
       }
     }
-#endif
   }
   const auto report = lifecycle.shutdown(std::chrono::seconds(10));
   for (const auto& failure : report.failures)

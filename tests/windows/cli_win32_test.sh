@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The Windows `forge.exe` run under wine against real trees, checked against the Linux tools
-# over the same files: `forge hash` against sha256sum and `xxhsum -H2`, `forge scan` and
-# `--since` against the changes this script makes, `forge watch` against real changes and a
-# real SIGINT, `forge doctor`/`forge config` for what a Windows user sees. Run by ctest in the `windows` preset (tests/windows/CMakeLists.txt) inside
+# over the same files: `forge hash` (both backends) against sha256sum and `xxhsum -H2`,
+# `forge scan` and `--since` against the changes this script makes, `forge watch` against real
+# changes and a real SIGINT, `forge watch --update-index` keeping the index that
+# `forge scan --since` answers from, `forge doctor`/`forge config` for what a Windows user
+# sees. Run by ctest in the `windows` preset (tests/windows/CMakeLists.txt) inside
 # scripts/with-wine.sh's prefix:  cli_win32_test.sh FORGE_EXE
 set -uo pipefail
 forge_exe=$(realpath "$1")
@@ -132,10 +134,49 @@ fi
 wait "$watcher"
 status=$?
 [ "$status" -eq 0 ] || fail "forge watch exited $status after SIGINT, not 0: $(cat watch.err)"
-forge watch --update-index watched >/dev/null 2>upd.err
+
+echo "== forge watch --update-index keeps the index current: scan --since answers from it"
+mkdir -p kept/sub
+printf 'one\n' >kept/a.txt
+printf 'two\n' >kept/sub/b.txt
+forge scan --json --index-dir kidx kept >k0.json 2>k0.err || fail "scan of kept exited $?: $(cat k0.err)"
+kcursor=$(jq -r .cursor k0.json)
+"$wine" "$forge_exe" watch --update-index --index-dir kidx --debounce-ms 20 kept >keeper.out 2>keeper.err &
+keeper=$!
+wait_for_line keeper.err '^watching .*kept' || fail "watch --update-index did not start: $(cat keeper.err)"
+printf 'one, changed\n' >kept/a.txt
+printf 'new\n' >kept/sub/new.txt
+rm kept/sub/b.txt
+# The keeper claims the index after its first full scan; until then scan --since walks.
+answered_by=none
+for _ in $(seq 1 40); do
+  forge scan --json --index-dir kidx --since "$kcursor" kept >k1.json 2>k1.err ||
+    fail "scan --since (kept) exited $?: $(cat k1.err)"
+  answered_by=$(jq -r .backend k1.json)
+  [ "$answered_by" = watcher ] && break
+  sleep 0.25
+done
+[ "$answered_by" = watcher ] || fail "scan --since never answered from the keeper: $answered_by, $(cat keeper.err)"
+got=$(jq -r '[.changes[] | "\(.change) \(.path)"] | sort | join(",")' k1.json)
+[ "$got" = "added sub/new.txt,modified a.txt,removed sub/b.txt" ] || fail "kept --since: got '$got'"
+# A change after the claim: the client's sync cookie makes the keeper apply it first, so the
+# answer (no walk) holds it.
+printf 'later\n' >kept/sub/later.txt
+forge scan --json --index-dir kidx --since "$kcursor" kept >k2.json 2>k2.err ||
+  fail "scan --since after a later change exited $?: $(cat k2.err)"
+[ "$(jq -r .backend k2.json)" = watcher ] || fail "the later scan walked: $(jq -r .backend k2.json)"
+jq -e '.changes[] | select(.path == "sub/later.txt" and .change == "added")' k2.json >/dev/null ||
+  fail "the keeper's answer misses sub/later.txt: $(jq -c .changes k2.json)"
+kill -INT "$keeper"
+for _ in $(seq 1 100); do kill -0 "$keeper" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$keeper" 2>/dev/null && { fail "watch --update-index still runs 10 s after SIGINT"; kill -KILL "$keeper"; }
+wait "$keeper"
 status=$?
-[ "$status" -eq 2 ] && grep -q "not available on Windows" upd.err ||
-  fail "watch --update-index: exit $status: $(cat upd.err)"
+[ "$status" -eq 0 ] || fail "watch --update-index exited $status after SIGINT: $(cat keeper.err)"
+# Released on exit: the next answer walks; no sync cookie is left in the tree.
+forge scan --json --index-dir kidx --since "$kcursor" kept >k3.json 2>/dev/null
+[ "$(jq -r .backend k3.json)" != watcher ] || fail "the keeper's claim outlived it"
+! ls -a kept | grep -q '^\.forge-cookie-' || fail "sync cookies left behind: $(ls -a kept)"
 
 if [ "$failures" -ne 0 ]; then
   echo "$failures check(s) failed" >&2

@@ -1,8 +1,5 @@
 #include "forge/core/watch/index_sync.h"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <unistd.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -12,7 +9,7 @@
 
 #include <fmt/format.h>
 
-#include "forge/core/support/unique_fd.h"
+#include "keeper_process.h"
 
 namespace forge::watch {
 namespace {
@@ -29,15 +26,6 @@ void release_scan_memory(scan::FileIndex& index) {
   (void)index.env().release_resident_pages();
 }
 
-// A pid that names a running process (EPERM: it exists but is not ours to signal).
-bool alive(std::string_view pid_text) {
-  const std::string text(pid_text);
-  char* end = nullptr;
-  const long pid = std::strtol(text.c_str(), &end, 10);
-  if (pid <= 0 || end == text.c_str() || *end != '\0') return false;
-  return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH;
-}
-
 }  // namespace
 
 bool is_sync_cookie(std::string_view path) {
@@ -49,14 +37,11 @@ bool is_sync_cookie(std::string_view path) {
 bool sync_with_keeper(const std::filesystem::path& root, scan::FileIndex& index,
                       const SyncOptions& options) {
   auto pid_text = index.meta_value(k_watcher_pid_key);
-  if (!pid_text || !*pid_text || !alive(**pid_text)) return false;
-  const std::string name = fmt::format("{}{}-{}", scan::k_sync_cookie_prefix, ::getpid(),
+  if (!pid_text || !*pid_text || !detail::process_alive(**pid_text)) return false;
+  const std::string name = fmt::format("{}{}-{}", scan::k_sync_cookie_prefix, this_process_id(),
                                        std::chrono::steady_clock::now().time_since_epoch().count());
   const auto cookie = root / name;
-  {
-    const UniqueFd fd(::open(cookie.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644));
-    if (!fd) return false;
-  }
+  if (!detail::create_new_file(cookie)) return false;
   const auto deadline = std::chrono::steady_clock::now() + options.timeout;
   bool synced = false;
   while (!synced && std::chrono::steady_clock::now() < deadline) {
@@ -64,11 +49,12 @@ bool sync_with_keeper(const std::filesystem::path& root, scan::FileIndex& index,
     synced = seen && *seen && **seen == name;
     if (!synced) std::this_thread::sleep_for(options.poll_interval);
   }
-  ::unlink(cookie.c_str());
+  std::error_code ignored;
+  std::filesystem::remove(cookie, ignored);
   return synced;
 }
 
-Batch take_batch(InotifyWatcher& watcher, std::chrono::milliseconds timeout) {
+Batch take_batch(PlatformWatcher& watcher, std::chrono::milliseconds timeout) {
   Batch batch;
   batch.events = watcher.poll(timeout);
   for (const WatchEvent& event : batch.events) {

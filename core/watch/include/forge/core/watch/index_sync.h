@@ -6,8 +6,9 @@
 // - The keeper claims the index by writing its pid under k_watcher_pid_key. A client that
 //   finds a live pid creates a cookie file `<root>/<k_sync_cookie_prefix><pid>-<ticks>` and
 //   waits until the keeper has written that cookie's name under k_watcher_cookie_key.
-//   inotify delivers events in order, so a keeper that saw the cookie saw every change made
-//   before it; it records the name only after the index holds those changes.
+//   inotify and ReadDirectoryChangesW deliver events in order, so a keeper that saw the
+//   cookie saw every change made before it; it records the name only after the index holds
+//   those changes.
 // - A failed index update withdraws the claim (pid and cookie erased): from then on clients
 //   walk the tree instead of answering from a stale index, until a full rescan succeeds and
 //   the keeper claims the index again. If even the withdrawal fails, no cookie is ever
@@ -25,12 +26,26 @@
 #include <vector>
 
 #include "forge/core/scan/scanner.h"
+#ifdef _WIN32
+#include "forge/core/watch/directory_watcher_win32.h"
+#else
 #include "forge/core/watch/inotify_watcher.h"
+#endif
 
 namespace forge::watch {
 
 inline constexpr std::string_view k_watcher_pid_key = "watcher_pid";
 inline constexpr std::string_view k_watcher_cookie_key = "watcher_cookie";
+
+// The watcher the keeper reads: inotify on Linux, ReadDirectoryChangesW on Windows.
+#ifdef _WIN32
+using PlatformWatcher = DirectoryWatcher;
+#else
+using PlatformWatcher = InotifyWatcher;
+#endif
+
+// This process's id, as a keeper records it (getpid / GetCurrentProcessId).
+pid_t this_process_id();
 
 // True when the last component of `path` names a sync cookie.
 bool is_sync_cookie(std::string_view path);
@@ -54,7 +69,7 @@ struct Batch {
   std::vector<WatchEvent> events;
   std::string cookie;  // the last cookie created in this batch, "" when none
 };
-Batch take_batch(InotifyWatcher& watcher, std::chrono::milliseconds timeout);
+Batch take_batch(PlatformWatcher& watcher, std::chrono::milliseconds timeout);
 
 // Keeper side: applies watcher events to the index and answers sync cookies.
 class IndexKeeper {
