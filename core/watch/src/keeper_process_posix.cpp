@@ -1,9 +1,9 @@
 // The POSIX half of keeper_process.h.
 #include <fcntl.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdlib>
 #include <string>
 
