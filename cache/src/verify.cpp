@@ -50,15 +50,11 @@ Result<Hashed> hash_file(const std::filesystem::path& path) {
     return fail(Error::from_errno(errno, "fstat", path.string()));
   hash::MultiHasher hasher(hash::AlgorithmSet::both());
   std::vector<std::byte> buffer(copy_buffer_size(static_cast<std::uint64_t>(status.st_size)));
-  std::uint64_t size = 0;
-  for (;;) {
-    const ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return fail(Error::from_errno(errno, "read", path.string()));
-    if (n == 0) break;
-    hasher.update(std::span(buffer).first(static_cast<std::size_t>(n)));
-    size += static_cast<std::uint64_t>(n);
-  }
+  FORGE_TRY(const std::uint64_t size,
+            read_to_end(fd, path, buffer, [&](std::span<const std::byte> chunk) -> Result<void> {
+              hasher.update(chunk);
+              return ok();
+            }));
   const hash::Digests digests = hasher.finish();
   Hashed hashed{BlobDigest{*digests.sha256, size}, {}, status.st_dev, status.st_ino};
   std::copy_n(digests.xxh3->bytes().begin(), hashed.checksum.size(), hashed.checksum.begin());

@@ -41,15 +41,12 @@ Result<cache::BlobDigest> store_file(cache::CasStore& store, const std::filesyst
   if (!fd) return fail(Error::from_errno(errno, "open", path.string()));
   hash::MultiHasher hasher(hash::AlgorithmSet{true, false});
   std::vector<std::byte> buffer(cache::copy_buffer_size(size_hint));
-  std::uint64_t size = 0;
-  for (;;) {
-    const ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return fail(Error::from_errno(errno, "read", path.string()));
-    if (n == 0) break;
-    hasher.update(std::span(buffer.data(), static_cast<std::size_t>(n)));
-    size += static_cast<std::uint64_t>(n);
-  }
+  FORGE_TRY(
+      const std::uint64_t size,
+      cache::read_to_end(fd, path, buffer, [&](std::span<const std::byte> chunk) -> Result<void> {
+        hasher.update(chunk);
+        return ok();
+      }));
   const cache::BlobDigest digest{*hasher.finish().sha256, size};
   FORGE_TRY(const bool present, store.contains(digest));
   if (present) return digest;

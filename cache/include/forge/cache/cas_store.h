@@ -143,6 +143,14 @@ inline constexpr std::size_t copy_buffer_size(std::uint64_t file_size) {
 }
 bool is_corrupt_blob(const Error& error);
 
+// Reads `fd` from its position to its end, `buffer.size()` bytes at a time (EINTR is
+// retried), handing each chunk to `sink`: the number of bytes read. A read error names
+// `path`; the first error `sink` returns stops the read and is returned. Blocking;
+// thread-compatible (the caller owns fd and buffer).
+Result<std::uint64_t> read_to_end(
+    const UniqueFd& fd, const std::filesystem::path& path, std::span<std::byte> buffer,
+    const std::function<Result<void>(std::span<const std::byte>)>& sink);
+
 // Checks one pass over a blob's bytes (see above). Move-only; valid while its reader lives.
 // Not thread-safe (one pass, one thread).
 class BlobVerifier {
