@@ -30,27 +30,6 @@ done
 sha_speed=$(openssl speed -seconds 1 -evp sha256 -bytes 16384 2>/dev/null |
             awk '/^sha256/ {v = $NF; sub(/k$/, "", v); print v * 1000}')
 
-# measure NAME CMD...: RUNS of each (name, command) pair, interleaved so that load spikes hit
-# every command alike; prints "NAME wall_median cpu_median" lines.
-measure() {
-  local -a names=() cmds=()
-  while (( $# )); do names+=("$1"); cmds+=("$2"); shift 2; done
-  local dir i k
-  dir=$(mktemp -d)
-  for i in $(seq "$runs"); do
-    for k in "${!names[@]}"; do
-      /usr/bin/time -o "$dir/t" -f "%e %U %S" bash -c "${cmds[$k]}" >/dev/null 2>&1 || true
-      read -r e u s < "$dir/t"
-      echo "$e" >> "$dir/wall.$k"
-      awk -v u="$u" -v s="$s" 'BEGIN {print u + s}' >> "$dir/cpu.$k"
-    done
-  done
-  for k in "${!names[@]}"; do
-    printf '%s %s %s\n' "${names[$k]}" "$(median < "$dir/wall.$k")" "$(median < "$dir/cpu.$k")"
-  done
-  rm -rf "$dir"
-}
-
 for n in "${sizes[@]}"; do
   tree=/tmp/forge-bench-tree-$n
   [ -d "$tree" ] || python3 benchmarks/make_tree.py --files "$n" --seed 42 --out "$tree" >/dev/null

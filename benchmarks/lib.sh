@@ -22,6 +22,28 @@ timed() {
   printf '%s\n' "${times[@]}" | median
 }
 
+# measure NAME CMD [NAME CMD]...: $runs runs (default 5) of each (name, command) pair,
+# interleaved so that load spikes hit every command alike; prints "NAME wall_median
+# cpu_median" lines (CPU = user + sys).
+measure() {
+  local -a names=() cmds=()
+  while (( $# )); do names+=("$1"); cmds+=("$2"); shift 2; done
+  local dir i k
+  dir=$(mktemp -d)
+  for i in $(seq "${runs:-5}"); do
+    for k in "${!names[@]}"; do
+      /usr/bin/time -o "$dir/t" -f "%e %U %S" bash -c "${cmds[$k]}" >/dev/null 2>&1 || true
+      read -r e u s < "$dir/t"
+      echo "$e" >> "$dir/wall.$k"
+      awk -v u="$u" -v s="$s" 'BEGIN {print u + s}' >> "$dir/cpu.$k"
+    done
+  done
+  for k in "${!names[@]}"; do
+    printf '%s %s %s\n' "${names[$k]}" "$(median < "$dir/wall.$k")" "$(median < "$dir/cpu.$k")"
+  done
+  rm -rf "$dir"
+}
+
 # ratio A B: A / B with two decimals ("n/a" when B is zero).
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b == 0) print "n/a"; else printf "%.2f\n", a / b}'; }
 

@@ -27,27 +27,6 @@ files=${1:-10000}
 read -r -a algos <<< "${ALGOS:-sha256}"
 [ -f "$forge_exe" ] || { echo "windows_hash_compare: $forge_exe is missing: build the windows preset" >&2; exit 2; }
 
-# measure NAME CMD...: RUNS of each (name, command) pair, interleaved so that load spikes hit
-# every command alike; prints "NAME wall_median cpu_median" lines.
-measure() {
-  local -a names=() cmds=()
-  while (( $# )); do names+=("$1"); cmds+=("$2"); shift 2; done
-  local dir i k
-  dir=$(mktemp -d)
-  for i in $(seq "$runs"); do
-    for k in "${!names[@]}"; do
-      /usr/bin/time -o "$dir/t" -f "%e %U %S" bash -c "${cmds[$k]}" >/dev/null 2>&1 || true
-      read -r e u s < "$dir/t"
-      echo "$e" >> "$dir/wall.$k"
-      awk -v u="$u" -v s="$s" 'BEGIN {print u + s}' >> "$dir/cpu.$k"
-    done
-  done
-  for k in "${!names[@]}"; do
-    printf '%s %s %s\n' "${names[$k]}" "$(median < "$dir/wall.$k")" "$(median < "$dir/cpu.$k")"
-  done
-  rm -rf "$dir"
-}
-
 tree=/tmp/forge-bench-tree-$files  # the tree hash_compare.sh uses (seed 42)
 bench_tree "$tree" "$files" 42
 bytes=$(cd "$tree" && find . -type f -printf '%s\n' | awk '{s += $1} END {print s}')
