@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "chosen_backend.h"
 #include "forge/core/io/backend_selector.h"
@@ -31,6 +32,10 @@ Result<std::unique_ptr<PlatformIO>> create_platform_io(
     const support::IoConfig& config, std::shared_ptr<support::ResourceManager> handles) {
   if (!handles) handles = std::make_shared<support::ResourceManager>(config.max_file_handles);
   FORGE_TRY(const BackendChoice choice, effective_backend_choice(config));
+  if (choice == BackendChoice::fallback) {  // the same portable backend on every platform
+    spdlog::debug("io backend: fallback (forced by configuration)");
+    return create_fallback_io(config, std::move(handles));
+  }
   return detail::create_chosen_backend(choice, config, std::move(handles));
 }
 

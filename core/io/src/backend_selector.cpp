@@ -52,9 +52,6 @@ Result<std::unique_ptr<PlatformIO>> create_chosen_backend(
     BackendChoice choice, const support::IoConfig& config,
     std::shared_ptr<support::ResourceManager> handles) {
   switch (choice) {
-    case BackendChoice::fallback:
-      spdlog::debug("io backend: fallback (forced by configuration)");
-      return create_fallback_io(config, std::move(handles));
     case BackendChoice::uring: return create_uring_io(config, std::move(handles));
     case BackendChoice::automatic:
     default: {

@@ -39,9 +39,6 @@ Result<std::unique_ptr<PlatformIO>> create_chosen_backend(
     std::shared_ptr<support::ResourceManager> handles) {
   switch (choice) {
     case BackendChoice::uring: return fail(not_on_windows("io_uring", "it is a Linux kernel API"));
-    case BackendChoice::fallback:
-      spdlog::debug("io backend: fallback (forced by configuration)");
-      return create_fallback_io(config, std::move(handles));
     case BackendChoice::automatic:
     default: {
       auto io = create_iocp_io(config, handles);

@@ -8,8 +8,9 @@
 
 namespace forge::io::detail {
 
-// Creates the backend `choice` names with a ResourceManager already chosen (never null).
-// A backend this platform cannot give is a Dependency error naming why.
+// Creates the backend `choice` names (uring or automatic: create_platform_io creates a forced
+// fallback itself) with a ResourceManager already chosen (never null). A backend this
+// platform cannot give is a Dependency error naming why.
 Result<std::unique_ptr<PlatformIO>> create_chosen_backend(
     BackendChoice choice, const support::IoConfig& config,
     std::shared_ptr<support::ResourceManager> handles);

@@ -5,6 +5,8 @@
 #endif
 
 #include <cerrno>
+#include <charconv>
+#include <optional>
 #include <thread>
 
 #include <fmt/format.h>
@@ -26,6 +28,14 @@ void release_scan_memory(scan::FileIndex& index) {
   (void)index.env().release_resident_pages();
 }
 
+// The keeper's pid as the index records it: a positive decimal number, else nullopt.
+std::optional<long> parse_pid(std::string_view text) {
+  long pid = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), pid);
+  if (ec != std::errc{} || end != text.data() + text.size() || pid <= 0) return std::nullopt;
+  return pid;
+}
+
 }  // namespace
 
 bool is_sync_cookie(std::string_view path) {
@@ -37,7 +47,9 @@ bool is_sync_cookie(std::string_view path) {
 bool sync_with_keeper(const std::filesystem::path& root, scan::FileIndex& index,
                       const SyncOptions& options) {
   auto pid_text = index.meta_value(k_watcher_pid_key);
-  if (!pid_text || !*pid_text || !detail::process_alive(**pid_text)) return false;
+  if (!pid_text || !*pid_text) return false;
+  const auto pid = parse_pid(**pid_text);
+  if (!pid || !detail::process_alive(*pid)) return false;
   const std::string name = fmt::format("{}{}-{}", scan::k_sync_cookie_prefix, this_process_id(),
                                        std::chrono::steady_clock::now().time_since_epoch().count());
   const auto cookie = root / name;

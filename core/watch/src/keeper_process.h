@@ -8,9 +8,9 @@
 
 namespace forge::watch::detail {
 
-// True when `pid_text` is a decimal pid naming a running process (one this user may not
-// signal or open counts: it exists). False for text that is not a positive pid.
-bool process_alive(std::string_view pid_text);
+// True when the process `pid` (> 0) is running (one this user may not signal or open
+// counts: it exists).
+bool process_alive(long pid);
 
 // Creates the empty file `path`; false when it exists or cannot be created.
 bool create_new_file(const std::filesystem::path& path);

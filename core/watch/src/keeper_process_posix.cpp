@@ -4,7 +4,6 @@
 
 #include <cerrno>
 #include <csignal>
-#include <cstdlib>
 #include <string>
 
 #include "forge/core/support/unique_fd.h"
@@ -19,11 +18,7 @@ pid_t this_process_id() {
 
 namespace detail {
 
-bool process_alive(std::string_view pid_text) {
-  const std::string text(pid_text);
-  char* end = nullptr;
-  const long pid = std::strtol(text.c_str(), &end, 10);
-  if (pid <= 0 || end == text.c_str() || *end != '\0') return false;
+bool process_alive(long pid) {
   // EPERM: it exists but is not ours to signal.
   return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH;
 }

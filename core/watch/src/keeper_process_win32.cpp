@@ -1,7 +1,6 @@
 // The Windows half of keeper_process.h.
 #include <windows.h>
 
-#include <cstdlib>
 #include <string>
 
 #include "forge/core/support/path_text.h"
@@ -17,11 +16,7 @@ pid_t this_process_id() {
 
 namespace detail {
 
-bool process_alive(std::string_view pid_text) {
-  const std::string text(pid_text);
-  char* end = nullptr;
-  const long pid = std::strtol(text.c_str(), &end, 10);
-  if (pid <= 0 || end == text.c_str() || *end != '\0') return false;
+bool process_alive(long pid) {
   const UniqueHandle process(::OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION | SYNCHRONIZE, FALSE,
                                            static_cast<DWORD>(pid)));
   // ERROR_ACCESS_DENIED: it exists but is not ours to open; any other error: no such process.

@@ -50,8 +50,13 @@ TEST(IndexSyncTest, WithoutALiveKeeperSyncFailsAtOnce) {
   const auto started = std::chrono::steady_clock::now();
   EXPECT_FALSE(sync_with_keeper(fx.root, fx.index));
   EXPECT_LT(std::chrono::steady_clock::now() - started, 1s);  // did not wait for a cookie
-  ASSERT_TRUE(fx.index.set_meta_value(k_watcher_pid_key, "not a pid"));
-  EXPECT_FALSE(sync_with_keeper(fx.root, fx.index));
+  // Text that is not exactly a positive pid never counts, even around a live pid (ours).
+  const std::string live = std::to_string(::getpid());
+  for (const std::string& text :
+       {std::string("not a pid"), live + "x", " " + live, "-" + live, std::string("0")}) {
+    ASSERT_TRUE(fx.index.set_meta_value(k_watcher_pid_key, text));
+    EXPECT_FALSE(sync_with_keeper(fx.root, fx.index)) << "'" << text << "'";
+  }
   EXPECT_FALSE(std::filesystem::exists(fx.root / ".forge-cookie-0"));
 }
 
